@@ -1,0 +1,5 @@
+import sys
+
+from fieldops.cli import main
+
+sys.exit(main())

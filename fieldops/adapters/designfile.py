@@ -1,0 +1,449 @@
+"""Load a design directory (``design.yaml`` + floor plan + elevations + connections).
+
+The format is documented in docs/formats.md. Loading collects every problem it can find and
+raises :class:`DesignError` only when nothing usable can be built; otherwise the problems
+travel with the design to validation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fieldops.adapters import netboxcsv
+from fieldops.adapters.devicetypes import BUILTIN, builtin_library, keep_gaps_for, load_device_types
+from fieldops.adapters.yamlfile import Fields, LMap, display_path, read_yaml
+from fieldops.core.model import (
+    FACES,
+    FRONT,
+    MEDIA_CLASSES,
+    Cable,
+    CableTray,
+    Design,
+    Device,
+    FloorGrid,
+    FloorPlan,
+    Media,
+    Obstacle,
+    Rack,
+    RackType,
+    RobotProfile,
+    Termination,
+    Waypoint,
+    frozen_map,
+)
+from fieldops.core.problems import DesignError, Problem, errors
+
+MAX_INCLUDE_DEPTH = 16
+
+
+@dataclass
+class Loaded:
+    design: Design
+    problems: list[Problem] = field(default_factory=list)
+    base: Path = Path(".")
+
+
+def builtin_media_file() -> Path:
+    return Path(__file__).resolve().parent.parent / "data" / "media.yaml"
+
+
+# ---------------------------------------------------------------- floor plan
+
+
+def parse_floorplan(data, file: str, problems: list[Problem]) -> FloorPlan:
+    f = Fields(data, file, "", problems)
+    hall = f.str("hall", max_len=64) or "HALL"
+    outline = f.polygon("outline")
+    g = Fields(f.map("grid"), file, "grid", problems, line=f.line_of("grid"))
+    grid = FloorGrid(
+        pitch_mm=g.int("pitch_mm", 600, required=False, low=100, high=10_000),
+        origin=g.point("origin", required=False) or (0, 0),
+        prefix=(g.str("prefix", "1A", required=False, max_len=16) or "1A").upper(),
+        first_row=g.int("first_row", 1, required=False, low=0, high=10_000),
+        row_digits=g.int("row_digits", 2, required=False, low=1, high=6),
+    )
+    g.unknown()
+    obstacles = []
+    for o in f.each("obstacles", max_items=100_000):
+        name = o.str("name", max_len=64)
+        poly = o.polygon("polygon")
+        kind = o.str("kind", "other", required=False, choices=("column", "cooling", "keepout", "other"))
+        o.unknown()
+        if name and poly:
+            obstacles.append(Obstacle(name, kind, poly, o.source()))
+    waypoints = []
+    for w in f.each("waypoints", max_items=10_000):
+        name = w.str("name", max_len=64)
+        kind = w.str("kind", "staging", required=False, choices=("door", "staging", "dock"))
+        pos = w.point("position")
+        w.unknown()
+        if name and pos:
+            waypoints.append(Waypoint(name, kind, pos, w.source()))
+    trays = []
+    for t in f.each("trays", max_items=100_000):
+        name = t.str("name", max_len=64)
+        pts = t.polygon("points", min_points=2)
+        media = t.raw("media", ["copper", "fibre"])
+        media = [media] if isinstance(media, str) else media
+        if not isinstance(media, list) or not media or any(m not in MEDIA_CLASSES for m in media):
+            t.error("media", f"expected a list of media classes from: {', '.join(MEDIA_CLASSES)}")
+            media = []
+        elev = t.int("elevation_mm", 2700, required=False, low=0, high=20_000)
+        width = t.int("width_mm", 300, required=False, low=50, high=3_000)
+        t.unknown()
+        if name and pts and media:
+            trays.append(CableTray(name, pts, elev, width, tuple(media), t.source()))
+    rack_types = {}
+    for rt in f.each("rack_types", max_items=10_000):
+        slug = rt.str("slug", max_len=64)
+        value = RackType(
+            slug=slug or "",
+            width_mm=rt.int("width_mm", 600, required=False, low=200, high=3_000),
+            depth_mm=rt.int("depth_mm", 1200, required=False, low=200, high=3_000),
+            u_height=rt.int("u_height", 42, required=False, low=1, high=100),
+            max_kw=rt.number("max_kw", 0.0, required=False, low=0, high=10_000),
+            max_kg=rt.number("max_kg", 0.0, required=False, low=0, high=100_000),
+            height_mm=rt.int("height_mm", 0, required=False, low=0, high=10_000),
+            source=rt.source(),
+        )
+        rt.unknown()
+        if slug:
+            if slug in rack_types:
+                rt.error("slug", f"duplicate rack type '{slug}'")
+            rack_types[slug] = value
+    racks: list[Rack] = []
+    for r in f.each("racks", max_items=100_000):
+        name = r.str("name", max_len=64)
+        rtype = r.str("rack_type", max_len=64)
+        pos = r.point("position")
+        rot = r.number("rotation_deg", 0.0, required=False, low=-360, high=360)
+        row = r.str("row", "", required=False, max_len=32)
+        r.unknown()
+        if name and rtype and pos is not None:
+            racks.append(Rack(name, rtype, pos, float(rot), row or "", r.source()))
+    for row in f.each("rows", max_items=10_000):
+        racks.extend(_expand_row(row, rack_types))
+    f.unknown()
+    return FloorPlan(
+        name=hall,
+        outline=outline,
+        grid=grid,
+        obstacles=tuple(obstacles),
+        waypoints=tuple(waypoints),
+        trays=tuple(trays),
+        rack_types=frozen_map(rack_types),
+        racks=tuple(racks),
+        source=f.source(),
+    )
+
+
+def _expand_row(row: Fields, rack_types: dict[str, RackType]) -> list[Rack]:
+    """``rows:`` entries declare identical racks side by side along the rack width axis."""
+    name = row.str("name", max_len=32)
+    rtype = row.str("rack_type", max_len=64)
+    count = row.int("count", low=1, high=10_000)
+    first = row.point("first")
+    rot = float(row.number("rotation_deg", 0.0, required=False, low=-360, high=360))
+    pitch = row.int("pitch_mm", None, required=False, low=100, high=10_000)
+    start = row.int("start", 1, required=False, low=0, high=100_000)
+    digits = row.int("digits", 2, required=False, low=1, high=6)
+    prefix = row.str("prefix", name or "", required=False, max_len=32)
+    row.unknown()
+    if not (name and rtype and count and first is not None):
+        return []
+    if pitch is None:
+        pitch = rack_types[rtype].width_mm if rtype in rack_types else 600
+    probe = Rack("", rtype, (0, 0), rot)
+    nx, ny = probe.front_normal()
+    ax, ay = -ny, nx  # width axis, left to right seen from the front is -axis; keep it simple
+    out = []
+    for i in range(count):
+        pos = (round(first[0] + ax * pitch * i), round(first[1] + ay * pitch * i))
+        out.append(Rack(f"{prefix}{start + i:0{digits}d}", rtype, pos, rot, name, row.source()))
+    return out
+
+
+# ---------------------------------------------------------------- media, robots
+
+
+def parse_media(data, file: str, problems: list[Problem]) -> dict[str, Media]:
+    f = Fields(data, file, "", problems)
+    out: dict[str, Media] = {}
+    for m in f.each("media", required=True, max_items=10_000):
+        slug = m.str("slug", max_len=64)
+        lengths = m.list("lengths_mm", required=True, max_items=1_000)
+        good = [x for x in lengths if isinstance(x, int) and not isinstance(x, bool) and 0 < x <= 1_000_000]
+        if len(good) != len(lengths) or not good:
+            m.error("lengths_mm", "expected a non-empty list of whole millimetres (1..1,000,000)")
+        port_types = m.raw("port_types", [])
+        if not isinstance(port_types, list) or not all(isinstance(p, str) for p in port_types):
+            m.error("port_types", "expected a list of NetBox port types")
+            port_types = []
+        media = Media(
+            slug=slug or "",
+            name=m.str("name", slug or "", required=False, max_len=120),
+            media_class=m.str("class", choices=MEDIA_CLASSES),
+            cable_type=m.str("cable_type", "", required=False, max_len=40) or "",
+            lengths_mm=tuple(sorted(set(good))),
+            sku=m.str("sku", "{slug}-{length_m}M", required=False, max_len=80),
+            bend_radius_mm=m.int("bend_radius_mm", 30, required=False, low=0, high=2_000),
+            slack_per_end_mm=m.int("slack_per_end_mm", 300, required=False, low=0, high=20_000),
+            reach_mm=m.int("reach_mm", 0, required=False, low=0, high=10_000_000),
+            port_types=tuple(port_types),
+            color=m.str("color", "", required=False, max_len=20) or "",
+            source=m.source(),
+        )
+        m.unknown()
+        try:
+            media.sku_for(1000)
+        except (KeyError, IndexError, ValueError):
+            m.error("sku", "sku must be a format using only {slug}, {length_m} and {length_mm}")
+            continue
+        if slug and media.media_class and good:
+            if slug in out:
+                m.error("slug", f"duplicate media '{slug}'")
+            out[slug] = media
+    f.unknown()
+    return out
+
+
+def load_media(path: Path, problems: list[Problem], base: Path | None = None) -> dict[str, Media]:
+    label = display_path(path, base)
+    try:
+        return parse_media(read_yaml(path, label), label, problems)
+    except DesignError as exc:
+        problems.extend(exc.problems)
+        return {}
+
+
+def parse_robot_profile(data, file: str, problems: list[Problem]) -> RobotProfile | None:
+    f = Fields(data, file, "", problems)
+    name = f.str("name", max_len=64)
+    kind = f.str("kind", choices=("technician", "robot"))
+    actions = f.list("actions", required=True, max_items=200)
+    if not all(isinstance(a, str) for a in actions):
+        f.error("actions", "expected a list of action names")
+        actions = []
+    times = f.map("action_time_s")
+    tf = Fields(times, file, "action_time_s", problems, line=f.line_of("action_time_s"))
+    action_time = {k: tf.number(k, low=0, high=86_400) for k in times}
+    profile = RobotProfile(
+        name=name or "",
+        kind=kind or "",
+        manufacturer=f.str("manufacturer", "", required=kind == "robot", max_len=64) or "",
+        serial_number=f.str("serial_number", "", required=kind == "robot", max_len=64) or "",
+        actions=tuple(actions),
+        payload_kg=f.number("payload_kg", 0.0, required=False, low=0, high=10_000),
+        u_min=f.int("u_min", 1, required=False, low=0, high=100),
+        u_max=f.int("u_max", 60, required=False, low=0, high=100),
+        speed_m_s=f.number("speed_m_s", 1.0, required=False, low=0.01, high=20),
+        width_mm=f.int("width_mm", 600, required=False, low=100, high=5_000),
+        action_time_s=frozen_map({k: v for k, v in action_time.items() if v is not None}),
+        count=f.int("count", 1, required=False, low=0, high=10_000),
+        source=f.source(),
+    )
+    f.unknown()
+    if profile.u_min > profile.u_max:
+        f.error("u_min", f"u_min {profile.u_min} is above u_max {profile.u_max}")
+    return profile if name and kind else None
+
+
+def load_robot_profile(path: Path, problems: list[Problem] | None = None, base: Path | None = None) -> RobotProfile:
+    """Load one profile; raises DesignError when it has errors."""
+    problems = [] if problems is None else problems
+    label = display_path(path, base)
+    mark = len(problems)
+    profile = parse_robot_profile(read_yaml(path, label), label, problems)
+    if profile is None or errors(problems[mark:]):
+        raise DesignError(errors(problems[mark:]) or [Problem(label, 0, "", "not a robot profile")])
+    return profile
+
+
+# ---------------------------------------------------------------- elevations and connections
+
+
+def parse_termination(value, report) -> Termination | None:
+    if isinstance(value, dict):
+        dev, port = value.get("device"), value.get("port")
+    elif isinstance(value, str) and ":" in value:
+        dev, port = value.split(":", 1)
+    else:
+        report("expected 'device:port' or {device: ..., port: ...}")
+        return None
+    if not isinstance(dev, str) or not isinstance(port, str) or not dev or not port:
+        report("expected 'device:port' with both parts")
+        return None
+    if len(dev) > 100 or len(port) > 100:
+        report("device or port name is over 100 characters")
+        return None
+    return Termination(dev.strip(), port.strip())
+
+
+def parse_devices(f: Fields, key: str = "devices") -> list[Device]:
+    out = []
+    for d in f.each(key, max_items=1_000_000):
+        name = d.str("name", max_len=100)
+        dtype = d.str("device_type", max_len=100)
+        rack = d.str("rack", max_len=64)
+        pos = d.int("position", None, required=False, low=-10_000, high=10_000)
+        face = d.str("face", FRONT, required=False, choices=FACES)
+        ports_face = d.str("ports_face", "", required=False, choices=("",) + FACES)
+        dev = Device(
+            name=name or "",
+            device_type=dtype or "",
+            rack=rack or "",
+            position=pos,
+            face=face or FRONT,
+            role=d.str("role", "", required=False, max_len=64) or "",
+            asset_tag=d.str("asset_tag", "", required=False, max_len=64) or "",
+            serial=d.str("serial", "", required=False, max_len=64) or "",
+            ports_face=ports_face or "",
+            source=d.source(),
+        )
+        d.unknown()
+        if name and dtype and rack:
+            out.append(dev)
+    return out
+
+
+def parse_cables(f: Fields, key: str = "cables") -> list[Cable]:
+    out = []
+    for c in f.each(key, max_items=2_000_000):
+        a = parse_termination(c.raw("a"), lambda m, c=c: c.error("a", m))
+        b = parse_termination(c.raw("b"), lambda m, c=c: c.error("b", m))
+        media = c.str("media", max_len=64)
+        label = c.str("label", "", required=False, max_len=64) or ""
+        c.unknown({"a", "b"})
+        if a and b and media:
+            out.append(Cable(a, b, media, label, source=c.source()))
+    return out
+
+
+def _load_with_includes(path: Path, key: str, parse, problems: list[Problem], base: Path, chain: tuple[Path, ...] = ()) -> list:
+    """Load ``key`` items from a file and from the files its ``include:`` names, detecting cycles."""
+    label = display_path(path, base)
+    real = path.resolve()
+    if real in chain:
+        cycle = " -> ".join(display_path(p, base) for p in (*chain, real))
+        problems.append(Problem(label, 0, "include", f"circular include: {cycle}"))
+        return []
+    if len(chain) >= MAX_INCLUDE_DEPTH:
+        problems.append(Problem(label, 0, "include", f"includes nested deeper than {MAX_INCLUDE_DEPTH}"))
+        return []
+    try:
+        data = read_yaml(path, label)
+    except DesignError as exc:
+        problems.extend(exc.problems)
+        return []
+    if data is None:
+        return []
+    f = Fields(data, label, "", problems)
+    items = []
+    includes = f.list("include", max_items=1_000)
+    for i, inc in enumerate(includes):
+        if not isinstance(inc, str):
+            problems.append(Problem(label, includes.line_of(i), f"include[{i}]", "expected a file path"))
+            continue
+        items.extend(_load_with_includes(path.parent / inc, key, parse, problems, base, (*chain, real)))
+    items.extend(parse(f, key))
+    f.unknown()
+    return items
+
+
+# ---------------------------------------------------------------- design
+
+
+def load_design(path: Path | str) -> Loaded:
+    """Load a design directory (or its design.yaml). Raises DesignError if it cannot be read at all."""
+    path = Path(path)
+    design_file = path / "design.yaml" if path.is_dir() else path
+    if not design_file.exists():
+        raise DesignError([Problem(str(design_file), 0, "", "no design here: expected a directory with a design.yaml")])
+    root = design_file.parent
+    base = root
+    problems: list[Problem] = []
+    label = display_path(design_file, base)
+    data = read_yaml(design_file, label)
+    f = Fields(data if data is not None else LMap(), label, "", problems)
+
+    name = f.str("name", max_len=100) or root.name
+    revision = str(f.str("revision", "1", required=False, max_len=40))
+
+    # floor plan
+    fp_ref = f.raw("floorplan")
+    if isinstance(fp_ref, str):
+        fp_path = root / fp_ref
+        fp_label = display_path(fp_path, base)
+        try:
+            floorplan = parse_floorplan(read_yaml(fp_path, fp_label), fp_label, problems)
+        except DesignError as exc:
+            raise DesignError(problems + exc.problems) from None
+    elif isinstance(fp_ref, dict):
+        floorplan = parse_floorplan(fp_ref, label, problems)
+    else:
+        raise DesignError(problems + [Problem(label, f.line, "floorplan", "missing required field 'floorplan' (a file name or an inline mapping)")])
+
+    # device types
+    dt_refs = f.raw("device_types", [BUILTIN])
+    dt_refs = [dt_refs] if isinstance(dt_refs, str) else dt_refs
+    dt_paths = []
+    if not isinstance(dt_refs, list):
+        f.error("device_types", "expected a list of files or directories")
+        dt_refs = []
+    for i, ref in enumerate(dt_refs):
+        if not isinstance(ref, str):
+            problems.append(Problem(label, f.line_of("device_types"), f"device_types[{i}]", "expected a path"))
+            continue
+        p = builtin_library() if ref == BUILTIN else root / ref
+        if not p.exists():
+            problems.append(Problem(label, f.line_of("device_types"), f"device_types[{i}]", f"'{ref}' not found"))
+            continue
+        dt_paths.append(p)
+    device_types = load_device_types(dt_paths, problems, base)
+
+    # media catalogue
+    media_ref = f.str("media", "", required=False, max_len=400)
+    media_path = root / media_ref if media_ref else builtin_media_file()
+    media = load_media(media_path, problems, base)
+
+    # elevations
+    devices: list[Device] = list(parse_devices(f, "devices"))
+    for ref in _refs(f, "elevations"):
+        devices.extend(_load_with_includes(root / ref, "devices", parse_devices, problems, base))
+    # connections
+    cables: list[Cable] = list(parse_cables(f, "cables"))
+    for ref in _refs(f, "connections"):
+        cables.extend(_load_with_includes(root / ref, "cables", parse_cables, problems, base))
+    # NetBox CSV exports stand in for elevations / connections
+    nb = Fields(f.map("netbox"), label, "netbox", problems, line=f.line_of("netbox"))
+    if nb.has("devices"):
+        devices.extend(netboxcsv.load_devices(root / nb.str("devices", max_len=400), problems, base))
+    if nb.has("cables"):
+        cables.extend(netboxcsv.load_cables(root / nb.str("cables", max_len=400), problems, base, media))
+    nb.unknown()
+    f.unknown()
+    problems = keep_gaps_for(problems, {d.device_type for d in devices}, device_types)
+
+    design = Design(
+        name=name,
+        revision=revision,
+        floorplan=floorplan,
+        device_types=frozen_map(device_types),
+        devices=tuple(devices),
+        cables=tuple(cables),
+        media=frozen_map(media),
+        source=f.source(),
+    )
+    return Loaded(design, problems, base)
+
+
+def _refs(f: Fields, key: str) -> list[str]:
+    raw = f.raw(key)
+    if raw is None:
+        return []
+    refs = [raw] if isinstance(raw, str) else raw
+    if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
+        f.error(key, "expected a file name or a list of file names")
+        return []
+    return refs

@@ -1,0 +1,148 @@
+"""Load NetBox devicetype-library YAML files, unchanged, into DeviceType values.
+
+Real library files have gaps (no power ports because PSUs are module bays, no data NICs
+because they sit in PCIe module bays, no weight): those become warnings with a fallback,
+never a crash.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fieldops.adapters.yamlfile import Fields, display_path, read_yaml
+from fieldops.core.model import DeviceType, PortTemplate
+from fieldops.core.problems import WARNING, DesignError, Problem
+
+# devicetype-library section -> our port kind
+PORT_SECTIONS = {
+    "interfaces": "interface",
+    "console-ports": "console-port",
+    "console-server-ports": "console-server-port",
+    "power-ports": "power-port",
+    "power-outlets": "power-outlet",
+    "front-ports": "front-port",
+    "rear-ports": "rear-port",
+}
+AIRFLOWS = ("front-to-rear", "rear-to-front", "left-to-right", "right-to-left", "side-to-rear", "rear-to-side", "bottom-to-top", "top-to-bottom", "passive", "mixed")
+WEIGHT_TO_KG = {"kg": 1.0, "g": 0.001, "lb": 0.45359237, "oz": 0.028349523125}
+YAML_SUFFIXES = (".yaml", ".yml")
+BUILTIN = "@builtin"
+GAP = "gap"  # a warning about a library file's gap; reported only for device types a design uses
+
+
+def builtin_library() -> Path:
+    return Path(__file__).resolve().parent.parent / "data" / "devicetypes"
+
+
+def parse_device_type(data, file: str, problems: list[Problem]) -> DeviceType | None:
+    f = Fields(data, file, "", problems)
+    if not isinstance(data, dict):
+        return None
+    slug = f.str("slug")
+    manufacturer = f.str("manufacturer", "")
+    model = f.str("model", slug or "")
+    if not slug:
+        return None
+    u_height = f.number("u_height", 1.0, required=False, low=0, high=100)
+    if u_height is not None and (u_height * 2) % 1:
+        f.error("u_height", f"{u_height} is not a multiple of 0.5 U")
+    weight = f.number("weight", None, required=False, low=0, high=10_000)
+    unit = f.str("weight_unit", "kg", required=False, choices=tuple(WEIGHT_TO_KG))
+    weight_kg = None if weight is None else round(weight * WEIGHT_TO_KG.get(unit or "kg", 1.0), 3)
+    ports: list[PortTemplate] = []
+    seen: set[tuple[str, str]] = set()
+    for section, kind in PORT_SECTIONS.items():
+        for p in f.each(section, max_items=10_000):
+            name = p.str("name", max_len=100)
+            if name is None:
+                continue
+            if (kind, name) in seen:
+                p.error("name", f"duplicate {kind} '{name}'")
+                continue
+            seen.add((kind, name))
+            ports.append(
+                PortTemplate(
+                    name=name,
+                    kind=kind,
+                    type=p.str("type", "", required=False) or "",
+                    mgmt_only=bool(p.bool("mgmt_only", False, required=False)),
+                    maximum_draw_w=p.number("maximum_draw", None, required=False, low=0, high=1_000_000),
+                    allocated_draw_w=p.number("allocated_draw", None, required=False, low=0, high=1_000_000),
+                    feed_leg=p.str("feed_leg", "", required=False) or "",
+                )
+            )
+    bays = tuple(b.str("name", "", required=False) or "" for b in f.each("module-bays", max_items=10_000))
+    airflow = f.str("airflow", "", required=False) or ""
+    if airflow and airflow not in AIRFLOWS:
+        f.warn("airflow", f"unknown airflow '{airflow}'")
+    powered = f.raw("is_powered", True) is not False
+    src = f.source()
+    dt = DeviceType(
+        manufacturer=manufacturer or "",
+        model=model or slug,
+        slug=slug,
+        u_height=float(u_height if u_height is not None else 1.0),
+        is_full_depth=bool(f.bool("is_full_depth", True, required=False)),
+        weight_kg=weight_kg,
+        airflow=airflow,
+        ports=tuple(ports),
+        module_bays=bays,
+        source=src,
+    )
+    # Gaps in real library files: warn and fall back.
+    if weight_kg is None:
+        f.error("weight", f"{slug}: no weight: rack weight budget and lift checks treat it as unknown", GAP)
+    if powered and u_height and not any(p.kind == "power-port" for p in ports):
+        psu_bays = [b for b in bays if "psu" in b.lower() or "power" in b.lower()]
+        hint = f" (PSUs are module bays: {', '.join(psu_bays[:4])})" if psu_bays else ""
+        f.error(None, f"{slug}: no power-ports{hint}; power draw unknown, no PDU cords planned", GAP)
+    elif powered and any(p.kind == "power-port" and p.maximum_draw_w is None and p.allocated_draw_w is None for p in ports):
+        f.error("power-ports", f"{slug}: power ports without maximum_draw; rack power budget uses what is known", GAP)
+    return dt
+
+
+def load_device_types(sources: list[Path], problems: list[Problem], base: Path | None = None) -> dict[str, DeviceType]:
+    """Read device types from files and directories (recursively), keyed by slug.
+
+    Gap warnings come back with severity ``gap``; :func:`keep_gaps_for` turns those of the
+    device types a design uses into warnings and drops the rest.
+    """
+    out: dict[str, DeviceType] = {}
+    for src in sources:
+        files = sorted(p for p in src.rglob("*") if p.suffix in YAML_SUFFIXES) if src.is_dir() else [src]
+        if src.is_dir() and not files:
+            problems.append(Problem(display_path(src, base), 0, "", "no device-type YAML files in this directory"))
+        for path in files:
+            label = _label(path, src, base)
+            try:
+                data = read_yaml(path, label)
+            except DesignError as exc:
+                problems.extend(exc.problems)
+                continue
+            dt = parse_device_type(data, label, problems)
+            if dt is None:
+                continue
+            if dt.slug in out and out[dt.slug].source.file != label:
+                problems.append(Problem(label, dt.source.line, "slug", f"device type '{dt.slug}' is also defined in {out[dt.slug].source.file}"))
+                continue
+            out[dt.slug] = dt
+    return out
+
+
+def _label(path: Path, src: Path, base: Path | None) -> str:
+    lib = builtin_library()
+    if path.resolve().is_relative_to(lib):
+        return f"{BUILTIN}/{path.resolve().relative_to(lib)}"
+    return display_path(path, base)
+
+
+def keep_gaps_for(problems: list[Problem], used: set[str], types: dict[str, DeviceType]) -> list[Problem]:
+    """Gap notes of used device types become warnings; the others are dropped."""
+    files = {types[s].source.file for s in used if s in types}
+    out = []
+    for p in problems:
+        if p.severity != GAP:
+            out.append(p)
+        elif p.file in files:
+            out.append(Problem(p.file, p.line, p.path, p.message, WARNING, "devicetype-gap"))
+    return out

@@ -1,0 +1,329 @@
+"""The domain model of a data hall, in NetBox's vocabulary. Immutable values, no I/O.
+
+Units: millimetres, kilograms and watts. Floor frame: origin at a hall corner, x and y in the
+floor plane, z up. Geometry is integer millimetres (float metres produce false overlaps).
+
+Rack orientation: ``rotation_deg`` turns the rack counter-clockwise about its footprint
+centre. At rotation 0 the rack's width runs along x, its depth along y, and its **front faces
+-y**. The front normal at rotation r is ``(sin r, -cos r)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+FRONT = "front"
+REAR = "rear"
+FACES = (FRONT, REAR)
+
+U_MM = 44.45  # EIA-310 rack unit
+
+MEDIA_CLASSES = ("copper", "fibre", "power")
+
+Point2 = tuple[int, int]
+
+
+def frozen_map(items: Mapping | None = None) -> Mapping:
+    """A read-only mapping (values stay as given)."""
+    return MappingProxyType(dict(items or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a value was declared: for ``file:line: path: message`` problems."""
+
+    file: str = ""
+    line: int = 0
+    path: str = ""
+
+
+NO_SOURCE = Source()
+
+
+# ---------------------------------------------------------------- floor plan
+
+
+@dataclass(frozen=True, slots=True)
+class FloorGrid:
+    """Floor tiles for TIA-606-style location IDs such as ``1A-AJ05``.
+
+    Columns are lettered along x (A..Z, AA..AZ, ...), rows numbered along y (01, 02, ...),
+    both starting at ``origin``. ``prefix`` names floor and room.
+    """
+
+    pitch_mm: int = 600
+    origin: Point2 = (0, 0)
+    prefix: str = "1A"
+    first_row: int = 1
+    row_digits: int = 2
+
+    def column_label(self, index: int) -> str:
+        label = ""
+        index += 1
+        while index > 0:
+            index, rem = divmod(index - 1, 26)
+            label = chr(65 + rem) + label
+        return label
+
+    def location_id(self, x_mm: float, y_mm: float) -> str:
+        """The tile ID of a floor point.
+
+        >>> FloorGrid().location_id(300, 300)
+        '1A-A01'
+        """
+        col = int((x_mm - self.origin[0]) // self.pitch_mm)
+        row = int((y_mm - self.origin[1]) // self.pitch_mm) + self.first_row
+        col_label = self.column_label(col) if col >= 0 else f"-{self.column_label(-col - 1)}"
+        return f"{self.prefix}-{col_label}{row:0{self.row_digits}d}".upper()
+
+
+@dataclass(frozen=True, slots=True)
+class Obstacle:
+    name: str
+    kind: str  # column | cooling | keepout | other
+    polygon: tuple[Point2, ...]
+    source: Source = NO_SOURCE
+
+
+@dataclass(frozen=True, slots=True)
+class Waypoint:
+    """A named floor point: door, staging area, loading dock."""
+
+    name: str
+    kind: str  # door | staging | dock
+    position: Point2
+    source: Source = NO_SOURCE
+
+
+@dataclass(frozen=True, slots=True)
+class CableTray:
+    """A tray or ladder: a polyline at an elevation that carries some media classes."""
+
+    name: str
+    points: tuple[Point2, ...]
+    elevation_mm: int
+    width_mm: int
+    media_classes: tuple[str, ...]
+    source: Source = NO_SOURCE
+
+
+@dataclass(frozen=True, slots=True)
+class RackType:
+    slug: str
+    width_mm: int = 600
+    depth_mm: int = 1200
+    u_height: int = 42
+    max_kw: float = 0.0
+    max_kg: float = 0.0
+    height_mm: int = 0  # 0: derived from u_height
+    source: Source = NO_SOURCE
+
+    @property
+    def outer_height_mm(self) -> int:
+        return self.height_mm or round(self.u_height * U_MM + 200)
+
+
+@dataclass(frozen=True, slots=True)
+class Rack:
+    name: str
+    rack_type: str
+    position: Point2  # footprint centre
+    rotation_deg: float = 0.0
+    row: str = ""
+    source: Source = NO_SOURCE
+
+    def front_normal(self) -> tuple[float, float]:
+        r = math.radians(self.rotation_deg)
+        return (round(math.sin(r), 12), round(-math.cos(r), 12))
+
+    def footprint(self, rack_type: RackType) -> tuple[tuple[float, float], ...]:
+        """Corner points (counter-clockwise) of the rack's footprint."""
+        hw, hd = rack_type.width_mm / 2, rack_type.depth_mm / 2
+        nx, ny = self.front_normal()
+        ax, ay = -ny, nx  # width axis
+        cx, cy = self.position
+        return tuple(
+            (cx + sx * hw * ax + sd * hd * nx, cy + sx * hw * ay + sd * hd * ny)
+            for sx, sd in ((-1, 1), (-1, -1), (1, -1), (1, 1))
+        )
+
+    def face_point(self, rack_type: RackType, face: str, offset_mm: float = 0.0) -> tuple[float, float]:
+        """The centre of a rack face, pushed ``offset_mm`` out into the aisle."""
+        nx, ny = self.front_normal()
+        sign = 1 if face == FRONT else -1
+        d = rack_type.depth_mm / 2 + offset_mm
+        return (self.position[0] + sign * nx * d, self.position[1] + sign * ny * d)
+
+
+@dataclass(frozen=True, slots=True)
+class FloorPlan:
+    name: str  # the hall; VDA 5050 mapId
+    outline: tuple[Point2, ...]
+    grid: FloorGrid = FloorGrid()
+    obstacles: tuple[Obstacle, ...] = ()
+    waypoints: tuple[Waypoint, ...] = ()
+    trays: tuple[CableTray, ...] = ()
+    rack_types: Mapping[str, RackType] = field(default_factory=frozen_map)
+    racks: tuple[Rack, ...] = ()
+    source: Source = NO_SOURCE
+
+    def rack(self, name: str) -> Rack | None:
+        return self._rack_index().get(name)
+
+    def _rack_index(self) -> dict[str, Rack]:
+        return {r.name: r for r in self.racks}
+
+
+# ---------------------------------------------------------------- device types
+
+
+@dataclass(frozen=True, slots=True)
+class PortTemplate:
+    """An interface, console port, power port/outlet or front/rear port of a device type."""
+
+    name: str
+    kind: str  # interface | console-port | console-server-port | power-port | power-outlet | front-port | rear-port
+    type: str = ""
+    mgmt_only: bool = False
+    maximum_draw_w: float | None = None
+    allocated_draw_w: float | None = None
+    feed_leg: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceType:
+    """A NetBox devicetype-library device type."""
+
+    manufacturer: str
+    model: str
+    slug: str
+    u_height: float = 1.0
+    is_full_depth: bool = True
+    weight_kg: float | None = None
+    airflow: str = ""
+    ports: tuple[PortTemplate, ...] = ()
+    module_bays: tuple[str, ...] = ()
+    source: Source = NO_SOURCE
+
+    def port(self, name: str) -> PortTemplate | None:
+        for p in self.ports:
+            if p.name == name:
+                return p
+        return None
+
+    @property
+    def max_draw_w(self) -> float | None:
+        """Sum of the power ports' allocated (else maximum) draw; None when none is declared."""
+        draws = [
+            p.allocated_draw_w if p.allocated_draw_w is not None else p.maximum_draw_w
+            for p in self.ports
+            if p.kind == "power-port"
+        ]
+        known = [d for d in draws if d is not None]
+        return sum(known) if known else None
+
+
+# ---------------------------------------------------------------- design
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    name: str
+    device_type: str  # slug
+    rack: str
+    position: int | None  # lowest U occupied; None for zero-U (PDUs on the side rails)
+    face: str = FRONT
+    role: str = ""
+    asset_tag: str = ""
+    serial: str = ""
+    ports_face: str = ""  # which rack face the data ports are on; "" = derived
+    source: Source = NO_SOURCE
+
+
+@dataclass(frozen=True, slots=True)
+class Termination:
+    device: str
+    port: str
+
+    def __str__(self) -> str:
+        return f"{self.device}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Cable:
+    """A designed cable between two ports. ``id`` is assigned by the planner (stable)."""
+
+    a: Termination
+    b: Termination
+    media: str  # slug in the media catalogue
+    label: str = ""
+    id: str = ""
+    source: Source = NO_SOURCE
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Identity independent of end order, for stable IDs."""
+        ends = sorted((str(self.a), str(self.b)))
+        return (ends[0], ends[1])
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """A kind of cable that can be ordered: DAC, AOC, single-mode fibre, Cat6A, power cord."""
+
+    slug: str
+    name: str
+    media_class: str  # copper | fibre | power (which trays carry it)
+    cable_type: str  # NetBox cable type: dac-passive, aoc, smf-os2, mmf-om4, cat6a, power
+    lengths_mm: tuple[int, ...]  # orderable lengths, ascending
+    sku: str = "{slug}-{length_m}M"  # format string; length_m like 2.5 or 10
+    bend_radius_mm: int = 30
+    slack_per_end_mm: int = 300
+    reach_mm: int = 0  # 0 = no reach limit beyond the longest orderable length
+    port_types: tuple[str, ...] = ()  # port types it plugs into (empty = any)
+    color: str = ""
+    source: Source = NO_SOURCE
+
+    def sku_for(self, length_mm: int) -> str:
+        length_m = f"{length_mm / 1000:g}"
+        return self.sku.format(slug=self.slug.upper(), length_m=length_m, length_mm=length_mm)
+
+
+@dataclass(frozen=True, slots=True)
+class RobotProfile:
+    """A robot or a human crew member: what it can do, carry and reach, and how fast."""
+
+    name: str
+    kind: str  # technician | robot
+    manufacturer: str = ""
+    serial_number: str = ""
+    actions: tuple[str, ...] = ()
+    payload_kg: float = 0.0
+    u_min: int = 1
+    u_max: int = 60
+    speed_m_s: float = 1.0
+    width_mm: int = 600
+    action_time_s: Mapping[str, float] = field(default_factory=frozen_map)
+    count: int = 1
+    source: Source = NO_SOURCE
+
+
+@dataclass(frozen=True, slots=True)
+class Design:
+    name: str
+    revision: str
+    floorplan: FloorPlan
+    device_types: Mapping[str, DeviceType]
+    devices: tuple[Device, ...]
+    cables: tuple[Cable, ...]
+    media: Mapping[str, Media]
+    source: Source = NO_SOURCE
+
+    def device(self, name: str) -> Device | None:
+        return self.device_index().get(name)
+
+    def device_index(self) -> dict[str, Device]:
+        return {d.name: d for d in self.devices}

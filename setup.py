@@ -1,0 +1,17 @@
+"""Packaging glue: ship the top-level templates/, static/, floorplans/ and robot_profiles/
+folders inside the wheel (as fieldops.templates etc.) so an installed fieldops finds them."""
+
+from setuptools import find_packages, setup
+
+DATA_DIRS = {
+    "fieldops.templates": "templates",
+    "fieldops.static": "static",
+    "fieldops.floorplans": "floorplans",
+    "fieldops.robot_profiles": "robot_profiles",
+}
+
+setup(
+    packages=find_packages(include=["fieldops", "fieldops.*"]) + list(DATA_DIRS),
+    package_dir={"": ".", **DATA_DIRS},
+    package_data={name: ["**/*"] for name in DATA_DIRS} | {"fieldops": ["data/*", "data/**/*"]},
+)
