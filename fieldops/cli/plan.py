@@ -1,0 +1,47 @@
+"""fieldops plan DESIGN -o OUTDIR: cable plan, BOM, work orders and schedule (and PDFs)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from fieldops import services
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "plan",
+        help="route and size cables, build work orders and the schedule",
+        description="Validate a design, route every cable over the trays, size it to an orderable "
+        "length, and build step-ordered work orders for a crew and its robots. Writes cutsheet.csv, "
+        "bom.csv, routes.json, workorders.json and schedule.csv into OUTDIR (all or nothing).",
+    )
+    p.add_argument("design", help="design directory (holding design.yaml)")
+    p.add_argument("-o", "--out", required=True, type=Path, metavar="OUTDIR", help="output directory (created if missing)")
+    p.add_argument("--crew", type=int, default=None, metavar="N", help="number of technicians (default: the technician profile's count)")
+    p.add_argument("--robots", default=None, metavar="LIST", help="robots to schedule, e.g. 'lift-robot=2,cabling-robot' ('' for none; default: every robot profile)")
+    p.add_argument("--profiles", type=Path, default=None, metavar="DIR", help="robot/crew profile folder (default: robot_profiles/)")
+    p.add_argument("--cables-only", action="store_true", help="only the cable outputs (cutsheet.csv, bom.csv, routes.json)")
+    p.add_argument("--pdf", action="store_true", help="also print cutsheets.pdf and labels.pdf")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    if args.crew is not None and args.crew < 0:
+        print("fieldops plan: --crew must be 0 or more", file=sys.stderr)
+        return 2
+    robots = None if args.robots is None else [r.strip() for r in args.robots.split(",") if r.strip()]
+    say = (lambda msg: None) if args.quiet else (lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
+    result = services.plan_design(
+        args.design,
+        args.out,
+        crew=args.crew,
+        robots=robots,
+        profiles_dir=args.profiles,
+        cables_only=args.cables_only,
+        pdf=args.pdf,
+        progress=say,
+    )
+    print(services.plan_summary(result))
+    return 0
