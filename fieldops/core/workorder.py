@@ -104,3 +104,38 @@ def step_to_dict(step: Step) -> dict:
     d = asdict(step)
     d["depends_on"] = list(step.depends_on)
     return d
+
+
+@dataclass(frozen=True, slots=True)
+class Assignee:
+    """One member of the team: a technician or a robot (``profile`` names its RobotProfile)."""
+
+    name: str  # e.g. technician-1, lift-robot-1
+    profile: str
+    kind: str  # technician | robot
+
+
+@dataclass(frozen=True)
+class WorkPlan:
+    """Everything ``build_work_plan`` decides: steps in a valid global order, their work
+    orders, the team, and the schedule figures."""
+
+    steps: tuple[Step, ...]
+    workorders: tuple[WorkOrder, ...]
+    team: tuple[Assignee, ...]
+    makespan_s: float = 0.0
+    critical_path: tuple[str, ...] = ()
+    walking_m: dict = field(default_factory=dict, hash=False, compare=False)  # assignee -> metres
+
+    def step_index(self) -> dict[str, Step]:
+        return {s.id: s for s in self.steps}
+
+    def summary_lines(self) -> list[str]:
+        from collections import Counter
+
+        per_phase = Counter(s.phase for s in self.steps)
+        lines = ["steps: " + ", ".join(f"{p} {per_phase[p]}" for p in PHASES if per_phase[p])]
+        for who in sorted(self.walking_m):
+            lines.append(f"  {who}: {self.walking_m[who]:,.0f} m walking")
+        lines.append(f"makespan: {self.makespan_s / 3600:.1f} h ({len(self.workorders)} work orders)")
+        return lines
