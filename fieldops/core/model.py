@@ -11,9 +11,9 @@ centre. At rotation 0 the rack's width runs along x, its depth along y, and its 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 FRONT = "front"
 REAR = "rear"
