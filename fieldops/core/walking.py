@@ -1,0 +1,339 @@
+"""Walking on the hall floor: the walkable area, stand-off points at rack faces, shortest paths.
+
+The walkable floor is the hall minus rack footprints, obstacles and keep-outs, shrunk by half
+the walker's width (``clearance_mm``): it is the set of places the *centre* of a technician or
+robot of that width can be. Shortest paths in such a polygonal area bend only at its reflex
+corners, so :class:`WalkGraph` keeps an exact visibility graph over those corners (all pairs
+precomputed with scipy) and joins query points to the corners they see. Racks standing side by
+side merge into one blocker, so a hall of rows has a few corners per row, not per rack.
+
+Visibility is tested against the blocked area shrunk by ``TOLERANCE_MM`` (1 mm), so paths may
+graze the walkable boundary by at most that much (float corners of rotated racks).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import shapely
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+from shapely.geometry import LineString, Point, Polygon, box
+from shapely.ops import nearest_points, unary_union
+
+from fieldops.core.model import FRONT, REAR, Design
+from fieldops.core.problems import DesignError, Problem
+
+TOLERANCE_MM = 1.0
+STANDOFF_MARGIN_MM = 300  # the stand-off point is this far beyond the nearest walkable line
+_CHUNK = 250_000  # segments per vectorised visibility test
+
+XY = tuple[float, float]
+
+
+class WalkError(DesignError):
+    """Two floor points with no walkable path between them (or an unusable floor)."""
+
+
+class WalkGraph:
+    """The walkable floor of a design and shortest walking paths on it.
+
+    Parameters
+    ----------
+    design : Design
+    clearance_mm : int
+        Width of the walker (technician, cart or robot); the floor is shrunk by half of it.
+
+    Examples
+    --------
+    >>> g = WalkGraph(design)
+    >>> x, y, theta = g.standoff("A01", "front")
+    >>> path, length_mm = g.walk(g.waypoint("DOOR-1"), (x, y))
+    """
+
+    def __init__(self, design: Design, clearance_mm: int = 600):
+        if clearance_mm < 0:
+            raise ValueError("clearance_mm must be 0 or more")
+        self.design = design
+        self.clearance_mm = int(clearance_mm)
+        self.warnings: list[str] = []
+        fp = design.floorplan
+        half = self.clearance_mm / 2
+        hall = Polygon(fp.outline) if len(fp.outline) >= 3 else Polygon()
+        if hall.is_empty or not hall.is_valid or hall.area <= 0:
+            reason = shapely.is_valid_reason(hall) if not hall.is_empty else "fewer than 3 points"
+            raise WalkError(
+                [
+                    Problem.at(
+                        fp.source,
+                        f"hall outline is not a simple polygon ({reason}); cannot walk on it",
+                        path="outline",
+                    )
+                ]
+            )
+        blockers = []
+        for rack in fp.racks:
+            rt = fp.rack_types.get(rack.rack_type)
+            if rt is not None:
+                blockers.append(Polygon(rack.footprint(rt)))
+        for obs in fp.obstacles:
+            poly = Polygon(obs.polygon) if len(obs.polygon) >= 3 else Polygon()
+            if not poly.is_valid:
+                self.warnings.append(
+                    f"obstacle '{obs.name}' is not a simple polygon; using its repaired shape"
+                )
+                poly = shapely.make_valid(poly)
+            if poly.is_empty or poly.area <= 0:
+                self.warnings.append(f"obstacle '{obs.name}' has no area; ignored for walking")
+                continue
+            blockers.append(poly)
+        inflated = (
+            unary_union([b.buffer(half, join_style="mitre") for b in blockers])
+            if blockers
+            else Polygon()
+        )
+        inner = hall.buffer(-half, join_style="mitre") if half else hall
+        self.walkable = inner.difference(inflated) if not inflated.is_empty else inner
+        if self.walkable.is_empty:
+            raise WalkError(
+                [
+                    Problem.at(
+                        fp.source,
+                        f"no walkable floor left with a {self.clearance_mm} mm clearance",
+                        path="outline",
+                    )
+                ]
+            )
+        minx, miny, maxx, maxy = hall.bounds
+        pad = self.clearance_mm + 1000
+        frame = box(minx - pad, miny - pad, maxx + pad, maxy + pad)
+        self._blocked = frame.difference(self.walkable).buffer(-TOLERANCE_MM, join_style="mitre")
+        shapely.prepare(self._blocked)
+        self._covers = self.walkable.buffer(TOLERANCE_MM, join_style="mitre")
+        shapely.prepare(self._covers)
+        self._build_corner_graph()
+        self._attached: dict[tuple[float, float], tuple[XY, np.ndarray, np.ndarray]] = {}
+        self._racks = {r.name: r for r in fp.racks}
+        self._waypoints = {w.name: w for w in fp.waypoints}
+        self._standoffs: dict[tuple[str, str], tuple[float, float, float]] = {}
+
+    # ------------------------------------------------------------ graph
+
+    def _build_corner_graph(self) -> None:
+        corners: list[XY] = []
+        for poly in shapely.get_parts(self.walkable):
+            poly = (
+                shapely.orient_polygons(poly)
+                if hasattr(shapely, "orient_polygons")
+                else shapely.geometry.polygon.orient(poly, 1.0)
+            )
+            for ring in (poly.exterior, *poly.interiors):
+                pts = list(ring.coords)[:-1]
+                n = len(pts)
+                for k in range(n):
+                    (x0, y0), (x1, y1), (x2, y2) = pts[k - 1], pts[k], pts[(k + 1) % n]
+                    cross = (x1 - x0) * (y2 - y1) - (y1 - y0) * (x2 - x1)
+                    if cross < 0:  # a right turn with the floor on the left: a reflex corner
+                        corners.append((x1, y1))
+        corners = sorted(set(corners))
+        self.corners = np.array(corners, dtype=float).reshape(-1, 2)
+        v = len(corners)
+        if v:
+            iu, ju = np.triu_indices(v, k=1)
+            ok = self._visible_pairs(self.corners[iu], self.corners[ju])
+            iu, ju = iu[ok], ju[ok]
+            w = np.hypot(*(self.corners[iu] - self.corners[ju]).T)
+            g = csr_matrix((np.maximum(w, 1e-9), (iu, ju)), shape=(v, v))
+            self._dist, self._pred = dijkstra(g, directed=False, return_predecessors=True)
+        else:
+            self._dist = np.zeros((0, 0))
+            self._pred = np.zeros((0, 0), dtype=np.int32)
+
+    def _visible_pairs(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """For arrays of points, whether each straight segment a[i]-b[i] stays on the floor."""
+        out = np.empty(len(a), dtype=bool)
+        for s in range(0, len(a), _CHUNK):
+            seg = shapely.linestrings(np.stack([a[s : s + _CHUNK], b[s : s + _CHUNK]], axis=1))
+            out[s : s + _CHUNK] = ~shapely.intersects(self._blocked, seg)
+        same = np.all(a == b, axis=1)
+        if same.any():
+            out[same] = shapely.contains_xy(self._covers, a[same, 0], a[same, 1])
+        return out
+
+    def _attach(self, p: XY) -> tuple[XY, np.ndarray, np.ndarray]:
+        """(snapped point, indices of visible corners, distances to them); cached."""
+        key = (round(float(p[0]), 3), round(float(p[1]), 3))
+        hit = self._attached.get(key)
+        if hit is not None:
+            return hit
+        q = key
+        if not self._covers.covers(Point(q)):
+            near = nearest_points(self.walkable, Point(q))[0]
+            q = (near.x, near.y)
+        if len(self.corners):
+            qa = np.broadcast_to(np.array(q, dtype=float), self.corners.shape)
+            vis = np.flatnonzero(self._visible_pairs(qa, self.corners))
+            d = np.hypot(*(self.corners[vis] - np.array(q)).T)
+        else:
+            vis, d = np.zeros(0, dtype=int), np.zeros(0)
+        hit = (q, vis, d)
+        self._attached[key] = hit
+        return hit
+
+    # ------------------------------------------------------------ public
+
+    def waypoint(self, name: str) -> XY:
+        """The floor position of a named waypoint (door, staging, dock)."""
+        wp = self._waypoints.get(name)
+        if wp is None:
+            known = ", ".join(sorted(self._waypoints)) or "none"
+            raise KeyError(f"no waypoint '{name}' on the floor plan (known: {known})")
+        return (float(wp.position[0]), float(wp.position[1]))
+
+    def standoff(self, rack_name: str, face: str) -> tuple[float, float, float]:
+        """Where a walker stands to work on a rack face: ``(x_mm, y_mm, theta_rad)``.
+
+        The point is on the face's centre line, ``clearance/2 + 300`` mm out into the aisle
+        (pulled back onto the walkable floor when the aisle is narrower); theta points from
+        the stand-off point at the rack face (VDA 5050: counter-clockwise from +x).
+        """
+        key = (rack_name, face)
+        hit = self._standoffs.get(key)
+        if hit is not None:
+            return hit
+        rack = self._racks.get(rack_name)
+        if rack is None:
+            raise KeyError(f"no rack '{rack_name}' on the floor plan")
+        if face not in (FRONT, REAR):
+            raise ValueError(f"face must be 'front' or 'rear', not {face!r}")
+        rt = self.design.floorplan.rack_types.get(rack.rack_type)
+        if rt is None:
+            raise KeyError(f"rack '{rack_name}' has unknown rack type '{rack.rack_type}'")
+        nx, ny = rack.front_normal()
+        if face == REAR:
+            nx, ny = -nx, -ny
+        want = rack.face_point(rt, face, self.clearance_mm / 2 + STANDOFF_MARGIN_MM)
+        x, y = want
+        if not self._covers.covers(Point(want)):
+            # the aisle is narrower than wanted: the walkable point nearest the face's centre line
+            face_pt = rack.face_point(rt, face, 0.0)
+            ray = LineString([face_pt, rack.face_point(rt, face, self.clearance_mm / 2 + 3000)])
+            on_ray = ray.intersection(self.walkable)
+            if not on_ray.is_empty:
+                near = nearest_points(on_ray, Point(face_pt))[0]
+            else:
+                near = nearest_points(self.walkable, Point(want))[0]
+                self.warnings.append(
+                    f"rack '{rack_name}' {face}: no walkable floor in front of the face; stand-off moved {math.dist(want, (near.x, near.y)):.0f} mm"
+                )
+            x, y = near.x, near.y
+        hit = (round(x, 1), round(y, 1), math.atan2(-ny, -nx))
+        self._standoffs[key] = hit
+        return hit
+
+    def walk(self, a_xy, b_xy) -> tuple[tuple[tuple[float, float], ...], float]:
+        """The shortest walking path from a to b: ``(polyline, length_mm)``.
+
+        Points off the walkable floor (a waypoint in a wall's clearance margin) first step to
+        the nearest walkable point. Raises :class:`WalkError` when no path exists.
+        """
+        a = (float(a_xy[0]), float(a_xy[1]))
+        b = (float(b_xy[0]), float(b_xy[1]))
+        qa, va, da = self._attach(a)
+        qb, vb, db = self._attach(b)
+        head = (a,) if qa != a else ()
+        tail = (b,) if qb != b else ()
+        extra = math.dist(a, qa) + math.dist(b, qb)
+        if self._visible_pairs(np.array([qa]), np.array([qb]))[0]:
+            pts = _dedupe((*head, qa, qb, *tail))
+            return pts, extra + math.dist(qa, qb)
+        if len(va) == 0 or len(vb) == 0:
+            raise self._unreachable(a, b)
+        m = da[:, None] + self._dist[np.ix_(va, vb)] + db[None, :]
+        k = int(np.argmin(m))
+        best = float(m.flat[k])
+        if not math.isfinite(best):
+            raise self._unreachable(a, b)
+        u, v = int(va[k // len(vb)]), int(vb[k % len(vb)])
+        chain = [v]
+        while chain[-1] != u:
+            chain.append(int(self._pred[u, chain[-1]]))
+        chain.reverse()
+        mid = tuple((float(self.corners[i, 0]), float(self.corners[i, 1])) for i in chain)
+        return _dedupe((*head, qa, *mid, qb, *tail)), best + extra
+
+    def distance(self, a_xy, b_xy) -> float:
+        """Walking distance in mm (``inf`` when unreachable)."""
+        try:
+            return self.walk(a_xy, b_xy)[1]
+        except WalkError:
+            return math.inf
+
+    def distance_matrix(self, points) -> np.ndarray:
+        """Walking mm between every pair of points (``inf`` where no path exists).
+
+        One visibility test per point and corner, one per pair of points, and min-plus
+        products over the precomputed corner distances; fast enough to order thousands of
+        stops.
+        """
+        pts = np.asarray(points, dtype=float).reshape(-1, 2)
+        n_all = len(pts)
+        if n_all == 0:
+            return np.zeros((0, 0))
+        uniq, inverse = np.unique(np.round(pts, 3), axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        n = len(uniq)
+        att = [self._attach((x, y)) for x, y in uniq]
+        snapped = np.array([q for q, _, _ in att], dtype=float)
+        extra = np.hypot(*(uniq - snapped).T)
+        v = len(self.corners)
+        out = np.full((n, n), np.inf)
+        if v:
+            # m1[i, c] = shortest from point i to corner c through the corners it sees
+            m1 = np.full((n, v), np.inf)
+            for i, (_, vis, d) in enumerate(att):
+                if len(vis):
+                    m1[i] = np.min(d[:, None] + self._dist[vis], axis=0)
+            for j, (_, vis, d) in enumerate(att):
+                if len(vis):
+                    out[:, j] = np.min(m1[:, vis] + d[None, :], axis=1)
+        iu, ju = np.triu_indices(n, k=1)
+        straight = np.hypot(*(snapped[iu] - snapped[ju]).T)
+        need = straight < out[iu, ju] - 1e-6
+        iu, ju, straight = iu[need], ju[need], straight[need]
+        ok = self._visible_pairs(snapped[iu], snapped[ju])
+        out[iu[ok], ju[ok]] = straight[ok]
+        out = np.minimum(out, out.T)
+        np.fill_diagonal(out, 0.0)
+        out = out + extra[:, None] + extra[None, :]
+        np.fill_diagonal(out, 0.0)
+        return out[np.ix_(inverse, inverse)]
+
+    def covers(self, polyline, tolerance_mm: float = TOLERANCE_MM) -> bool:
+        """Whether a walking polyline stays on the walkable floor (within a tolerance)."""
+        line = LineString(polyline) if len(polyline) > 1 else Point(polyline[0])
+        return bool(self.walkable.buffer(tolerance_mm, join_style="mitre").covers(line))
+
+    def _unreachable(self, a: XY, b: XY) -> WalkError:
+        return WalkError(
+            [
+                Problem(
+                    "<floor>",
+                    0,
+                    "walk",
+                    f"no walkable path from ({a[0]:.0f}, {a[1]:.0f}) to ({b[0]:.0f}, {b[1]:.0f}) with a {self.clearance_mm} mm clearance",
+                )
+            ]
+        )
+
+
+def _dedupe(pts) -> tuple[tuple[float, float], ...]:
+    out: list[tuple[float, float]] = []
+    for p in pts:
+        p = (float(p[0]), float(p[1]))
+        if not out or math.dist(out[-1], p) > 1e-6:
+            out.append(p)
+    if len(out) == 1:
+        out.append(out[0])
+    return tuple(out)
