@@ -7,7 +7,7 @@ documented in ``docs/workorders.schema.json``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 SCHEMA_VERSION = "1.0"
 
@@ -86,6 +86,7 @@ class Step:
     start_s: float | None = None
     end_s: float | None = None
     status: str = "pending"
+    helpers: tuple[str, ...] = ()  # further team members booked for the step (two-person lifts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,10 +101,97 @@ class WorkOrder:
 
 
 def step_to_dict(step: Step) -> dict:
-    """A JSON-ready dict with deterministic content."""
-    d = asdict(step)
-    d["depends_on"] = list(step.depends_on)
-    return d
+    """A JSON-ready dict with deterministic content.
+
+    Same content as ``dataclasses.asdict`` (with ``depends_on`` as a list), built by hand
+    because ``asdict`` is ~10x slower and plans hold hundreds of thousands of steps.
+    """
+    loc = step.location
+    return {
+        "id": step.id,
+        "phase": step.phase,
+        "kind": step.kind,
+        "title": step.title,
+        "instruction": step.instruction,
+        "location": {
+            "rack": loc.rack,
+            "location_id": loc.location_id,
+            "face": loc.face,
+            "u": loc.u,
+            "x_mm": loc.x_mm,
+            "y_mm": loc.y_mm,
+            "theta_deg": loc.theta_deg,
+        },
+        "confirm": step.confirm,
+        "expect_codes": tuple(step.expect_codes),
+        "parts": tuple(
+            {"kind": p.kind, "ref": p.ref, "sku": p.sku, "quantity": p.quantity} for p in step.parts
+        ),
+        "depends_on": list(step.depends_on),
+        "duration_s": step.duration_s,
+        "action": _json_copy(step.action),
+        "required_actions": tuple(step.required_actions),
+        "weight_kg": step.weight_kg,
+        "crew_size": step.crew_size,
+        "group": step.group,
+        "assignee": step.assignee,
+        "start_s": step.start_s,
+        "end_s": step.end_s,
+        "status": step.status,
+        "helpers": tuple(step.helpers),
+    }
+
+
+def _json_copy(value):
+    """A deep copy of JSON-like data (dicts, lists, tuples, scalars); what ``asdict`` does."""
+    if isinstance(value, dict):
+        return {k: _json_copy(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_json_copy(v) for v in value)
+    return value
+
+
+def step_from_dict(d: dict) -> Step:
+    """The inverse of :func:`step_to_dict` (JSON lists become tuples again).
+
+    Raises KeyError/TypeError/ValueError on malformed input; adapters turn those into
+    problems naming the step.
+    """
+    loc = d["location"]
+    return Step(
+        id=str(d["id"]),
+        phase=str(d["phase"]),
+        kind=str(d["kind"]),
+        title=str(d["title"]),
+        instruction=str(d["instruction"]),
+        location=Location(
+            rack=str(loc["rack"]),
+            location_id=str(loc["location_id"]),
+            face=str(loc["face"]),
+            u=None if loc["u"] is None else int(loc["u"]),
+            x_mm=int(loc["x_mm"]),
+            y_mm=int(loc["y_mm"]),
+            theta_deg=float(loc["theta_deg"]),
+        ),
+        confirm=str(d["confirm"]),
+        expect_codes=tuple(str(c) for c in d["expect_codes"]),
+        parts=tuple(
+            Part(str(p["kind"]), str(p["ref"]), str(p["sku"]), int(p["quantity"]))
+            for p in d["parts"]
+        ),
+        depends_on=tuple(str(x) for x in d["depends_on"]),
+        duration_s=float(d["duration_s"]),
+        action=dict(d["action"]),
+        required_actions=tuple(str(a) for a in d["required_actions"]),
+        weight_kg=float(d["weight_kg"]),
+        crew_size=int(d["crew_size"]),
+        group=str(d["group"]),
+        assignee=str(d["assignee"]),
+        start_s=None if d["start_s"] is None else float(d["start_s"]),
+        end_s=None if d["end_s"] is None else float(d["end_s"]),
+        status=str(d["status"]),
+        helpers=tuple(str(h) for h in d.get("helpers", ())),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,16 +214,46 @@ class WorkPlan:
     makespan_s: float = 0.0
     critical_path: tuple[str, ...] = ()
     walking_m: dict = field(default_factory=dict, hash=False, compare=False)  # assignee -> metres
+    # planner figures: critical_path_s, shift_s, order_walking_m, design_order_walking_m, ...
+    stats: dict = field(default_factory=dict, hash=False, compare=False)
 
     def step_index(self) -> dict[str, Step]:
         return {s.id: s for s in self.steps}
 
     def summary_lines(self) -> list[str]:
+        """Steps per phase, walking per team member, makespan and critical path."""
         from collections import Counter
 
         per_phase = Counter(s.phase for s in self.steps)
-        lines = ["steps: " + ", ".join(f"{p} {per_phase[p]}" for p in PHASES if per_phase[p])]
-        for who in sorted(self.walking_m):
-            lines.append(f"  {who}: {self.walking_m[who]:,.0f} m walking")
-        lines.append(f"makespan: {self.makespan_s / 3600:.1f} h ({len(self.workorders)} work orders)")
+        lines = ["steps: " + ", ".join(f"{p} {per_phase[p]:,}" for p in PHASES if per_phase[p])]
+        busy: Counter = Counter()
+        for s in self.steps:
+            if s.assignee and s.start_s is not None and s.end_s is not None:
+                for who in (s.assignee, *s.helpers):
+                    busy[who] += s.end_s - s.start_s
+        for who in sorted(self.walking_m, key=_natural):
+            lines.append(
+                f"  {who}: {self.walking_m[who]:,.0f} m walking, {busy[who] / 3600:,.1f} h of work"
+            )
+        st = self.stats or {}
+        if "order_walking_m" in st and "design_order_walking_m" in st:
+            lines.append(
+                f"walking in plan order: {st['order_walking_m']:,.0f} m (design order: {st['design_order_walking_m']:,.0f} m)"
+            )
+        lines.append(
+            f"makespan: {self.makespan_s / 3600:.1f} h ({len(self.workorders):,} work orders)"
+        )
+        if self.critical_path:
+            cp_s = st.get("critical_path_s")
+            length = f"{cp_s / 3600:.1f} h, " if cp_s is not None else ""
+            lines.append(
+                f"critical path: {length}{len(self.critical_path)} steps ({self.critical_path[0]} .. {self.critical_path[-1]})"
+            )
         return lines
+
+
+def _natural(name: str) -> tuple:
+    """Sort key that puts technician-2 before technician-10."""
+    import re
+
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name))
