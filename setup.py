@@ -1,6 +1,8 @@
 """Packaging glue: ship the top-level templates/, static/, floorplans/ and robot_profiles/
 folders inside the wheel (as fieldops.templates etc.) so an installed fieldops finds them."""
 
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
 DATA_DIRS = {
@@ -9,6 +11,8 @@ DATA_DIRS = {
     "fieldops.floorplans": "floorplans",
     "fieldops.robot_profiles": "robot_profiles",
 }
+HERE = Path(__file__).parent
+DATA_DIRS = {pkg: folder for pkg, folder in DATA_DIRS.items() if (HERE / folder).is_dir()}
 
 setup(
     packages=find_packages(include=["fieldops", "fieldops.*"]) + list(DATA_DIRS),
