@@ -1,0 +1,37 @@
+"""PDF output: cut sheets per work order, per-rack sheets, and QR label sheets.
+
+``write_cutsheets`` and ``write_rack_sheets`` use reportlab (platypus) in invariant mode;
+``write_labels`` streams label pages with a small writer of its own (:mod:`.pdfstream`) so
+memory stays flat at 100,000 cables. See docs/printing.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fieldops.adapters.pdf.labels import all_labels, write_label_pdf
+from fieldops.adapters.pdf.labelstock import DEFAULT_STOCK, get_stock
+
+
+def write_labels(path, design, cable_plan, *, stock: str = DEFAULT_STOCK) -> Path:
+    """Write ``labels.pdf``: two labels per cable (A end, B end), then device and rack labels."""
+    chosen = get_stock(stock)
+    title = f"{design.name} rev {design.revision} labels ({chosen.name})"
+    return write_label_pdf(Path(path), all_labels(design, cable_plan), chosen, title=title)
+
+
+def write_cutsheets(path, design, cable_plan, work, *, pagesize: str = "A4") -> Path:
+    """Write ``cutsheets.pdf``: per work order a cover, its steps, rack elevations and cables."""
+    from fieldops.adapters.pdf.cutsheet import render_cutsheets
+
+    return render_cutsheets(Path(path), design, cable_plan, work, pagesize=pagesize)
+
+
+def write_rack_sheets(path, design, cable_plan, *, pagesize: str = "A4", racks=None) -> Path:
+    """Write ``racks.pdf``: per rack its elevation (front and rear) and every cable touching it."""
+    from fieldops.adapters.pdf.cutsheet import render_rack_sheets
+
+    return render_rack_sheets(Path(path), design, cable_plan, pagesize=pagesize, racks=racks)
+
+
+__all__ = ["write_cutsheets", "write_labels", "write_rack_sheets"]
