@@ -1,0 +1,39 @@
+"""The work-order store: plans, steps, confirmations, problems, users, tokens and the event log
+in SQLAlchemy 2.x (SQLite with WAL by default, PostgreSQL supported), migrated by Alembic.
+
+``Store(url)`` migrates on open; ``load_plan(store, PLAN_DIR)`` loads ``workorders.json``.
+"""
+
+from fieldops.adapters.store.loadplan import (
+    load_plan,
+    plan_from_dict,
+    read_plan_file,
+    step_from_dict,
+)
+from fieldops.adapters.store.repository import (
+    ConfirmResult,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Refused,
+    Store,
+    StoreError,
+    make_engine,
+)
+
+__all__ = [
+    "ConfirmResult",
+    "Conflict",
+    "Forbidden",
+    "Invalid",
+    "NotFound",
+    "Refused",
+    "Store",
+    "StoreError",
+    "load_plan",
+    "make_engine",
+    "plan_from_dict",
+    "read_plan_file",
+    "step_from_dict",
+]

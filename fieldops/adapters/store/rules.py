@@ -1,0 +1,195 @@
+"""Pure rules of the floor: what a scanned code means, whether it confirms a step, readiness,
+and the time-to-completion estimate. No I/O: the repository and the web app call these.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from fieldops.core.workorder import (
+    CONFIRM_ROBOT,
+    CONFIRM_ROBOT_AND_TECH,
+    CONFIRM_SCAN_ASSET,
+    CONFIRM_SCAN_LABEL,
+)
+
+MAX_CODE_LEN = 200
+_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/\-]*$")
+
+OPEN_STATUSES = ("pending", "ready", "in_progress", "awaiting_confirmation")
+DONE = "done"
+BLOCKED = "blocked"
+FAILED = "failed"
+PROBLEM_KINDS = ("wrong_length", "damaged_port", "missing_part", "other")
+HOW = ("scan", "manual", "robot")
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """A parsed scan: the code a step expects (cable ID or asset tag) and the cable end, if any."""
+
+    raw: str
+    code: str
+    end: str = ""
+
+    def describe(self) -> str:
+        return f"{self.code} end {self.end}" if self.end else self.code
+
+
+class CodeError(ValueError):
+    """A scanned or typed code that cannot be a label at all."""
+
+
+def parse_scan(raw: str) -> Scan:
+    """Parse what the camera or the keyboard produced.
+
+    Cable labels encode ``f"{cable_id}/{end}"`` (``fieldops.core.labels.qr_payload``); asset tags
+    and bare cable IDs are accepted as typed. Case and surrounding blanks do not matter.
+
+    >>> parse_scan(" c-4k7q2m9/a ")
+    Scan(raw='C-4K7Q2M9/A', code='C-4K7Q2M9', end='A')
+    """
+    if not isinstance(raw, str):
+        raise CodeError("a scanned code must be text")
+    text = raw.strip().upper()
+    if not text:
+        raise CodeError("the scanned code is empty")
+    if len(text) > MAX_CODE_LEN:
+        raise CodeError(
+            f"the scanned code is {len(text)} characters long; a label holds at most {MAX_CODE_LEN}"
+        )
+    if not _CODE_RE.match(text):
+        raise CodeError(
+            "the scanned code has characters no fieldops label uses (letters, digits and - . _ : / only)"
+        )
+    try:  # the label module owns the payload format when it is present
+        from fieldops.core.labels import parse_qr_payload  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - until fieldops.core.labels lands
+        parse_qr_payload = None
+    if parse_qr_payload is not None and "/" in text:
+        try:
+            parsed = parse_qr_payload(text)
+        except Exception:  # noqa: BLE001 - any refusal of the label module means "not a label"
+            parsed = None
+        if parsed:
+            cable_id, end = _pair(parsed)
+            return Scan(text, str(cable_id).upper(), str(end).upper())
+    code, sep, end = text.partition("/")
+    if sep and (not code or not end or "/" in end):
+        raise CodeError(f"'{text}' is not a cable label (expected CABLE-ID/END, e.g. C-4K7Q2M9/A)")
+    return Scan(text, code, end)
+
+
+def _pair(parsed) -> tuple[str, str]:
+    if isinstance(parsed, tuple | list) and len(parsed) >= 2:
+        return parsed[0], parsed[1]
+    for a, b in (("cable_id", "end"), ("code", "end")):
+        if hasattr(parsed, a):
+            return getattr(parsed, a), getattr(parsed, b, "")
+    raise CodeError("unreadable label")
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    ok: bool
+    message: str
+    wrong: tuple[Scan, ...] = ()
+    missing: tuple[str, ...] = ()
+
+
+def check_scans(
+    confirm_rule: str, expect_codes: list[str] | tuple[str, ...], scans: list[Scan]
+) -> Verdict:
+    """Do these scans confirm a step with this rule and these expected codes?
+
+    Every scan must be one of the expected codes (a wrong cable is refused even when the right
+    one was scanned too); scan rules need every expected code at least once.
+    """
+    expected = [c.upper() for c in expect_codes]
+    wrong = tuple(s for s in scans if s.code not in expected)
+    if wrong:
+        names = ", ".join(s.describe() for s in wrong)
+        return Verdict(
+            False,
+            f"{names} is not part of this step (expected {', '.join(expected) or 'no code'})",
+            wrong=wrong,
+        )
+    if confirm_rule in (CONFIRM_SCAN_LABEL, CONFIRM_SCAN_ASSET) and expected:
+        seen = {s.code for s in scans}
+        missing = tuple(c for c in expected if c not in seen)
+        if missing:
+            what = "cable label" if confirm_rule == CONFIRM_SCAN_LABEL else "asset tag"
+            return Verdict(
+                False,
+                f"scan the {what} of {', '.join(missing)} to confirm this step",
+                missing=missing,
+            )
+    return Verdict(True, "ok")
+
+
+def human_can_confirm(confirm_rule: str, status: str) -> tuple[bool, str]:
+    """Robot steps complete on the robot's FINISHED; robot+technician steps need it first."""
+    if confirm_rule == CONFIRM_ROBOT:
+        return False, "this step is confirmed by the robot when its action finishes"
+    if confirm_rule == CONFIRM_ROBOT_AND_TECH and status != "awaiting_confirmation":
+        return (
+            False,
+            "the robot has not finished this step yet; confirm it after the robot reports FINISHED",
+        )
+    return True, ""
+
+
+def how_for(confirm_rule: str, scans: list[Scan]) -> str:
+    return "scan" if scans else ("robot" if confirm_rule == CONFIRM_ROBOT else "manual")
+
+
+def is_ready(status: str, depends_on, status_of: dict[str, str]) -> bool:
+    """An open step is ready when every step it depends on is done."""
+    return status in OPEN_STATUSES and all(status_of.get(d) == DONE for d in depends_on)
+
+
+def display_status(status: str, depends_on, status_of: dict[str, str]) -> str:
+    if status == "pending" and is_ready(status, depends_on, status_of):
+        return "ready"
+    return status
+
+
+def estimate_remaining_s(steps: list[dict], confirmations: list[dict]) -> dict:
+    """Time to completion from actual confirmations.
+
+    ``steps``: dicts with ``step_id``, ``assignee``, ``duration_s``, ``status``;
+    ``confirmations``: dicts with ``step_id``, ``assignee`` and ``at`` (seconds). Each assignee's
+    pace is the time actually spent between consecutive confirmations divided by the estimated
+    durations of the steps confirmed in that time (1.0 before two confirmations exist, clamped to
+    0.25..4). The remaining work of an assignee is its open estimated time times its pace; the
+    estimate is the largest of those (crews work in parallel).
+
+    >>> steps = [dict(step_id="a", assignee="t1", duration_s=60, status="done"),
+    ...          dict(step_id="b", assignee="t1", duration_s=60, status="done"),
+    ...          dict(step_id="c", assignee="t1", duration_s=60, status="pending")]
+    >>> confs = [dict(step_id="a", assignee="t1", at=0.0), dict(step_id="b", assignee="t1", at=120.0)]
+    >>> estimate_remaining_s(steps, confs)["remaining_s"]
+    120.0
+    """
+    duration = {s["step_id"]: float(s["duration_s"]) for s in steps}
+    by_who: dict[str, list[dict]] = {}
+    for c in sorted(confirmations, key=lambda c: (c["assignee"], c["at"], c["step_id"])):
+        by_who.setdefault(c["assignee"], []).append(c)
+    pace: dict[str, float] = {}
+    for who, confs in by_who.items():
+        actual = sum(b["at"] - a["at"] for a, b in zip(confs, confs[1:], strict=False))
+        planned = sum(duration.get(c["step_id"], 0.0) for c in confs[1:])
+        if len(confs) >= 2 and planned > 0 and actual > 0:
+            pace[who] = min(4.0, max(0.25, actual / planned))
+    remaining: dict[str, float] = {}
+    for s in steps:
+        if s["status"] != DONE:
+            who = s["assignee"] or "(unassigned)"
+            remaining[who] = remaining.get(who, 0.0) + float(s["duration_s"]) * pace.get(who, 1.0)
+    per = {who: round(v, 1) for who, v in sorted(remaining.items())}
+    return {
+        "remaining_s": max(per.values(), default=0.0),
+        "per_assignee_s": per,
+        "pace": {who: round(v, 3) for who, v in sorted(pace.items())},
+    }

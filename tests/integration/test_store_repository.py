@@ -1,0 +1,480 @@
+"""The work-order store on real SQLite and PostgreSQL: load, queue, confirm, problems, robots,
+users, tokens, events. Each test runs on both databases (``db_url`` fixture)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import asdict, replace
+
+import pytest
+from sqlalchemy import inspect, text
+
+from fieldops.adapters.store import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Refused,
+    Store,
+    load_plan,
+)
+from fieldops.core.problems import DesignError
+from fieldops.core.workorder import step_to_dict
+from tests.fixtures_db import ASSET_1, CABLE_1, CABLE_2, CABLE_3, SAMPLE_FLOOR, sample_plan
+
+
+def finish_first_two(store):
+    store.confirm("rack-R01", client_id="c-1", actor="ann", crew="technician-1")
+    store.confirm("mount-srv1", client_id="c-2", actor="ann", crew="technician-1", codes=[ASSET_1])
+
+
+# ---------------------------------------------------------------- schema and loading
+
+
+def test_migrations_create_every_table_and_match_the_models(db_url):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from fieldops.adapters.store.migrate import current_revision, head_revision
+    from fieldops.adapters.store.models import Base
+
+    s = Store(db_url)
+    try:
+        names = set(inspect(s.engine).get_table_names())
+        assert {
+            "designs",
+            "revisions",
+            "steps",
+            "confirmations",
+            "problems",
+            "users",
+            "api_tokens",
+            "events",
+            "step_codes",
+            "work_orders",
+            "assignees",
+        } <= names
+        assert current_revision(s.engine) == head_revision() == "0001"
+        with s.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert diff == []
+        Store(db_url).close()  # migrating again is a no-op
+        assert current_revision(s.engine) == "0001"
+    finally:
+        s.close()
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path):
+    s = Store(f"sqlite:///{tmp_path / 'w.db'}")
+    with s.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    s.close()
+
+
+def test_load_plan_stores_steps_in_queue_order_and_is_idempotent(store):
+    assert store.counts()["steps"] == 7
+    assert [s["id"] for s in store.queue("technician-2")] == [
+        f"cable-{CABLE_2}",
+        f"cable-{CABLE_3}",
+        "check-pdu-R02",
+    ]
+    step = store.step(f"cable-{CABLE_1}")
+    assert step["expect_codes"] == [CABLE_1]
+    assert step["parts"] == [{"kind": "cable", "ref": CABLE_1, "sku": "CAT6A-3M", "quantity": 1}]
+    assert (step["rack"], step["u"], step["x_mm"], step["y_mm"]) == ("R01", 10, 1800, 2100)
+    again = store.load_plan(sample_plan(), design="tiny", revision="1", hall="TINY")
+    assert again["new"] is False
+    assert store.counts()["steps"] == 7
+    assert store.floor()["racks"][1]["name"] == "R02"
+    assert [t["name"] for t in store.team()] == ["lift-robot-1", "technician-1", "technician-2"]
+
+
+def test_a_new_revision_becomes_the_active_plan(store):
+    plan = sample_plan()
+    smaller = replace(
+        plan,
+        steps=plan.steps[:2],
+        workorders=(replace(plan.workorders[0], steps=("rack-R01", "mount-srv1")),),
+    )
+    res = store.load_plan(smaller, design="tiny", revision="2", hall="TINY")
+    assert res["new"] is True and res["steps"] == 2
+    assert store.active_revision()["revision"] == "2"
+    assert [s["id"] for s in store.steps()] == ["rack-R01", "mount-srv1"]
+
+
+def _write_workorders(path, plan, hall="TINY"):
+    data = {
+        "schema": "fieldops.workorders/1.0",
+        "design": {"name": "tiny", "revision": "7", "hall": hall},
+        "team": [asdict(a) for a in plan.team],
+        "steps": [step_to_dict(s) for s in plan.steps],
+        "workorders": [asdict(w) for w in plan.workorders],
+        "schedule": {"makespan_s": plan.makespan_s, "critical_path": list(plan.critical_path)},
+    }
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "workorders.json").write_text(json.dumps(data))
+    return path
+
+
+def test_load_plan_reads_workorders_json_and_draws_straight_paths_without_a_design(
+    db_url, tmp_path
+):
+    s = Store(db_url)
+    try:
+        res = load_plan(s, _write_workorders(tmp_path / "plan", sample_plan()))
+        assert res == {
+            "revision_id": res["revision_id"],
+            "design": "tiny",
+            "revision": "7",
+            "hall": "TINY",
+            "steps": 7,
+            "new": True,
+        }
+        # technician-1's second step is at the same spot as the first: no walk; technician-2
+        # walks from R03 (3000, 2100) to R02's rear (2400, 3900) for the PDU check.
+        assert s.step("mount-srv1")["path"] == []
+        assert s.step("check-pdu-R02")["path"] == [[3000, 2100], [2400, 3900]]
+        floor = s.floor()
+        assert floor["hall"] == "TINY"
+        assert sorted(r["name"] for r in floor["racks"]) == ["R01", "R02", "R03"]
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("{not json", "not valid JSON"),
+        ('{"schema": "fieldops.workorders/9.0", "steps": []}', "unsupported schema"),
+        ('{"steps": "nope"}', "steps: missing or not a list"),
+        (
+            '{"steps": [{"id": "a", "phase": "rack", "kind": "place_rack", "title": "t", "instruction": "i"}, {"id": "a", "phase": "rack", "kind": "place_rack", "title": "t", "instruction": "i"}]}',
+            "duplicate step ID 'a'",
+        ),
+        ("[1, 2]", "must hold an object"),
+    ],
+)
+def test_a_bad_workorders_file_is_refused_with_a_clear_message_and_nothing_loaded(
+    tmp_path, content, message
+):
+    s = Store(f"sqlite:///{tmp_path / 'x.db'}")
+    (tmp_path / "plan").mkdir()
+    (tmp_path / "plan" / "workorders.json").write_text(content)
+    with pytest.raises(DesignError) as exc:
+        load_plan(s, tmp_path / "plan")
+    assert message in str(exc.value)
+    assert s.counts()["steps"] == 0
+    s.close()
+
+
+def test_a_missing_plan_directory_says_how_to_make_one(tmp_path):
+    s = Store(f"sqlite:///{tmp_path / 'x.db'}")
+    with pytest.raises(DesignError, match="run 'fieldops plan"):
+        load_plan(s, tmp_path / "nowhere")
+    s.close()
+
+
+# ---------------------------------------------------------------- next step and confirmations
+
+
+def test_next_step_follows_dependencies(store):
+    assert store.next_step("technician-1")["id"] == "rack-R01"
+    assert store.step("mount-srv1")["blocking"] == ["rack-R01"]
+    store.confirm("rack-R01", client_id="c-1", actor="ann", crew="technician-1")
+    assert store.next_step("technician-1")["id"] == "mount-srv1"
+    assert store.next_step("nobody") is None
+
+
+def test_confirm_records_who_when_how_and_the_evidence(store, clock):
+    finish_first_two(store)
+    clock.advance(300)
+    res = store.confirm(
+        f"cable-{CABLE_1}",
+        client_id="tab1-0003",
+        actor="ann",
+        crew="technician-1",
+        codes=[f"{CABLE_1.lower()}/a", f" {CABLE_1}/B "],
+        evidence={"note": "tight bend at R02"},
+    )
+    assert res.duplicate is False
+    c = res.confirmation
+    assert (c["actor"], c["how"], c["at"], c["codes"], c["evidence"]) == (
+        "ann",
+        "scan",
+        clock.t,
+        [f"{CABLE_1}/A", f"{CABLE_1}/B"],
+        {"note": "tight bend at R02"},
+    )
+    step = store.step(f"cable-{CABLE_1}")
+    assert step["status"] == "done"
+    assert [x["client_id"] for x in step["confirmations"]] == ["tab1-0003"]
+    assert store.next_step("technician-1") is None
+
+
+def test_a_retry_with_the_same_client_id_is_recognised_not_recorded_twice(store):
+    first = store.confirm("rack-R01", client_id="same-id", actor="ann", crew="technician-1")
+    again = store.confirm("rack-R01", client_id="same-id", actor="ann", crew="technician-1")
+    assert again.duplicate is True
+    assert again.confirmation["id"] == first.confirmation["id"]
+    assert store.counts()["confirmations"] == 1
+
+
+def test_a_second_tablet_confirming_a_done_step_gets_a_conflict_naming_who(store):
+    store.confirm("rack-R01", client_id="tab-a", actor="ann", crew="technician-1")
+    with pytest.raises(Conflict, match="already confirmed by ann"):
+        store.confirm("rack-R01", client_id="tab-b", actor="bob", crew="technician-1")
+    with pytest.raises(Conflict, match="already used for another step"):
+        store.confirm(f"cable-{CABLE_2}", client_id="tab-a", actor="ann", crew="technician-2")
+
+
+def test_concurrent_confirmations_of_one_step_record_exactly_one(store):
+    results, errors = [], []
+    barrier = threading.Barrier(8)
+
+    def go(i):
+        barrier.wait()
+        try:
+            results.append(
+                store.confirm(
+                    f"cable-{CABLE_2}",
+                    client_id=f"tab-{i}",
+                    actor=f"t{i}",
+                    crew="technician-2",
+                    codes=[f"{CABLE_2}/A"],
+                )
+            )
+        except Conflict as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 1 and len(errors) == 7
+    assert store.counts()["confirmations"] == 1
+    assert len([e for e in store.events_after(0) if e["kind"] == "step_confirmed"]) == 1
+
+
+def test_a_wrong_cable_is_refused_naming_the_cable_and_where_it_belongs(store):
+    finish_first_two(store)
+    with pytest.raises(Refused) as exc:
+        store.confirm(
+            f"cable-{CABLE_1}",
+            client_id="x1",
+            actor="ann",
+            crew="technician-1",
+            codes=[f"{CABLE_2}/A"],
+        )
+    msg = exc.value.message
+    assert f"{CABLE_2} end A is cable {CABLE_2}" in msg
+    assert (
+        f"Run {CABLE_2} srv2:eth0 to sw1:swp2 (rack R03, U10, front, 1A-F06; step cable-{CABLE_2})"
+        in msg
+    )
+    assert f"This step needs {CABLE_1}" in msg
+    assert store.step(f"cable-{CABLE_1}")["status"] == "pending"
+    assert store.counts()["confirmations"] == 2  # the two earlier steps only
+    assert [e["kind"] for e in store.events_after(0)][-1] == "scan_refused"  # kept for the lead
+
+
+def test_an_unknown_code_and_a_missing_scan_are_refused(store):
+    finish_first_two(store)
+    with pytest.raises(Refused, match="C-ZZZZZZZ end A is not a label of this plan"):
+        store.confirm(
+            f"cable-{CABLE_1}",
+            client_id="x1",
+            actor="ann",
+            crew="technician-1",
+            codes=["C-ZZZZZZZ/A"],
+        )
+    with pytest.raises(Refused, match=f"scan the cable label of {CABLE_1}"):
+        store.confirm(f"cable-{CABLE_1}", client_id="x2", actor="ann", crew="technician-1")
+
+
+@pytest.mark.parametrize(
+    "code", ["", "   ", "C-1/A/B", "'; DROP TABLE steps; --", "x" * 300, "<script>"]
+)
+def test_hostile_codes_are_invalid_input(store, code):
+    with pytest.raises(Invalid):
+        store.confirm("rack-R01", client_id="x1", actor="ann", codes=[code])
+    assert store.counts()["steps"] == 7
+
+
+def test_a_technician_confirms_only_their_crews_steps_and_only_ready_ones(store):
+    with pytest.raises(Forbidden, match="assigned to technician-2, not to your crew"):
+        store.confirm(
+            f"cable-{CABLE_2}",
+            client_id="x1",
+            actor="ann",
+            crew="technician-1",
+            codes=[f"{CABLE_2}/A"],
+        )
+    with pytest.raises(Conflict, match="waits for 1 earlier step"):
+        store.confirm(
+            "mount-srv1", client_id="x2", actor="ann", crew="technician-1", codes=[ASSET_1]
+        )
+    with pytest.raises(NotFound):
+        store.confirm("no-such-step' OR '1'='1", client_id="x3", actor="ann")
+
+
+def test_a_problem_blocks_the_step_until_the_lead_resolves_it(store):
+    p = store.report_problem(
+        f"cable-{CABLE_2}",
+        kind="wrong_length",
+        note="3 m is 40 cm short",
+        actor="bob",
+        crew="technician-2",
+    )
+    assert store.step(f"cable-{CABLE_2}")["status"] == "blocked"
+    assert [x["id"] for x in store.problems()] == [p["id"]]
+    with pytest.raises(Conflict, match="blocked"):
+        store.confirm(
+            f"cable-{CABLE_2}",
+            client_id="x1",
+            actor="bob",
+            crew="technician-2",
+            codes=[f"{CABLE_2}/A"],
+        )
+    assert store.next_step("technician-2")["id"] == f"cable-{CABLE_3}"
+    res = store.resolve_problem(p["id"], actor="lee", resolution="4 m cable issued")
+    assert res["step_status"] == "pending"
+    assert store.problems() == []
+    assert store.problems(status=None)[0]["resolution"] == "4 m cable issued"
+    with pytest.raises(Conflict):
+        store.resolve_problem(p["id"], actor="lee")
+    kinds = [e["kind"] for e in store.events_after(0)]
+    assert kinds[-2:] == ["problem_reported", "problem_resolved"]
+
+
+def test_problem_input_is_checked(store):
+    with pytest.raises(Invalid, match="kind must be one of"):
+        store.report_problem("rack-R01", kind="bogus", note="", actor="a")
+    with pytest.raises(Invalid, match="say what is wrong"):
+        store.report_problem("rack-R01", kind="other", note="  ", actor="a")
+    with pytest.raises(Invalid, match="at most 2000"):
+        store.report_problem("rack-R01", kind="other", note="x" * 2001, actor="a")
+
+
+def test_robot_results_land_through_the_step_sink(store):
+    store.set_status("mount-sw1", "in_progress", "RUNNING")
+    assert store.step("mount-sw1")["status"] == "in_progress"
+    with pytest.raises(Conflict, match="confirmed by the robot"):
+        store.confirm("mount-sw1", client_id="x1", actor="lee")
+    store.set_status("mount-sw1", "done", "FINISHED")
+    store.set_status("mount-sw1", "done", "FINISHED")  # repeated report: no second confirmation
+    store.set_status("mount-sw1", "failed", "late")  # done is final
+    step = store.step("mount-sw1")
+    assert step["status"] == "done"
+    assert [(c["how"], c["actor"]) for c in step["confirmations"]] == [("robot", "lift-robot-1")]
+    # robot+technician: the technician confirms only after the robot finished
+    with pytest.raises(Conflict, match="has not finished"):
+        store.confirm("check-pdu-R02", client_id="x2", actor="bob", crew="technician-2")
+    store.set_status("check-pdu-R02", "awaiting_confirmation", "FINISHED")
+    assert (
+        store.confirm(
+            "check-pdu-R02", client_id="x3", actor="bob", crew="technician-2"
+        ).confirmation["how"]
+        == "manual"
+    )
+    with pytest.raises(Invalid):
+        store.set_status("mount-sw1", "exploded")
+
+
+def test_reassign_moves_a_step_into_another_queue_in_plan_order(store):
+    store.reassign(f"cable-{CABLE_3}", "technician-1", actor="lee")
+    assert [s["id"] for s in store.queue("technician-1")] == [
+        "rack-R01",
+        "mount-srv1",
+        f"cable-{CABLE_1}",
+        f"cable-{CABLE_3}",
+    ]
+    with pytest.raises(Invalid, match="not a member"):
+        store.reassign(f"cable-{CABLE_2}", "mallory", actor="lee")
+    assert store.events_after(0)[-1]["data"] == {
+        "from": "technician-2",
+        "to": "technician-1",
+        "rack": "R03",
+    }
+
+
+def test_progress_counts_and_time_to_completion_from_actual_confirmations(store, clock):
+    store.confirm("rack-R01", client_id="c1", actor="ann", crew="technician-1")
+    clock.advance(1200)  # mount-srv1 estimated 600 s took 1200 s: technician-1 runs at pace 2
+    store.confirm("mount-srv1", client_id="c2", actor="ann", crew="technician-1", codes=[ASSET_1])
+    p = store.progress()
+    assert (p["total"], p["done"]) == (7, 2)
+    stack = next(x for x in p["phases"] if x["phase"] == "stack")
+    assert stack["counts"] == {"done": 1, "ready": 1}  # mount-sw1 has no deps: ready
+    r01 = next(x for x in p["racks"] if x["rack"] == "R01")
+    assert (r01["counts"], r01["state"]) == ({"done": 2, "ready": 1}, "in_progress")
+    # remaining: technician-1 240 s x 2 = 480; technician-2 240+240+120 = 600; robot 300
+    assert p["eta"]["per_assignee_s"] == {
+        "lift-robot-1": 300.0,
+        "technician-1": 480.0,
+        "technician-2": 600.0,
+    }
+    assert p["eta"]["remaining_s"] == 600.0
+    t1 = next(a for a in p["assignees"] if a["name"] == "technician-1")
+    assert (t1["done"], t1["total"], t1["next"]["id"]) == (2, 3, f"cable-{CABLE_1}")
+
+
+# ---------------------------------------------------------------- users, tokens, events
+
+
+def test_passwords_are_hashed_and_checked(store):
+    store.add_user("ann", "correct horse", "technician", crew="technician-1")
+    with store.engine.connect() as conn:
+        stored = conn.execute(
+            text("select password_hash from users where name = :n"), {"n": "ann"}
+        ).scalar()
+    assert "correct horse" not in stored and stored.startswith(("scrypt:", "pbkdf2:"))
+    assert store.authenticate("ann", "correct horse")["crew"] == "technician-1"
+    assert store.authenticate("ann", "wrong") is None
+    assert store.authenticate("nobody", "correct horse") is None
+    with pytest.raises(Conflict):
+        store.add_user("ann", "another one", "lead")
+    with pytest.raises(Invalid, match="role must be one of"):
+        store.add_user("eve", "long enough", "root")
+    with pytest.raises(Invalid, match="at least 8"):
+        store.add_user("eve", "short", "lead")
+
+
+def test_api_tokens_are_stored_hashed_and_can_be_revoked(store):
+    store.add_user("lee", "a long password", "lead")
+    raw = store.create_token("lee", "ci")
+    assert store.user_for_token(raw)["name"] == "lee"
+    with store.engine.connect() as conn:
+        assert (
+            conn.execute(
+                text("select count(*) from api_tokens where token_hash = :t"), {"t": raw}
+            ).scalar()
+            == 0
+        )
+    assert store.user_for_token(raw + "x") is None
+    assert store.user_for_token("not-a-token") is None
+    assert store.revoke_tokens("lee") == 1
+    assert store.user_for_token(raw) is None
+
+
+def test_events_are_appended_in_order_and_listeners_hear_only_committed_ones(store):
+    heard = []
+    store.listeners.append(heard.append)
+    store.confirm("rack-R01", client_id="c1", actor="ann", crew="technician-1")
+    with pytest.raises(Forbidden):
+        store.confirm(
+            f"cable-{CABLE_2}", client_id="c2", actor="ann", crew="technician-1", codes=[CABLE_2]
+        )
+    assert [e["kind"] for e in heard] == ["step_confirmed"]
+    events = store.events_after(0)
+    assert [e["kind"] for e in events] == ["plan_loaded", "step_confirmed"]
+    assert events[1]["id"] > events[0]["id"]
+    assert store.events_after(events[0]["id"]) == events[1:]
+    assert store.last_event_id() == events[1]["id"]
+    assert heard[0]["id"] == events[1]["id"]
+
+
+def test_a_floor_map_loaded_with_the_plan_is_returned_whole(store):
+    assert store.floor() == SAMPLE_FLOOR
