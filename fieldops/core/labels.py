@@ -34,8 +34,8 @@ _SPACE = 36**ID_LEN
 def hash_id(identity: str) -> str:
     """The cable ID for an identity string.
 
-    >>> hash_id("srv-01:eno1|leaf-a:swp1")
-    'C-J2VNWQZ'
+    >>> hash_id("leaf-a:swp1|srv-01:eno1")
+    'C-6Q2Y2C4'
     """
     n = int.from_bytes(hashlib.blake2b(identity.encode(), digest_size=8).digest(), "big") % _SPACE
     out = []
