@@ -12,7 +12,15 @@ from pathlib import Path
 
 from fieldops.adapters import netboxcsv
 from fieldops.adapters.devicetypes import BUILTIN, builtin_library, keep_gaps_for, load_device_types
-from fieldops.adapters.yamlfile import Fields, LMap, display_path, read_yaml
+from fieldops.adapters.yamlfile import (
+    Fields,
+    LMap,
+    bad_char,
+    describe,
+    display_path,
+    item_line,
+    read_yaml,
+)
 from fieldops.core.model import (
     FACES,
     FRONT,
@@ -28,6 +36,7 @@ from fieldops.core.model import (
     Rack,
     RackType,
     RobotProfile,
+    Source,
     Termination,
     Waypoint,
     frozen_map,
@@ -51,11 +60,12 @@ def builtin_media_file() -> Path:
 # ---------------------------------------------------------------- floor plan
 
 
-def parse_floorplan(data, file: str, problems: list[Problem]) -> FloorPlan:
-    f = Fields(data, file, "", problems)
+def parse_floorplan(data, file: str, problems: list[Problem], path: str = "") -> FloorPlan:
+    """A floor plan from its YAML mapping (``path`` prefixes field paths when inline)."""
+    f = Fields(data, file, path, problems)
     hall = f.str("hall", max_len=64) or "HALL"
     outline = f.polygon("outline")
-    g = Fields(f.map("grid"), file, "grid", problems, line=f.line_of("grid"))
+    g = Fields(f.map("grid"), file, f.sub("grid"), problems, line=f.line_of("grid"))
     grid = FloorGrid(
         pitch_mm=g.int("pitch_mm", 600, required=False, low=100, high=10_000),
         origin=g.point("origin", required=False) or (0, 0),
@@ -68,7 +78,9 @@ def parse_floorplan(data, file: str, problems: list[Problem]) -> FloorPlan:
     for o in f.each("obstacles", max_items=100_000):
         name = o.str("name", max_len=64)
         poly = o.polygon("polygon")
-        kind = o.str("kind", "other", required=False, choices=("column", "cooling", "keepout", "other"))
+        kind = o.str(
+            "kind", "other", required=False, choices=("column", "cooling", "keepout", "other")
+        )
         o.unknown()
         if name and poly:
             obstacles.append(Obstacle(name, kind, poly, o.source()))
@@ -110,7 +122,10 @@ def parse_floorplan(data, file: str, problems: list[Problem]) -> FloorPlan:
         rt.unknown()
         if slug:
             if slug in rack_types:
-                rt.error("slug", f"duplicate rack type '{slug}'")
+                rt.error(
+                    "slug",
+                    f"duplicate rack type '{slug}' (first at line {rack_types[slug].source.line})",
+                )
             rack_types[slug] = value
     racks: list[Rack] = []
     for r in f.each("racks", max_items=100_000):
@@ -173,7 +188,11 @@ def parse_media(data, file: str, problems: list[Problem]) -> dict[str, Media]:
     for m in f.each("media", required=True, max_items=10_000):
         slug = m.str("slug", max_len=64)
         lengths = m.list("lengths_mm", required=True, max_items=1_000)
-        good = [x for x in lengths if isinstance(x, int) and not isinstance(x, bool) and 0 < x <= 1_000_000]
+        good = [
+            x
+            for x in lengths
+            if isinstance(x, int) and not isinstance(x, bool) and 0 < x <= 1_000_000
+        ]
         if len(good) != len(lengths) or not good:
             m.error("lengths_mm", "expected a non-empty list of whole millimetres (1..1,000,000)")
         port_types = m.raw("port_types", [])
@@ -249,7 +268,9 @@ def parse_robot_profile(data, file: str, problems: list[Problem]) -> RobotProfil
     return profile if name and kind else None
 
 
-def load_robot_profile(path: Path, problems: list[Problem] | None = None, base: Path | None = None) -> RobotProfile:
+def load_robot_profile(
+    path: Path, problems: list[Problem] | None = None, base: Path | None = None
+) -> RobotProfile:
     """Load one profile; raises DesignError when it has errors."""
     problems = [] if problems is None else problems
     label = display_path(path, base)
@@ -264,18 +285,26 @@ def load_robot_profile(path: Path, problems: list[Problem] | None = None, base: 
 
 
 def parse_termination(value, report) -> Termination | None:
+    """A cable end from ``"device:port"`` (split at the first colon) or ``{device:, port:}``."""
     if isinstance(value, dict):
         dev, port = value.get("device"), value.get("port")
     elif isinstance(value, str) and ":" in value:
         dev, port = value.split(":", 1)
-    else:
-        report("expected 'device:port' or {device: ..., port: ...}")
+    elif value is None:
+        report("missing cable end: expected 'device:port'")
         return None
-    if not isinstance(dev, str) or not isinstance(port, str) or not dev or not port:
+    else:
+        report(f"expected 'device:port' or {{device: ..., port: ...}}, got {describe(value)}")
+        return None
+    if not isinstance(dev, str) or not isinstance(port, str) or not dev.strip() or not port.strip():
         report("expected 'device:port' with both parts")
         return None
     if len(dev) > 100 or len(port) > 100:
         report("device or port name is over 100 characters")
+        return None
+    bad = bad_char(dev + port)
+    if bad:
+        report(f"text contains the control character {bad}; use one line of printable text")
         return None
     return Termination(dev.strip(), port.strip())
 
@@ -320,17 +349,54 @@ def parse_cables(f: Fields, key: str = "cables") -> list[Cable]:
     return out
 
 
-def _load_with_includes(path: Path, key: str, parse, problems: list[Problem], base: Path, chain: tuple[Path, ...] = ()) -> list:
+def _existing_file(path: Path, ref: Source, what: str, problems: list[Problem], base: Path) -> bool:
+    """Report, at the line that names it, a referenced file that is missing or not a file."""
+    if path.is_file():
+        return True
+    state = "is a directory, expected a file" if path.is_dir() else "not found"
+    problems.append(
+        Problem(
+            ref.file,
+            ref.line,
+            ref.path,
+            f"{what} '{display_path(path, base)}' {state}",
+            rule="reference",
+        )
+    )
+    return False
+
+
+def _load_with_includes(
+    path: Path,
+    key: str,
+    parse,
+    problems: list[Problem],
+    base: Path,
+    ref: Source,
+    chain: tuple[Path, ...] = (),
+) -> list:
     """Load ``key`` items from a file and from the files its ``include:`` names, detecting cycles."""
-    label = display_path(path, base)
     real = path.resolve()
     if real in chain:
         cycle = " -> ".join(display_path(p, base) for p in (*chain, real))
-        problems.append(Problem(label, 0, "include", f"circular include: {cycle}"))
+        problems.append(
+            Problem(ref.file, ref.line, ref.path, f"circular include: {cycle}", rule="include")
+        )
         return []
     if len(chain) >= MAX_INCLUDE_DEPTH:
-        problems.append(Problem(label, 0, "include", f"includes nested deeper than {MAX_INCLUDE_DEPTH}"))
+        problems.append(
+            Problem(
+                ref.file,
+                ref.line,
+                ref.path,
+                f"includes nested deeper than {MAX_INCLUDE_DEPTH}",
+                rule="include",
+            )
+        )
         return []
+    if not _existing_file(path, ref, "file", problems, base):
+        return []
+    label = display_path(path, base)
     try:
         data = read_yaml(path, label)
     except DesignError as exc:
@@ -340,12 +406,24 @@ def _load_with_includes(path: Path, key: str, parse, problems: list[Problem], ba
         return []
     f = Fields(data, label, "", problems)
     items = []
-    includes = f.list("include", max_items=1_000)
+    raw = f.raw("include")
+    includes = [raw] if isinstance(raw, str) else f.list("include", max_items=1_000)
     for i, inc in enumerate(includes):
-        if not isinstance(inc, str):
-            problems.append(Problem(label, includes.line_of(i), f"include[{i}]", "expected a file path"))
+        where = Source(
+            label,
+            item_line(includes, i, f.line_of("include")),
+            f"include[{i}]" if isinstance(raw, list) else "include",
+        )
+        if not isinstance(inc, str) or not inc:
+            problems.append(
+                Problem(where.file, where.line, where.path, "expected a file path", rule="schema")
+            )
             continue
-        items.extend(_load_with_includes(path.parent / inc, key, parse, problems, base, (*chain, real)))
+        items.extend(
+            _load_with_includes(
+                path.parent / inc, key, parse, problems, base, where, (*chain, real)
+            )
+        )
     items.extend(parse(f, key))
     f.unknown()
     return items
@@ -355,11 +433,27 @@ def _load_with_includes(path: Path, key: str, parse, problems: list[Problem], ba
 
 
 def load_design(path: Path | str) -> Loaded:
-    """Load a design directory (or its design.yaml). Raises DesignError if it cannot be read at all."""
+    """Load a design directory (or its design.yaml).
+
+    Problems found while loading travel with the design in ``Loaded.problems``; DesignError is
+    raised only when nothing usable can be built (no design.yaml, unreadable floor plan).
+    File names in problems are relative to the design directory.
+    """
     path = Path(path)
     design_file = path / "design.yaml" if path.is_dir() else path
-    if not design_file.exists():
-        raise DesignError([Problem(str(design_file), 0, "", "no design here: expected a directory with a design.yaml")])
+    if not design_file.is_file():
+        what = "is a directory without a design.yaml" if path.is_dir() else "does not exist"
+        raise DesignError(
+            [
+                Problem(
+                    str(path),
+                    0,
+                    "",
+                    f"no design here: {what} (expected a directory with a design.yaml)",
+                    rule="reference",
+                )
+            ]
+        )
     root = design_file.parent
     base = root
     problems: list[Problem] = []
@@ -367,61 +461,115 @@ def load_design(path: Path | str) -> Loaded:
     data = read_yaml(design_file, label)
     f = Fields(data if data is not None else LMap(), label, "", problems)
 
-    name = f.str("name", max_len=100) or root.name
+    name = f.str("name", max_len=100) or root.resolve().name
     revision = str(f.str("revision", "1", required=False, max_len=40))
 
     # floor plan
     fp_ref = f.raw("floorplan")
-    if isinstance(fp_ref, str):
+    if isinstance(fp_ref, str) and fp_ref:
         fp_path = root / fp_ref
+        if not _existing_file(fp_path, f.source("floorplan"), "floor plan", problems, base):
+            raise DesignError(problems)
         fp_label = display_path(fp_path, base)
         try:
             floorplan = parse_floorplan(read_yaml(fp_path, fp_label), fp_label, problems)
         except DesignError as exc:
             raise DesignError(problems + exc.problems) from None
     elif isinstance(fp_ref, dict):
-        floorplan = parse_floorplan(fp_ref, label, problems)
+        floorplan = parse_floorplan(fp_ref, label, problems, path="floorplan")
     else:
-        raise DesignError(problems + [Problem(label, f.line, "floorplan", "missing required field 'floorplan' (a file name or an inline mapping)")])
+        raise DesignError(
+            problems
+            + [
+                Problem(
+                    label,
+                    f.line_of("floorplan") if fp_ref is not None else f.line,
+                    "floorplan",
+                    "missing required field 'floorplan' (a file name or an inline mapping)",
+                    rule="schema",
+                )
+            ]
+        )
 
-    # device types
+    # device types: later sources override earlier ones (a fixed copy of a library file)
     dt_refs = f.raw("device_types", [BUILTIN])
-    dt_refs = [dt_refs] if isinstance(dt_refs, str) else dt_refs
+    items = [dt_refs] if isinstance(dt_refs, str) else dt_refs
     dt_paths = []
-    if not isinstance(dt_refs, list):
-        f.error("device_types", "expected a list of files or directories")
-        dt_refs = []
-    for i, ref in enumerate(dt_refs):
-        if not isinstance(ref, str):
-            problems.append(Problem(label, f.line_of("device_types"), f"device_types[{i}]", "expected a path"))
+    if not isinstance(items, list):
+        f.error("device_types", "expected a list of files or directories (or @builtin)")
+        items = []
+    for i, ref in enumerate(items):
+        where = Source(
+            label,
+            item_line(items, i, f.line_of("device_types")),
+            f"device_types[{i}]" if isinstance(dt_refs, list) else "device_types",
+        )
+        if not isinstance(ref, str) or not ref:
+            problems.append(
+                Problem(
+                    where.file,
+                    where.line,
+                    where.path,
+                    "expected a file or directory path (or @builtin)",
+                    rule="schema",
+                )
+            )
             continue
         p = builtin_library() if ref == BUILTIN else root / ref
         if not p.exists():
-            problems.append(Problem(label, f.line_of("device_types"), f"device_types[{i}]", f"'{ref}' not found"))
+            problems.append(
+                Problem(
+                    where.file,
+                    where.line,
+                    where.path,
+                    f"device types '{ref}' not found",
+                    rule="reference",
+                )
+            )
             continue
         dt_paths.append(p)
     device_types = load_device_types(dt_paths, problems, base)
 
     # media catalogue
     media_ref = f.str("media", "", required=False, max_len=400)
-    media_path = root / media_ref if media_ref else builtin_media_file()
-    media = load_media(media_path, problems, base)
+    media: dict[str, Media] = {}
+    if media_ref:
+        if _existing_file(root / media_ref, f.source("media"), "media catalogue", problems, base):
+            media = load_media(root / media_ref, problems, base)
+    else:
+        media = load_media(builtin_media_file(), problems, base)
 
-    # elevations
+    # elevations and connections: inline lists, files (with include:), or NetBox CSV
     devices: list[Device] = list(parse_devices(f, "devices"))
-    for ref in _refs(f, "elevations"):
-        devices.extend(_load_with_includes(root / ref, "devices", parse_devices, problems, base))
-    # connections
-    cables: list[Cable] = list(parse_cables(f, "cables"))
-    for ref in _refs(f, "connections"):
-        cables.extend(_load_with_includes(root / ref, "cables", parse_cables, problems, base))
-    # NetBox CSV exports stand in for elevations / connections
+    for ref, where in _refs(f, "elevations"):
+        devices.extend(
+            _load_with_includes(root / ref, "devices", parse_devices, problems, base, where)
+        )
     nb = Fields(f.map("netbox"), label, "netbox", problems, line=f.line_of("netbox"))
-    if nb.has("devices"):
-        devices.extend(netboxcsv.load_devices(root / nb.str("devices", max_len=400), problems, base))
-    if nb.has("cables"):
-        cables.extend(netboxcsv.load_cables(root / nb.str("cables", max_len=400), problems, base, media))
+    nb_devices = nb.str("devices", "", required=False, max_len=400)
+    nb_cables = nb.str("cables", "", required=False, max_len=400)
     nb.unknown()
+    if nb_devices and _existing_file(
+        root / nb_devices, nb.source("devices"), "NetBox devices CSV", problems, base
+    ):
+        devices.extend(netboxcsv.load_devices(root / nb_devices, problems, base, device_types))
+    cables: list[Cable] = list(parse_cables(f, "cables"))
+    for ref, where in _refs(f, "connections"):
+        cables.extend(
+            _load_with_includes(root / ref, "cables", parse_cables, problems, base, where)
+        )
+    if nb_cables and _existing_file(
+        root / nb_cables, nb.source("cables"), "NetBox cables CSV", problems, base
+    ):
+        cables.extend(
+            netboxcsv.load_cables(
+                root / nb_cables,
+                problems,
+                base,
+                media,
+                port_types=_port_types(devices, device_types),
+            )
+        )
     f.unknown()
     problems = keep_gaps_for(problems, {d.device_type for d in devices}, device_types)
 
@@ -438,12 +586,41 @@ def load_design(path: Path | str) -> Loaded:
     return Loaded(design, problems, base)
 
 
-def _refs(f: Fields, key: str) -> list[str]:
+def _port_types(devices: list[Device], device_types: dict) -> dict[tuple[str, str], str]:
+    """(device, port) -> NetBox port type, for picking a media that fits a CSV cable."""
+    by_type: dict[str, dict[str, str]] = {}
+    out: dict[tuple[str, str], str] = {}
+    for dev in devices:
+        dt = device_types.get(dev.device_type)
+        if dt is None:
+            continue
+        ports = by_type.get(dt.slug)
+        if ports is None:
+            ports = by_type[dt.slug] = {}
+            for p in dt.ports:
+                ports.setdefault(p.name, p.type)
+        for port, ptype in ports.items():
+            out[(dev.name, port)] = ptype
+    return out
+
+
+def _refs(f: Fields, key: str) -> list[tuple[str, Source]]:
+    """File names under ``key`` (one or a list), each with the line that names it."""
     raw = f.raw(key)
     if raw is None:
         return []
-    refs = [raw] if isinstance(raw, str) else raw
-    if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
+    if isinstance(raw, str) and raw:
+        return [(raw, f.source(key))]
+    if not isinstance(raw, list):
         f.error(key, "expected a file name or a list of file names")
         return []
-    return refs
+    out = []
+    for i, ref in enumerate(raw):
+        where = Source(f.file, item_line(raw, i, f.line_of(key)), f"{key}[{i}]")
+        if not isinstance(ref, str) or not ref:
+            f.problems.append(
+                Problem(where.file, where.line, where.path, "expected a file name", rule="schema")
+            )
+            continue
+        out.append((ref, where))
+    return out

@@ -23,9 +23,48 @@ PORT_SECTIONS = {
     "front-ports": "front-port",
     "rear-ports": "rear-port",
 }
-AIRFLOWS = ("front-to-rear", "rear-to-front", "left-to-right", "right-to-left", "side-to-rear", "rear-to-side", "bottom-to-top", "top-to-bottom", "passive", "mixed")
+AIRFLOWS = (
+    "front-to-rear",
+    "rear-to-front",
+    "left-to-right",
+    "right-to-left",
+    "side-to-rear",
+    "rear-to-side",
+    "bottom-to-top",
+    "top-to-bottom",
+    "passive",
+    "mixed",
+)
 WEIGHT_TO_KG = {"kg": 1.0, "g": 0.001, "lb": 0.45359237, "oz": 0.028349523125}
 YAML_SUFFIXES = (".yaml", ".yml")
+# top-level fields of the devicetype-library schema (schema/devicetype.json); others are typos
+LIBRARY_FIELDS = frozenset(
+    {
+        "manufacturer",
+        "model",
+        "slug",
+        "part_number",
+        "description",
+        "comments",
+        "u_height",
+        "is_full_depth",
+        "airflow",
+        "weight",
+        "weight_unit",
+        "subdevice_role",
+        "front_image",
+        "rear_image",
+        "exclude_from_utilization",
+        "is_powered",
+        "default_platform",
+        "device-bays",
+        "module-bays",
+        "inventory-items",
+        *PORT_SECTIONS,
+    }
+)
+# interface types that are logical, not physical: a cable cannot plug into them
+VIRTUAL_INTERFACE_TYPES = frozenset({"virtual", "bridge", "lag"})
 BUILTIN = "@builtin"
 GAP = "gap"  # a warning about a library file's gap; reported only for device types a design uses
 
@@ -66,12 +105,18 @@ def parse_device_type(data, file: str, problems: list[Problem]) -> DeviceType | 
                     kind=kind,
                     type=p.str("type", "", required=False) or "",
                     mgmt_only=bool(p.bool("mgmt_only", False, required=False)),
-                    maximum_draw_w=p.number("maximum_draw", None, required=False, low=0, high=1_000_000),
-                    allocated_draw_w=p.number("allocated_draw", None, required=False, low=0, high=1_000_000),
+                    maximum_draw_w=p.number(
+                        "maximum_draw", None, required=False, low=0, high=1_000_000
+                    ),
+                    allocated_draw_w=p.number(
+                        "allocated_draw", None, required=False, low=0, high=1_000_000
+                    ),
                     feed_leg=p.str("feed_leg", "", required=False) or "",
                 )
             )
-    bays = tuple(b.str("name", "", required=False) or "" for b in f.each("module-bays", max_items=10_000))
+    bays = tuple(
+        b.str("name", "", required=False) or "" for b in f.each("module-bays", max_items=10_000)
+    )
     airflow = f.str("airflow", "", required=False) or ""
     if airflow and airflow not in AIRFLOWS:
         f.warn("airflow", f"unknown airflow '{airflow}'")
@@ -89,29 +134,62 @@ def parse_device_type(data, file: str, problems: list[Problem]) -> DeviceType | 
         module_bays=bays,
         source=src,
     )
+    for key in data:
+        if key not in LIBRARY_FIELDS:
+            f.error(key, f"{slug}: unknown device-type field '{key}' (ignored)", GAP)
     # Gaps in real library files: warn and fall back.
     if weight_kg is None:
-        f.error("weight", f"{slug}: no weight: rack weight budget and lift checks treat it as unknown", GAP)
+        f.error(
+            "weight",
+            f"{slug}: no weight: rack weight budget and lift checks treat it as unknown",
+            GAP,
+        )
     if powered and u_height and not any(p.kind == "power-port" for p in ports):
         psu_bays = [b for b in bays if "psu" in b.lower() or "power" in b.lower()]
         hint = f" (PSUs are module bays: {', '.join(psu_bays[:4])})" if psu_bays else ""
-        f.error(None, f"{slug}: no power-ports{hint}; power draw unknown, no PDU cords planned", GAP)
-    elif powered and any(p.kind == "power-port" and p.maximum_draw_w is None and p.allocated_draw_w is None for p in ports):
-        f.error("power-ports", f"{slug}: power ports without maximum_draw; rack power budget uses what is known", GAP)
+        f.error(
+            None, f"{slug}: no power-ports{hint}; power draw unknown, no PDU cords planned", GAP
+        )
+    elif powered and any(
+        p.kind == "power-port" and p.maximum_draw_w is None and p.allocated_draw_w is None
+        for p in ports
+    ):
+        f.error(
+            "power-ports",
+            f"{slug}: power ports without maximum_draw; rack power budget uses what is known",
+            GAP,
+        )
     return dt
 
 
-def load_device_types(sources: list[Path], problems: list[Problem], base: Path | None = None) -> dict[str, DeviceType]:
+def load_device_types(
+    sources: list[Path], problems: list[Problem], base: Path | None = None
+) -> dict[str, DeviceType]:
     """Read device types from files and directories (recursively), keyed by slug.
 
+    Within one source a slug must be unique; a later source replaces an earlier one's type of
+    the same slug (so a design can ship a fixed copy of a ``@builtin`` library file).
     Gap warnings come back with severity ``gap``; :func:`keep_gaps_for` turns those of the
     device types a design uses into warnings and drops the rest.
     """
     out: dict[str, DeviceType] = {}
     for src in sources:
-        files = sorted(p for p in src.rglob("*") if p.suffix in YAML_SUFFIXES) if src.is_dir() else [src]
+        files = (
+            sorted(p for p in src.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())
+            if src.is_dir()
+            else [src]
+        )
         if src.is_dir() and not files:
-            problems.append(Problem(display_path(src, base), 0, "", "no device-type YAML files in this directory"))
+            problems.append(
+                Problem(
+                    display_path(src, base),
+                    0,
+                    "",
+                    "no device-type YAML files (*.yaml, *.yml) in this directory",
+                    rule="reference",
+                )
+            )
+        here: dict[str, DeviceType] = {}
         for path in files:
             label = _label(path, src, base)
             try:
@@ -122,10 +200,19 @@ def load_device_types(sources: list[Path], problems: list[Problem], base: Path |
             dt = parse_device_type(data, label, problems)
             if dt is None:
                 continue
-            if dt.slug in out and out[dt.slug].source.file != label:
-                problems.append(Problem(label, dt.source.line, "slug", f"device type '{dt.slug}' is also defined in {out[dt.slug].source.file}"))
+            if dt.slug in here:
+                problems.append(
+                    Problem(
+                        label,
+                        dt.source.line,
+                        "slug",
+                        f"device type '{dt.slug}' is also defined in {here[dt.slug].source.file}",
+                        rule="duplicate",
+                    )
+                )
                 continue
-            out[dt.slug] = dt
+            here[dt.slug] = dt
+        out.update(here)
     return out
 
 
@@ -136,7 +223,9 @@ def _label(path: Path, src: Path, base: Path | None) -> str:
     return display_path(path, base)
 
 
-def keep_gaps_for(problems: list[Problem], used: set[str], types: dict[str, DeviceType]) -> list[Problem]:
+def keep_gaps_for(
+    problems: list[Problem], used: set[str], types: dict[str, DeviceType]
+) -> list[Problem]:
     """Gap notes of used device types become warnings; the others are dropped."""
     files = {types[s].source.file for s in used if s in types}
     out = []

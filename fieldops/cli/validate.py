@@ -2,24 +2,56 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
 from fieldops import services
-from fieldops.core.problems import ERROR, WARNING
+from fieldops.core.problems import ERROR, WARNING, one_line
+
+MAX_CLEARANCE_MM = 10_000
+
+
+def _clearance(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of millimetres") from None
+    if not 0 <= value <= MAX_CLEARANCE_MM:
+        raise argparse.ArgumentTypeError(f"{value} is outside 0..{MAX_CLEARANCE_MM} mm")
+    return value
 
 
 def register(sub) -> None:
     p = sub.add_parser(
         "validate",
         help="check a design: U overlaps, budgets, ports, cables, floor geometry",
-        description="Check a design directory and list every problem as file:line: path: message. "
-        "Exit 0 when valid, 2 when it has errors (or warnings with --strict).",
+        description="Check a design directory and list every problem as 'file:line: path: message' "
+        "(file names relative to the design directory). Exit 0 when valid, 2 when it has errors "
+        "(or warnings with --strict). The formats are described in docs/formats.md.",
     )
-    p.add_argument("design", help="design directory (holding design.yaml) or a design.yaml file")
-    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
-    p.add_argument("--strict", action="store_true", help="treat warnings as errors")
-    p.add_argument("--clearance-mm", type=int, default=None, help="working clearance in front of rack faces (default 900)")
+    p.add_argument(
+        "design",
+        metavar="DESIGN",
+        help="design directory (holding design.yaml) or a design.yaml file",
+    )
+    p.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: one line per problem and a summary line; json: one object with a 'problems' "
+        "list of {file, line, path, message, severity, rule} (default: text)",
+    )
+    p.add_argument(
+        "--strict", action="store_true", help="treat warnings as errors (exit 2 when there are any)"
+    )
+    p.add_argument(
+        "--clearance-mm",
+        type=_clearance,
+        default=None,
+        metavar="MM",
+        help="working clearance that must be free in front of and behind every rack (default 900; 0 turns the check off)",
+    )
     p.set_defaults(func=run)
 
 
@@ -29,26 +61,23 @@ def run(args) -> int:
     warnings = [p for p in report.problems if p.severity == WARNING]
     failed = bool(errors) or (args.strict and bool(warnings))
     if args.format == "json":
-        json.dump(
-            {
-                "design": report.name,
-                "valid": not failed,
-                "summary": report.summary,
-                "errors": len(errors),
-                "warnings": len(warnings),
-                "problems": [p.to_dict() for p in report.problems],
-            },
-            sys.stdout,
-            indent=2,
-            sort_keys=True,
-        )
-        print()
+        doc = {
+            "design": report.name,
+            "valid": not failed,
+            "strict": bool(args.strict),
+            "summary": report.summary,
+            "errors": len(errors),
+            "warnings": len(warnings),
+            "problems": [p.to_dict() for p in report.problems],
+        }
+        sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     else:
-        for problem in report.problems:
-            print(problem, file=sys.stderr if problem.severity == ERROR else sys.stdout)
+        lines = [str(problem) for problem in report.problems]
         s = report.summary
-        print(
-            f"{report.name}: {s['racks']} racks, {s['devices']} devices, {s['cables']} cables, "
+        lines.append(
+            f"{one_line(report.name)}: {s.get('racks', 0)} racks, {s.get('devices', 0)} devices, {s.get('cables', 0)} cables, "
             f"{len(errors)} error(s), {len(warnings)} warning(s): {'INVALID' if failed else 'valid'}"
+            + (" (--strict)" if args.strict and warnings and not errors else "")
         )
+        sys.stdout.write("\n".join(lines) + "\n")
     return 2 if failed else 0
