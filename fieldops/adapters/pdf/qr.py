@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from fieldops.core.labels import qr_payload  # noqa: F401 - re-exported: the one payload format
+
 QUIET_ZONE = 4  # modules of white space the standard asks for around a symbol
 
 try:  # pragma: no cover - which branch runs depends on the installation
@@ -30,19 +32,6 @@ try:  # pragma: no cover - which branch runs depends on the installation
 except ImportError:  # pragma: no cover
     _zx = None
     ENCODER = "qrcode"
-
-
-def qr_payload(cable_id: str, end: str) -> str:
-    """The QR payload of one cable end: the cable ID first, then the end (``A`` or ``B``).
-
-    >>> qr_payload("C-4K7Q2M9", "a")
-    'C-4K7Q2M9/A'
-    """
-    try:
-        from fieldops.core.labels import qr_payload as core_payload
-    except ImportError:
-        return f"{cable_id}/{end}".upper()
-    return core_payload(cable_id, end)
 
 
 @dataclass(frozen=True, slots=True)
