@@ -15,16 +15,21 @@ from fieldops.adapters.pdf.labelstock import DEFAULT_STOCK, get_stock
 
 def write_labels(path, design, cable_plan, *, stock: str = DEFAULT_STOCK) -> Path:
     """Write ``labels.pdf``: two labels per cable (A end, B end), then device and rack labels."""
+
     chosen = get_stock(stock)
     title = f"{design.name} rev {design.revision} labels ({chosen.name})"
     return write_label_pdf(Path(path), all_labels(design, cable_plan), chosen, title=title)
 
 
-def write_cutsheets(path, design, cable_plan, work, *, pagesize: str = "A4") -> Path:
-    """Write ``cutsheets.pdf``: per work order a cover, its steps, rack elevations and cables."""
+def write_cutsheets(path, design, cable_plan, work, *, pagesize: str = "A4", walk=None) -> Path:
+    """Write ``cutsheets.pdf``: per work order a cover, its steps, rack elevations and cables.
+
+    With ``walk`` (a :class:`fieldops.core.walking.WalkGraph`) the floor map shows the real
+    walking path between stops; without it, straight legs.
+    """
     from fieldops.adapters.pdf.cutsheet import render_cutsheets
 
-    return render_cutsheets(Path(path), design, cable_plan, work, pagesize=pagesize)
+    return render_cutsheets(Path(path), design, cable_plan, work, pagesize=pagesize, walk=walk)
 
 
 def write_rack_sheets(path, design, cable_plan, *, pagesize: str = "A4", racks=None) -> Path:

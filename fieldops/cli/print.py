@@ -1,0 +1,150 @@
+"""fieldops print DESIGN -o OUTDIR: cut sheets, rack sheets and QR label sheets as PDF."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from fieldops.adapters.pdf.labelstock import DEFAULT_STOCK, load_label_stocks
+
+
+def register(sub) -> None:
+    # Importing this module binds the name ``print`` in the fieldops.cli package namespace,
+    # which shadows the builtin that fieldops/cli/__init__.py uses to report problems. The
+    # command must be called ``print``, so undo that binding (the module stays importable).
+    sys.modules["fieldops.cli"].__dict__.pop("print", None)
+    try:
+        stocks = ", ".join(f"{s.name} ({s.description})" for s in load_label_stocks().values())
+    except Exception:  # noqa: BLE001 - a broken catalogue is reported when the command runs
+        stocks = "see fieldops/data/labelstock.yaml"
+    p = sub.add_parser(
+        "print",
+        help="print cut sheets, rack sheets and QR cable labels as PDF",
+        description="Validate a design, build its cable plan and work orders (as 'fieldops plan' does) and "
+        "write into OUTDIR: cutsheets.pdf (per work order: cover with floor map and parts, steps with "
+        "check boxes and step QR codes, rack elevations, cable tables), racks.pdf (per rack: elevation "
+        "and every cable touching it) and labels.pdf (a QR label for each cable end, then device asset "
+        "and rack labels). All three files are written or none. See docs/printing.md.",
+        epilog=f"Label stocks: {stocks}.",
+    )
+    p.add_argument("design", help="design directory (holding design.yaml)")
+    p.add_argument(
+        "-o",
+        "--out",
+        required=True,
+        type=Path,
+        metavar="OUTDIR",
+        help="output directory (created if missing)",
+    )
+    p.add_argument(
+        "--pagesize",
+        default="A4",
+        choices=("A4", "letter"),
+        help="page size of cutsheets.pdf and racks.pdf (default: A4)",
+    )
+    p.add_argument(
+        "--stock",
+        default=DEFAULT_STOCK,
+        metavar="NAME",
+        help=f"label stock for labels.pdf (default: {DEFAULT_STOCK}; see the list below)",
+    )
+    p.add_argument(
+        "--rack",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="only this rack in racks.pdf (repeat for several; default: every rack)",
+    )
+    p.add_argument(
+        "--crew",
+        type=int,
+        default=None,
+        metavar="N",
+        help="number of technicians for the work orders (default: the technician profile's count)",
+    )
+    p.add_argument(
+        "--robots",
+        default=None,
+        metavar="LIST",
+        help="robots to schedule, e.g. 'lift-robot=2' ('' for none; default: every robot profile)",
+    )
+    p.add_argument(
+        "--profiles",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="robot/crew profile folder (default: robot_profiles/)",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from fieldops import services
+    from fieldops.adapters.pdf import write_cutsheets, write_labels, write_rack_sheets
+    from fieldops.adapters.pdf.labelstock import get_stock
+    from fieldops.outdir import staged_outdir
+
+    if args.crew is not None and args.crew < 0:
+        print("fieldops print: --crew must be 0 or more", file=sys.stderr)
+        return 2
+    say = (
+        (lambda msg: None)
+        if args.quiet
+        else (lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
+    )
+    get_stock(args.stock)  # an unknown stock fails before any work
+    say(f"loading {args.design}")
+    loaded = services.load_valid_design(args.design)
+    design = loaded.design
+    try:
+        from fieldops.core.routing import build_cable_plan
+        from fieldops.core.walking import WalkGraph
+        from fieldops.core.workplan import build_work_plan
+    except ImportError as exc:
+        print(
+            f"fieldops print: planning is not available in this installation ({exc})",
+            file=sys.stderr,
+        )
+        return 1
+    if args.rack:
+        known = {r.name for r in design.floorplan.racks}
+        missing = [r for r in args.rack if r not in known]
+        if missing:
+            print(
+                f"fieldops print: no rack {', '.join(repr(m) for m in missing)} in {design.name}",
+                file=sys.stderr,
+            )
+            return 2
+    robots = (
+        None if args.robots is None else [r.strip() for r in args.robots.split(",") if r.strip()]
+    )
+    say(f"routing {len(design.cables):,} cables")
+    cable_plan = build_cable_plan(design)
+    team = services.load_team(args.profiles, crew=args.crew, robots=robots)
+    say(f"building work orders for a team of {sum(p.count for p in team)}")
+    walk = WalkGraph(design)
+    work = build_work_plan(design, cable_plan, team, walk, progress=say)
+    files = []
+    with staged_outdir(Path(args.out)) as stage:
+        say("printing cutsheets.pdf")
+        files.append(
+            write_cutsheets(
+                stage / "cutsheets.pdf", design, cable_plan, work, pagesize=args.pagesize, walk=walk
+            )
+        )
+        say("printing racks.pdf")
+        files.append(
+            write_rack_sheets(
+                stage / "racks.pdf", design, cable_plan, pagesize=args.pagesize, racks=args.rack
+            )
+        )
+        say(f"printing labels.pdf on {args.stock}")
+        files.append(write_labels(stage / "labels.pdf", design, cable_plan, stock=args.stock))
+        files = [Path(args.out) / f.relative_to(stage) for f in files]
+    print(
+        f"{design.name}: {len(work.workorders)} work orders, {len(cable_plan.runs):,} cables, "
+        f"{2 * len(cable_plan.runs) + len(design.devices) + len(design.floorplan.racks):,} labels; wrote "
+        + ", ".join(str(f) for f in files)
+    )
+    return 0
