@@ -172,10 +172,9 @@ def _read_json(text: str, label: str, device: str, named: bool, col: _Collect) -
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        end = exc.pos >= len(text.rstrip())
         what = (
             "truncated JSON (the file ends in the middle of a value)"
-            if end
+            if looks_truncated(text)
             else f"invalid JSON: {exc.msg}"
         )
         col.problems.append(
@@ -218,6 +217,26 @@ def _read_json(text: str, label: str, device: str, named: bool, col: _Collect) -
             'not lldpctl JSON: expected {"lldp": {...}} (from \'lldpctl -f json\') or a bundle {"devices": {NAME: {"lldp": ...}}}',
         )
     )
+
+
+def looks_truncated(text: str) -> bool:
+    """Whether JSON text stops inside a string or with brackets still open."""
+    depth, in_str, esc = 0, False, False
+    for ch in text:
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+    return in_str or depth > 0
 
 
 def _read_lldp(lldp, label: str, device: str, col: _Collect, where: str = "") -> None:
@@ -353,8 +372,10 @@ def _check(col: _Collect, design: Design) -> Observations:
     problems = list(col.problems)
     hall = design.floorplan.name
     devices = design.device_index()
+    strangers = set()  # files from another hall: one message each, not one per device
     for file, declared in sorted(col.halls.items()):
         if declared != hall:
+            strangers.add(file)
             problems.append(
                 Problem(
                     file,
@@ -374,10 +395,9 @@ def _check(col: _Collect, design: Design) -> Observations:
     per_file: dict[str, list[_Seen]] = {}
     for s in col.seen:
         per_file.setdefault(s.file, []).append(s)
-    strangers = set()
     for file, seen in per_file.items():
         names = {s.device for s in seen} | {s.ndevice for s in seen}
-        if names and not any(resolve(n) for n in names) and file not in col.halls:
+        if names and not any(resolve(n) for n in names) and file not in strangers:
             problems.append(
                 Problem(
                     file,

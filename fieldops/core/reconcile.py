@@ -32,14 +32,13 @@ from dataclasses import dataclass, field
 
 from fieldops.core.asbuilt import (
     AsBuilt,
-    MountedDevice,
     design_cable_ids,
     is_unknown,
     split_port,
     unknown_ref,
     with_cables,
 )
-from fieldops.core.model import Design, Device
+from fieldops.core.model import Design
 from fieldops.core.workorder import (
     CONFIRM_MANUAL,
     CONFIRM_SCAN_ASSET,
@@ -469,11 +468,41 @@ def face_standoff(design: Design) -> Standoff:
     return pose
 
 
-def port_face(device: Device | MountedDevice | None) -> str:
-    """The rack face a device's ports are worked from (``ports_face`` when declared)."""
-    if device is None:
-        return "front"
-    return getattr(device, "ports_face", "") or device.face
+def walk_standoff(design: Design) -> Standoff:
+    """Stand-off poses from the walking graph (:class:`fieldops.core.walking.WalkGraph`),
+    converted to degrees; :func:`face_standoff` where the graph cannot be built or asked."""
+    fallback = face_standoff(design)
+    try:
+        from fieldops.core.walking import WalkGraph
+
+        graph = WalkGraph(design)
+    except Exception:  # a floor the walking graph rejects still gets located steps
+        return fallback
+
+    def pose(rack_name: str, face: str) -> tuple[int, int, float]:
+        try:
+            x, y, theta_rad = graph.standoff(rack_name, face)
+        except (KeyError, ValueError):
+            return fallback(rack_name, face)
+        return (round(x), round(y), round(math.degrees(theta_rad), 3) % 360.0)
+
+    return pose
+
+
+def port_face(design: Design, port: str, fallback: str = "") -> str:
+    """The rack face a ``device:port`` is worked from (the planner's rule, see
+    :func:`fieldops.core.routing.port_face`)."""
+    from fieldops.core.routing import port_face as planner_port_face
+
+    device_name, port_name = split_port(port)
+    dev = design.device(device_name)
+    if dev is None:
+        return fallback or "front"
+    dt = design.device_types.get(dev.device_type)
+    tmpl = dt.port(port_name) if dt else None
+    if dt is None or tmpl is None:
+        return dev.ports_face or dev.face
+    return planner_port_face(dev, dt, tmpl)
 
 
 class _Locator:
@@ -487,9 +516,9 @@ class _Locator:
         got = self.asbuilt.devices.get(name)
         want = self.devices.get(name)
         if found and got is not None:
-            return got.rack, got.position, port_face(want) if want and want.ports_face else got.face
+            return got.rack, got.position, got.face
         if want is not None:
-            return want.rack, want.position, port_face(want)
+            return want.rack, want.position, want.face
         if got is not None:
             return got.rack, got.position, got.face
         return "", None, "front"
@@ -511,12 +540,12 @@ class _Locator:
 
     def port(self, port: str, *, found: bool = True) -> Location:
         rack, u, face = self.device_at(split_port(port)[0], found=found)
-        return self.location(rack, u, face)
+        return self.location(rack, u, port_face(self.design, port, face))
 
     def port_text(self, port: str) -> str:
         device, name = split_port(port)
         rack, u, face = self.device_at(device, found=True)
-        where = f" ({_where(rack, u, face)})" if rack else ""
+        where = f" ({_where(rack, u, port_face(self.design, port, face))})" if rack else ""
         return f"{device} {name}{where}"
 
 
@@ -556,7 +585,7 @@ def build_fixups(
     Applying ``StepDone(step.id, step.action)`` for every step, in order, to
     ``report.resolved`` gives a record that :func:`build_drift` finds free of drift.
     """
-    loc = _Locator(design, report.resolved, standoff or face_standoff(design))
+    loc = _Locator(design, report.resolved, standoff or walk_standoff(design))
     works: list[_Work] = []
     swapped_done: set[str] = set()
     by_cable = {d.cable: d for d in report.cables}

@@ -108,11 +108,16 @@ def test_one_missing_cable(design, tmp_path):
     (s,) = steps
     assert s.expect_codes == (D,) and s.confirm == "scan_label"
     assert s.instruction.startswith(
-        f"Run {D} (cat6a) from srv2 bmc (R03 U10 front) to sw1 swp4 (R02 U40 rear)"
+        f"Run {D} (cat6a) from srv2 bmc (R03 U10 rear) to sw1 swp4 (R02 U40 front)"
     )
-    # located at srv2's rack face: R03 centre (3000, 3000), front faces -y, stand-off 600 + 600 mm
-    assert (s.location.rack, s.location.face, s.location.u) == ("R03", "front", 10)
-    assert (s.location.x_mm, s.location.y_mm, s.location.theta_deg) == (3000, 1800, 90.0)
+    # srv2 is front-mounted with front-to-rear airflow: its ports are on the rear face. R03's
+    # centre is (3000, 3000), depth 1200, front faces -y: the rear face centre is (3000, 3600),
+    # the stand-off 600 mm further into the aisle, facing the rack (-y, 270 degrees).
+    assert (s.location.rack, s.location.face, s.location.u) == ("R03", "rear", 10)
+    assert (s.location.x_mm, s.location.y_mm, s.location.theta_deg) == (3000, 4200, 270.0)
+    assert (
+        s.location.location_id == "1A-F06"
+    )  # 3000 // 600 = column 5 (F), 3000 // 600 + 1 = row 06
     assert not again.has_drift
     assert after.link_set() == {tuple(sorted(c.key)) for c in design.cables}
 
@@ -127,7 +132,7 @@ def test_one_swap(design, tmp_path):
     assert "sw1 swp1 and sw1 swp2" in by[A].message or "sw1 swp2 and sw1 swp1" in by[A].message
     steps, after, again = fixed(design, report, scope)
     assert len(steps) == 1 and set(steps[0].expect_codes) == {A, B}
-    assert steps[0].location.rack == "R02" and steps[0].location.face == "rear"
+    assert steps[0].location.rack == "R02" and steps[0].location.face == "front"
     assert not again.has_drift
     assert after.cables[A] == ("srv1:eth0", "sw1:swp1") and after.cables[B] == (
         "srv2:eth0",
@@ -153,7 +158,7 @@ def test_one_unexpected_link(design, tmp_path):
     steps, after, again = fixed(design, report, scope)
     assert (
         len(steps) == 1
-        and "between srv1 p0 (R01 U10 front) and sw1 up1 (R02 U40 rear)" in steps[0].instruction
+        and "between srv1 p0 (R01 U10 rear) and sw1 up1 (R02 U40 front)" in steps[0].instruction
     )
     assert not again.has_drift and "sw1:up1" not in after.port_map()
 

@@ -1,0 +1,165 @@
+"""fieldops reconcile DESIGN --observed FILE... [--asbuilt FILE] -o OUTDIR: drift and fix-ups."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from fieldops.core.problems import DesignError, Problem
+
+EXIT_NO_DRIFT, EXIT_DRIFT, EXIT_INVALID = 0, 1, 2
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "reconcile",
+        help="compare observed links and the as-built record with the design; write fix-up work",
+        description="Compare what was built (LLDP neighbours from 'lldpctl -f json', a neighbour CSV, "
+        "and/or the as-built record) with the design. Writes drift.json (per cable and device: "
+        "as_designed, missing, swapped, wrong_port, unexpected, wrong_u, with counts), fixups.json "
+        "(the fix-up steps as work orders, same schema as workorders.json) and asbuilt.json (the "
+        "as-built record with every link identified) into OUTDIR, all or nothing. "
+        "Exit 0: no drift; 1: drift found (fix-ups written); 2: invalid input (nothing written). "
+        "Formats: docs/reconcile.md.",
+    )
+    p.add_argument("design", help="design directory (holding design.yaml)")
+    p.add_argument(
+        "--observed",
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="neighbour observations: lldpctl JSON (name it DEVICE=FILE, or DEVICE.json) or CSV "
+        "with device,port,neighbour_device,neighbour_port",
+    )
+    p.add_argument(
+        "--asbuilt",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="as-built record (JSON snapshot or event log, docs/reconcile.md); with it every "
+        "designed cable and device is checked, without it only the reporting devices' ports",
+    )
+    p.add_argument(
+        "-o",
+        "--out",
+        required=True,
+        type=Path,
+        metavar="OUTDIR",
+        help="output directory (created if missing)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="summary on stdout (default: text)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from fieldops import services
+    from fieldops.adapters.observed import load_observations
+    from fieldops.core import asbuilt as ab
+    from fieldops.core.reconcile import (
+        Observations,
+        build_drift,
+        build_fixups,
+        merge_observed,
+        workorders_document,
+    )
+    from fieldops.outdir import staged_outdir
+
+    if not args.observed and args.asbuilt is None:
+        print("fieldops reconcile: give --observed FILE... and/or --asbuilt FILE", file=sys.stderr)
+        return EXIT_INVALID
+    design = services.load_valid_design(args.design).design
+    hall = design.floorplan.name
+    obs = load_observations(args.observed, design) if args.observed else Observations(hall)
+    record = ab.AsBuilt(hall)
+    if args.asbuilt is not None:
+        record = load_asbuilt(args.asbuilt, hall)
+    ids = planner_cable_ids(design)
+    merged = merge_observed(record, obs)
+    report = build_drift(
+        design,
+        merged,
+        scope=None if args.asbuilt is not None else obs.reporters,
+        devices_recorded=args.asbuilt is not None,
+        cable_ids=ids,
+    )
+    steps = build_fixups(design, report)
+    with staged_outdir(args.out) as stage:
+        write_json(stage / "drift.json", report.to_dict())
+        write_json(stage / "fixups.json", workorders_document(design, steps))
+        write_json(stage / "asbuilt.json", ab.to_dict(report.resolved))
+    if args.format == "json":
+        print(json.dumps({"counts": report.counts, "fixup_steps": len(steps)}, sort_keys=True))
+    else:
+        print(f"{design.name} (hall {hall}): {'DRIFT' if report.has_drift else 'as designed'}")
+        for line in report.summary_lines():
+            print(line)
+        print(
+            f"{len(steps)} fix-up step(s); wrote {args.out / 'drift.json'}, {args.out / 'fixups.json'}, {args.out / 'asbuilt.json'}"
+        )
+    return EXIT_DRIFT if report.has_drift else EXIT_NO_DRIFT
+
+
+def planner_cable_ids(design) -> dict:
+    """Cable IDs as the planner assigns them (``build_cable_plan``), for every routed cable;
+    the same rule (:func:`fieldops.core.asbuilt.design_cable_ids`) for the rest."""
+    from fieldops.core.asbuilt import design_cable_ids
+
+    ids = design_cable_ids(design)
+    try:
+        from fieldops.core.routing import build_cable_plan
+
+        plan = build_cable_plan(design)
+    except Exception:  # an unroutable design still reconciles on the cables' own IDs
+        return ids
+    for run in plan.runs:
+        key = tuple(sorted((f"{run.a.device}:{run.a.port}", f"{run.b.device}:{run.b.port}")))
+        if key in ids:
+            ids[key] = run.id
+    return ids
+
+
+def load_asbuilt(path: Path, hall: str):
+    """Read an as-built record (JSON) and check it is this hall's; DesignError otherwise."""
+    from fieldops.adapters.yamlfile import read_text
+    from fieldops.core import asbuilt as ab
+
+    label = str(path)
+    text = read_text(path, label, max_bytes=200 * 1024 * 1024)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        from fieldops.adapters.observed import looks_truncated
+
+        what = "truncated JSON" if looks_truncated(text) else f"invalid JSON: {exc.msg}"
+        raise DesignError(
+            [Problem(label, exc.lineno, "", f"{what} at line {exc.lineno} column {exc.colno}")]
+        ) from None
+    except RecursionError:
+        raise DesignError([Problem(label, 0, "", "JSON nested too deeply")]) from None
+    try:
+        record = ab.from_dict(data)
+    except ab.AsBuiltError as exc:
+        raise DesignError([Problem(label, 0, "", str(exc))]) from None
+    if record.hall and record.hall != hall:
+        raise DesignError(
+            [
+                Problem(
+                    label,
+                    0,
+                    "hall",
+                    f"as-built record is for hall '{record.hall}', the design is hall '{hall}'",
+                )
+            ]
+        )
+    return ab.AsBuilt(hall, record.devices, record.cables)
+
+
+def write_json(path: Path, doc: dict) -> Path:
+    path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    return path
