@@ -1,0 +1,62 @@
+"""MQTT adapters: the embedded broker, the VDA 5050 bridge, a simulated robot, broker ACLs.
+
+The payloads themselves are built and checked by the pure :mod:`fieldops.core.vda5050`; these
+modules only move bytes (paho-mqtt) and keep time.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+DEFAULT_PORT = 1883
+
+
+def parse_broker_url(url: str) -> tuple[str, int, str | None, str | None]:
+    """``mqtt://user:password@host:port`` -> (host, port, username, password).
+
+    >>> parse_broker_url("mqtt://fieldops:s3cret@localhost:18830")
+    ('localhost', 18830, 'fieldops', 's3cret')
+    """
+    if "://" not in url:
+        url = "mqtt://" + url
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "tcp"):
+        raise ValueError(f"broker URL '{url}': scheme must be mqtt:// (got '{parts.scheme}://')")
+    try:
+        port = parts.port or DEFAULT_PORT
+    except ValueError:
+        raise ValueError(f"broker URL '{url}': the port is not a number 1..65535") from None
+    if not parts.hostname:
+        raise ValueError(f"broker URL '{url}': no host")
+    return parts.hostname, port, parts.username, parts.password
+
+
+def make_client(
+    url: str, client_id: str, *, username: str | None = None, password: str | None = None
+):
+    """A paho-mqtt (v2 callback API, MQTT 3.1.1) client for ``url``; credentials in the URL
+    win over the arguments. Reconnects with a short back-off; nothing is connected yet."""
+    import paho.mqtt.client as mqtt
+
+    host, port, url_user, url_password = parse_broker_url(url)
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=mqtt.MQTTv311,
+        clean_session=True,
+    )
+    user = url_user or username
+    if user:
+        client.username_pw_set(user, url_password if url_user else password)
+    client.reconnect_delay_set(min_delay=0.1, max_delay=1)
+    client.max_queued_messages_set(0)
+    client.max_inflight_messages_set(1000)
+    client._fieldops_address = (host, port)  # noqa: SLF001 - where connect_async() goes
+    return client
+
+
+def connect(client, *, keepalive: int = 10) -> None:
+    """Start the network thread; paho keeps reconnecting when the broker goes away."""
+    host, port = client._fieldops_address  # noqa: SLF001
+    client.connect_async(host, port, keepalive=keepalive)
+    client.loop_start()

@@ -1,0 +1,606 @@
+"""The robot bridge: fieldops as VDA 5050 master control over MQTT.
+
+It publishes each robot's ``order`` (never retained) on ``uagv/v2/{manufacturer}/{serial}/order``,
+subscribes to every robot's ``state``, ``connection`` and ``factsheet``, and turns action
+states into step status through a :class:`StepSink`:
+
+- all of a step's actions FINISHED -> ``done`` (``awaiting_confirmation`` when the step's rule
+  is robot + technician and the robot did not wait for the technician itself);
+- any FAILED -> ``blocked`` with the robot's error; anything started -> ``in_progress``;
+- the robot's last will (``CONNECTIONBROKEN``) or ``OFFLINE`` -> its unfinished steps go back
+  to ``ready``; when it comes back it gets a fresh order for them.
+
+Only ``window`` stops are released ahead of the robot; the rest travel as the horizon, and an
+order update releases the next rack when the robot reaches the one before the base end. After a
+broker restart (or any reconnect) the bridge asks every robot for its state and re-sends what the
+state shows it lacks (a lost order or order update). Malformed, oversized, spoofed or otherwise
+hostile messages are dropped with one log line; they never stop the bridge.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from fieldops.adapters.mqtt import connect, make_client
+from fieldops.core import vda5050 as v
+from fieldops.core.model import RobotProfile
+from fieldops.core.workorder import Step
+
+log = logging.getLogger(__name__)
+
+FINAL = frozenset({"done", "awaiting_confirmation", "blocked", "failed"})
+
+
+# ---------------------------------------------------------------- step status sinks
+
+
+@runtime_checkable
+class StepSink(Protocol):
+    """Where step status goes. ``status`` is one of ``fieldops.core.workorder.STATUSES``;
+    ``detail`` is JSON-ready (``robot``, ``orderId``, ``actions``: actionId -> status, and
+    ``error`` when blocked). Called from the MQTT thread: implementations must be quick and
+    thread-safe. The web app's store implements this too."""
+
+    def set_status(self, step_id: str, status: str, detail: dict) -> None: ...
+
+
+class MemoryStepSink:
+    """Keeps the latest status per step and the full history; tests wait on it."""
+
+    def __init__(self) -> None:
+        self.status: dict[str, str] = {}
+        self.detail: dict[str, dict] = {}
+        self.history: list[tuple[str, str]] = []
+        self._cond = threading.Condition()
+
+    def set_status(self, step_id: str, status: str, detail: dict) -> None:
+        with self._cond:
+            self.status[step_id] = status
+            self.detail[step_id] = dict(detail)
+            self.history.append((step_id, status))
+            self._cond.notify_all()
+
+    def wait_for(self, predicate: Callable[[MemoryStepSink], bool], timeout: float) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: predicate(self), timeout)
+
+
+class JsonFileStepSink:
+    """Writes ``{"schema": "fieldops.stepstatus/1", "steps": {id: {"status", "detail"}}}``
+    atomically (temp file + rename), at most every ``interval_s`` and on ``close()``."""
+
+    SCHEMA = "fieldops.stepstatus/1"
+
+    def __init__(self, path: str | Path, interval_s: float = 0.5) -> None:
+        self.path = Path(path)
+        self.interval_s = interval_s
+        self.steps: dict[str, dict] = {}
+        self._lock = threading.Lock()
+        self._written = 0.0
+        self._dirty = False
+
+    def set_status(self, step_id: str, status: str, detail: dict) -> None:
+        with self._lock:
+            self.steps[step_id] = {"status": status, "detail": detail}
+            self._dirty = True
+            if time.monotonic() - self._written >= self.interval_s:
+                self._write()
+
+    def _write(self) -> None:
+        text = json.dumps(
+            {"schema": self.SCHEMA, "steps": {k: self.steps[k] for k in sorted(self.steps)}},
+            indent=1,
+            sort_keys=True,
+        )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".status-", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self._written = time.monotonic()
+        self._dirty = False
+
+    def close(self) -> None:
+        with self._lock:
+            if self._dirty or not self.path.exists():
+                self._write()
+
+
+# ---------------------------------------------------------------- the bridge
+
+
+@dataclass(frozen=True)
+class RobotAssignment:
+    """One robot and its steps in execution order."""
+
+    profile: RobotProfile
+    steps: tuple[Step, ...]
+    serial_number: str = ""  # default: the profile's
+
+    @property
+    def serial(self) -> str:
+        return self.serial_number or self.profile.serial_number
+
+
+class _Robot:
+    def __init__(self, a: RobotAssignment):
+        self.manufacturer = a.profile.manufacturer
+        self.serial = a.serial
+        self.profile = a.profile
+        self.steps = {s.id: s for s in a.steps}
+        self.order = [s.id for s in a.steps]
+        self.status: dict[str, str | None] = {s.id: None for s in a.steps}
+        self.factsheet: frozenset[str] | None = None
+        self.ids = v.HeaderIds()
+        self.online = False
+        self.route: v.Route | None = None
+        self.action_steps: dict[str, str] = {}
+        self.order_id: str | None = None
+        self.update_id = 0
+        self.base_end = 0
+        self.last_message: dict | None = None
+        self.sent_at = 0.0
+        self.orders_sent = 0
+        self.rejections = 0
+        self.last_header_id = -1
+
+
+class RobotBridge:
+    """Master control for a fleet. ``start()`` connects and dispatches as robots report in;
+    ``wait(timeout)`` blocks until every step is final; ``stop()`` disconnects."""
+
+    def __init__(
+        self,
+        broker_url: str,
+        assignments: Sequence[RobotAssignment],
+        sink: StepSink,
+        *,
+        map_id: str,
+        version: str = v.DEFAULT_VERSION,
+        window: int = 2,
+        walk: Callable | None = None,
+        hold_for_technician: bool = False,
+        client_id: str = "fieldops",
+        username: str | None = None,
+        password: str | None = None,
+        resend_after_s: float = 2.0,
+        max_message_bytes: int = v.MAX_MESSAGE_BYTES,
+        clock: Callable[[], float] = time.time,
+        order_prefix: str = "",
+    ):
+        if window < 1:
+            raise ValueError("window must be 1 or more")
+        self.map_id = map_id
+        self.version = version
+        self.window = window
+        self.walk = walk
+        self.hold = hold_for_technician
+        self.sink = sink
+        self.resend_after_s = resend_after_s
+        self.max_message_bytes = max_message_bytes
+        self.clock = clock
+        self.order_prefix = order_prefix or map_id
+        self.robots: dict[tuple[str, str], _Robot] = {}
+        for a in assignments:
+            key = (a.profile.manufacturer, a.serial)
+            if key in self.robots:
+                raise ValueError(f"robot {a.serial} is assigned twice")
+            self.robots[key] = _Robot(a)
+        self.dropped = 0
+        self.received = 0
+        self._lock = threading.RLock()
+        self._done = threading.Condition(self._lock)
+        self.client = make_client(broker_url, client_id, username=username, password=password)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.client.on_disconnect = self._on_disconnect
+        self.connected = threading.Event()
+        self._refuse_undeclared_profile_steps()
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> RobotBridge:
+        connect(self.client)
+        return self
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def wait(self, timeout: float) -> bool:
+        """True when every step is final (done, awaiting confirmation, blocked) in time."""
+        with self._done:
+            return self._done.wait_for(self.all_final, timeout)
+
+    def all_final(self) -> bool:
+        with self._lock:
+            return all(st in FINAL for r in self.robots.values() for st in r.status.values())
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        with self._lock:
+            for r in self.robots.values():
+                for st in r.status.values():
+                    key = st or "ready"
+                    out[key] = out.get(key, 0) + 1
+        return out
+
+    # ------------------------------------------------------------ publishing
+
+    def _header(self, r: _Robot, name: str) -> v.Header:
+        return v.Header(
+            r.ids.next(name), v.iso_timestamp(self.clock()), r.manufacturer, r.serial, self.version
+        )
+
+    def _publish(self, r: _Robot, name: str, message: dict) -> None:
+        info = self.client.publish(
+            v.topic(r.manufacturer, r.serial, name),
+            v.encode(message),
+            qos=v.TOPIC_QOS[name],
+            retain=v.TOPIC_RETAIN[name],
+        )
+        if info.rc != 0:
+            log.info(
+                "robot %s: %s not sent now (rc %s); re-sent when the robot's state shows it missing",
+                r.serial,
+                name,
+                info.rc,
+            )
+
+    def instant(self, serial: str, actions: Iterable[dict]) -> None:
+        """Send instant actions (cancelOrder, startPause, ...) to one robot."""
+        with self._lock:
+            r = self._robot_by_serial(serial)
+            self._publish(
+                r,
+                "instantActions",
+                v.build_instant_actions(self._header(r, "instantActions"), list(actions)),
+            )
+
+    def confirm(self, step_id: str, confirmed_by: str) -> bool:
+        """A technician confirmed a step whose robot waits for it (``waitForTrigger``)."""
+        with self._lock:
+            for r in self.robots.values():
+                if step_id in r.steps and r.route is not None:
+                    for aid in r.route.step_actions.get(step_id, ()):
+                        if (
+                            r.action_steps.get(aid) == step_id
+                            and self._action_type(r, aid) == "waitForTrigger"
+                        ):
+                            self.instant(
+                                r.serial, [v.confirm_trigger(f"confirm-{aid}", aid, confirmed_by)]
+                            )
+                            return True
+        return False
+
+    def _action_type(self, r: _Robot, action_id: str) -> str:
+        for stop in r.route.stops if r.route else ():
+            for a in stop.actions:
+                if a["actionId"] == action_id:
+                    return a["actionType"]
+        return ""
+
+    def _robot_by_serial(self, serial: str) -> _Robot:
+        for r in self.robots.values():
+            if r.serial == serial:
+                return r
+        raise KeyError(f"no robot {serial}")
+
+    def _set(self, r: _Robot, step_id: str, status: str, detail: dict) -> None:
+        if r.status.get(step_id) == status:
+            return
+        r.status[step_id] = status
+        self.sink.set_status(step_id, status, {"robot": r.serial, **detail})
+        self._done.notify_all()
+
+    def _declared(self, r: _Robot) -> frozenset[str]:
+        return v.declared_action_types(r.profile.actions, r.factsheet)
+
+    def _refuse_undeclared_profile_steps(self) -> None:
+        for r in self.robots.values():
+            self._refuse(r)
+
+    def _refuse(self, r: _Robot) -> None:
+        pending = [r.steps[s] for s in r.order if r.status[s] not in FINAL]
+        _ok, refused = v.split_declared(pending, self._declared(r), hold_for_technician=self.hold)
+        for step, reason in refused:
+            self._set(r, step.id, "blocked", {"error": reason})
+
+    def _send_new_order(self, r: _Robot, state: v.RobotState) -> None:
+        remaining = [r.steps[s] for s in r.order if r.status[s] not in FINAL]
+        if not remaining:
+            r.order_id = None
+            return
+        if state.position is not None:
+            x, y, theta, _map = state.position
+            start = v.Pose(
+                state.last_node_id or f"{r.serial}-start",
+                round(x * 1000),
+                round(y * 1000),
+                round(theta * 180 / 3.141592653589793, 3),
+            )
+        else:
+            start = None
+        try:
+            route = v.build_route(
+                remaining,
+                start=start,
+                declared=self._declared(r),
+                walk=self.walk,
+                hold_for_technician=self.hold,
+            )
+        except v.VdaError as exc:
+            for s in remaining:
+                self._set(r, s.id, "blocked", {"error": str(exc)})
+            return
+        r.orders_sent += 1
+        r.route = route
+        r.action_steps = route.action_steps()
+        r.order_id = f"{self.order_prefix}-{r.serial}-{r.orders_sent}"
+        r.update_id = 0
+        r.base_end = min(
+            len(route.stops) - 1, self.window if start is not None else self.window - 1
+        )
+        self._send_order(r, first=0)
+
+    def _send_order(self, r: _Robot, first: int) -> None:
+        msg = v.build_order(
+            r.route,
+            self._header(r, "order"),
+            order_id=r.order_id,
+            map_id=self.map_id,
+            order_update_id=r.update_id,
+            first=first,
+            base_end=r.base_end,
+        )
+        r.last_message = msg
+        r.sent_at = time.monotonic()
+        self._publish(r, "order", msg)
+        log.info(
+            "robot %s: order %s update %d, stops %d..%d released",
+            r.serial,
+            r.order_id,
+            r.update_id,
+            first,
+            r.base_end,
+        )
+
+    # ------------------------------------------------------------ receiving
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties):
+        if reason_code.is_failure:
+            log.error("bridge: broker refused the connection: %s", reason_code)
+            return
+        client.subscribe(
+            [
+                (f"{v.INTERFACE}/{v.MAJOR}/+/+/state", 0),
+                (f"{v.INTERFACE}/{v.MAJOR}/+/+/connection", 1),
+                (f"{v.INTERFACE}/{v.MAJOR}/+/+/factsheet", 0),
+            ]
+        )
+        with self._lock:
+            for r in self.robots.values():  # after a broker restart: what does each robot hold?
+                r.sent_at = 0.0
+                self._publish(
+                    r,
+                    "instantActions",
+                    v.build_instant_actions(
+                        self._header(r, "instantActions"),
+                        [v.state_request(f"state-{r.ids.next('stateRequest')}")],
+                    ),
+                )
+        self.connected.set()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        self.connected.clear()
+        if reason_code.is_failure:
+            log.warning("bridge: lost the broker (%s); reconnecting", reason_code)
+
+    def _on_message(self, client, userdata, msg):
+        try:
+            self.handle(msg.topic, msg.payload)
+        except Exception:  # the MQTT thread must survive anything
+            self.dropped += 1
+            log.exception("bridge: dropped message on %s after an internal error", msg.topic[:200])
+
+    def handle(self, topic: str, payload: bytes) -> None:
+        """Process one message (public so tests and other transports can feed it)."""
+        self.received += 1
+        where = v.split_topic(topic)
+        if where is None:
+            return self._drop(topic, "not a VDA 5050 v2 topic")
+        manufacturer, serial, name = where
+        with self._lock:
+            r = self.robots.get((manufacturer, serial))
+            if r is None:
+                return  # a robot of another dispatcher: not ours
+            if len(payload) > self.max_message_bytes:
+                return self._drop(
+                    topic,
+                    f"{len(payload):,} bytes is over the {self.max_message_bytes:,}-byte limit",
+                )
+            try:
+                if name == "state":
+                    state = v.parse_state(payload, max_bytes=self.max_message_bytes)
+                    self._check_sender(state.header, r)
+                    self._on_state(r, state)
+                elif name == "connection":
+                    header, conn = v.parse_connection(payload)
+                    self._check_sender(header, r)
+                    self._on_connection(r, conn)
+                elif name == "factsheet":
+                    header, types = v.parse_factsheet(payload, max_bytes=self.max_message_bytes)
+                    self._check_sender(header, r)
+                    r.factsheet = types
+                    self._refuse(r)
+            except v.VdaError as exc:
+                return self._drop(topic, str(exc))
+
+    def _drop(self, topic: str, reason: str) -> None:
+        self.dropped += 1
+        log.warning("bridge: dropped message on %s: %s", topic[:200], reason[:300])
+
+    @staticmethod
+    def _check_sender(header: v.MessageHeader, r: _Robot) -> None:
+        if (header.manufacturer, header.serial_number) != (r.manufacturer, r.serial):
+            raise v.VdaError(
+                f"header names robot {header.manufacturer[:40]}/{header.serial_number[:40]}, not the topic's {r.manufacturer}/{r.serial}"
+            )
+
+    def _on_connection(self, r: _Robot, conn: str) -> None:
+        if conn == "ONLINE":
+            r.online = True
+            return
+        r.online = False
+        r.order_id = None  # the robot lost (or dropped) its order: a fresh one when it is back
+        r.route = None
+        for sid in r.order:
+            if r.status[sid] not in FINAL and r.status[sid] != "ready":
+                self._set(r, sid, "ready", {"reason": f"robot {conn.lower()}"})
+        log.warning("robot %s: %s; its unfinished steps are ready again", r.serial, conn)
+
+    def _on_state(self, r: _Robot, state: v.RobotState) -> None:
+        r.online = True
+        if r.order_id is None or state.order_id != r.order_id:
+            if r.order_id is not None and time.monotonic() - r.sent_at < self.resend_after_s:
+                return  # our order is on its way
+            if r.order_id is not None:
+                self._rejected(r, state)
+                if r.rejections > 3:
+                    return
+            self._send_new_order(r, state)
+            return
+        if state.order_update_id < r.update_id:
+            if time.monotonic() - r.sent_at >= self.resend_after_s and r.last_message is not None:
+                r.sent_at = time.monotonic()
+                self._publish(r, "order", r.last_message)  # the update got lost: same message again
+            return
+        self._apply_actions(r, state)
+        self._release(r, state)
+
+    def _rejected(self, r: _Robot, state: v.RobotState) -> None:
+        errs = [
+            e
+            for e in state.errors
+            if e.error_type
+            in (
+                "orderError",
+                "orderActionError",
+                "orderUpdateError",
+                "noRouteError",
+                "validationError",
+            )
+        ]
+        if not errs:
+            return
+        r.rejections += 1
+        if r.rejections > 3:
+            reason = "; ".join(f"{e.error_type}: {e.description}" for e in errs)
+            for sid in r.order:
+                if r.status[sid] not in FINAL:
+                    self._set(r, sid, "blocked", {"error": f"robot rejected its order: {reason}"})
+
+    def _apply_actions(self, r: _Robot, state: v.RobotState) -> None:
+        assert r.route is not None
+        seen: dict[str, str] = {}
+        results: dict[str, str] = {}
+        for a in state.action_states:
+            if a.action_id in r.action_steps:
+                seen[a.action_id] = a.status
+                if a.result:
+                    results[a.action_id] = a.result
+        touched = {r.action_steps[a] for a in seen}
+        errors_by_action = {aid: e for e in state.errors for aid in e.action_ids}
+        for sid in sorted(touched):
+            if r.status[sid] in FINAL:
+                continue
+            ids = r.route.step_actions[sid]
+            statuses = [seen.get(a, "WAITING") for a in ids]
+            status = v.step_status(statuses, r.route.step_confirm[sid])
+            if status is None:
+                continue
+            detail = {
+                "orderId": r.order_id,
+                "actions": {a: s for a, s in zip(ids, statuses, strict=True)},
+            }
+            if status == "blocked":
+                failed = [a for a, s in zip(ids, statuses, strict=True) if s == "FAILED"]
+                e = next((errors_by_action[a] for a in failed if a in errors_by_action), None)
+                detail["error"] = (
+                    e.description
+                    if e and e.description
+                    else (e.error_type if e else results.get(failed[0], "action failed"))
+                )
+            self._set(r, sid, status, detail)
+
+    def _release(self, r: _Robot, state: v.RobotState) -> None:
+        assert r.route is not None
+        last = len(r.route.stops) - 1
+        here = state.last_node_sequence_id // 2
+        want = min(last, here + self.window)
+        if want > r.base_end:
+            first = r.base_end
+            r.base_end = want
+            r.update_id += 1
+            self._send_order(r, first=first)
+
+
+# ---------------------------------------------------------------- from a work plan
+
+
+def assignments_from_plan(
+    steps: Sequence[Step], team: Sequence, profiles: dict[str, RobotProfile]
+) -> tuple[list[RobotAssignment], list[str]]:
+    """Each robot of the team with its steps in plan order (by ``start_s`` when scheduled).
+
+    ``team`` holds ``Assignee``-like values (``name``, ``profile``, ``kind``). Robots of one
+    profile get serials from :func:`fieldops.adapters.mqtt.acl.fleet_serials` in name order.
+    Returns the assignments and warnings (robots whose profile is unknown, robots without steps).
+    """
+    from fieldops.adapters.mqtt.acl import fleet_serials
+
+    warnings: list[str] = []
+    robots = [a for a in team if a.kind == "robot"]
+    by_profile: dict[str, list] = {}
+    for a in sorted(robots, key=lambda a: _natural(a.name)):
+        by_profile.setdefault(a.profile, []).append(a)
+    order = {s.id: i for i, s in enumerate(steps)}
+    out: list[RobotAssignment] = []
+    for pname in sorted(by_profile):
+        profile = profiles.get(pname)
+        if profile is None:
+            warnings.append(
+                f"no robot profile '{pname}' for {', '.join(a.name for a in by_profile[pname])}: not dispatched"
+            )
+            continue
+        members = by_profile[pname]
+        for member, serial in zip(
+            members, fleet_serials(profile.serial_number, len(members)), strict=True
+        ):
+            mine = sorted(
+                (s for s in steps if s.assignee == member.name),
+                key=lambda s: (s.start_s if s.start_s is not None else float("inf"), order[s.id]),
+            )
+            if not mine:
+                warnings.append(f"{member.name} ({serial}) has no steps")
+            out.append(RobotAssignment(profile, tuple(mine), serial))
+    return out, warnings
+
+
+def _natural(name: str) -> tuple:
+    import re
+
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name))

@@ -1,0 +1,442 @@
+"""fieldops robots: dispatch VDA 5050 orders, simulate robots, generate broker ACLs."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from fieldops.core.problems import DesignError, Problem
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "robots",
+        help="robot fleet over MQTT (VDA 5050): dispatch, simulate, acl",
+        description="Speak VDA 5050 2.x over MQTT: send robots their orders and follow their state "
+        "(dispatch), run a simulated robot (simulate), or write Mosquitto password and ACL files "
+        "for a fleet (acl). Topics: uagv/v2/{manufacturer}/{serialNumber}/{topic}; see docs/robots.md.",
+    )
+    rsub = p.add_subparsers(dest="robots_command", metavar="SUBCOMMAND")
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+    d = rsub.add_parser(
+        "dispatch",
+        help="send each robot its orders and follow its state until every robot step is final",
+        description="Plan a design (or read a plan folder's workorders.json), send every robot of the "
+        "team its VDA 5050 order over MQTT, follow state/connection/factsheet and write step status "
+        "to a JSON file. Exits 0 when every robot step is done or awaiting a technician, 1 when some "
+        "are blocked or the timeout passed.",
+    )
+    d.add_argument(
+        "source",
+        metavar="PLAN_DIR_OR_DESIGN",
+        help="a design directory (planned now) or a plan folder holding workorders.json",
+    )
+    d.add_argument(
+        "--broker",
+        default="mqtt://127.0.0.1:1883",
+        metavar="URL",
+        help="MQTT broker, mqtt://[user:password@]host:port (default mqtt://127.0.0.1:1883)",
+    )
+    d.add_argument(
+        "--status",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="step status JSON file (default: step-status.json in the plan folder, or ./step-status.json)",
+    )
+    d.add_argument(
+        "--timeout",
+        type=float,
+        default=0,
+        metavar="S",
+        help="give up after S seconds (default 0: wait until every robot step is final)",
+    )
+    d.add_argument(
+        "--window",
+        type=int,
+        default=2,
+        metavar="N",
+        help="stops released ahead of each robot; the rest is horizon (default 2)",
+    )
+    d.add_argument(
+        "--vda-version",
+        default="2.1.0",
+        choices=("2.0.0", "2.1.0"),
+        help="VDA 5050 version in headers (default 2.1.0)",
+    )
+    d.add_argument(
+        "--robots",
+        default=None,
+        metavar="LIST",
+        help="robots to plan with, e.g. 'lift-robot=2,cabling-robot' (design input only; default: every robot profile)",
+    )
+    d.add_argument(
+        "--crew",
+        type=int,
+        default=None,
+        metavar="N",
+        help="technicians to plan with (design input only)",
+    )
+    d.add_argument(
+        "--profiles",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="robot profile folder (default: robot_profiles/)",
+    )
+    d.add_argument(
+        "--hold-for-technician",
+        action="store_true",
+        help="robot+technician steps end with waitForTrigger: the robot waits for the confirmation",
+    )
+    d.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    d.set_defaults(func=run_dispatch)
+
+    s = rsub.add_parser(
+        "simulate",
+        help="run a simulated VDA 5050 robot from a robot profile",
+        description="Connect a simulated robot (last will, factsheet, state) that executes the orders "
+        "it is sent, at the profile's speed and action times, until Ctrl-C or SIGTERM (then it says OFFLINE).",
+    )
+    s.add_argument(
+        "--profile",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="robot profile YAML, e.g. robot_profiles/lift-robot.yaml",
+    )
+    s.add_argument(
+        "--broker",
+        default="mqtt://127.0.0.1:1883",
+        metavar="URL",
+        help="MQTT broker, mqtt://[user:password@]host:port (default mqtt://127.0.0.1:1883)",
+    )
+    s.add_argument(
+        "--serial",
+        default=None,
+        help="serial number (default: the profile's); also the MQTT username when the URL has none",
+    )
+    s.add_argument("--password", default=None, help="MQTT password when the URL has none")
+    s.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="simulated seconds per real second (default 1)",
+    )
+    s.add_argument(
+        "--fail-rate",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="fraction of actions that fail, 0..1 (default 0)",
+    )
+    s.add_argument("--seed", type=int, default=0, help="random seed for failures (default 0)")
+    s.add_argument(
+        "--vda-version",
+        default="2.1.0",
+        choices=("2.0.0", "2.1.0"),
+        help="VDA 5050 version in headers (default 2.1.0)",
+    )
+    s.add_argument(
+        "--state-interval",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="publish state at least every S real seconds (default 1)",
+    )
+    s.set_defaults(func=run_simulate)
+
+    a = rsub.add_parser(
+        "acl",
+        help="write Mosquitto password + ACL files for the robot fleet",
+        description="Write acl, passwd (hashed, $7$ PBKDF2-SHA512) and credentials.json (plain, mode 0600) "
+        "into OUTDIR. Each robot (username = serial number) reads only its own order/instantActions and "
+        "writes only its own state/connection/factsheet/visualization; the 'fieldops' user writes orders. "
+        "Existing passwords in OUTDIR/credentials.json are kept.",
+    )
+    a.add_argument(
+        "--profiles",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="robot profile folder (default: robot_profiles/)",
+    )
+    a.add_argument(
+        "-o", "--out", type=Path, required=True, metavar="OUTDIR", help="output directory"
+    )
+    a.add_argument(
+        "--robots",
+        default=None,
+        metavar="LIST",
+        help="fleet size per profile, e.g. 'lift-robot=2,cabling-robot' (default: each profile's count)",
+    )
+    a.set_defaults(func=run_acl)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _profiles(folder: Path | None) -> dict:
+    from fieldops.adapters.designfile import load_robot_profile
+    from fieldops.bootstrap import robot_profiles_dir
+
+    folder = Path(folder) if folder else robot_profiles_dir()
+    if not folder.is_dir():
+        raise DesignError([Problem(str(folder), 0, "", "robot profile folder not found")])
+    out = {}
+    for path in sorted(folder.glob("*.y*ml")):
+        p = load_robot_profile(path)
+        out[p.name] = p
+    return out
+
+
+def _check_url(url: str) -> None:
+    from fieldops.adapters.mqtt import parse_broker_url
+
+    try:
+        parse_broker_url(url)
+    except ValueError as exc:
+        raise DesignError([Problem("--broker", 0, "", str(exc))]) from None
+
+
+def _walker(design):
+    """Walking polylines for order edges, or None (straight edges) when the walk graph fails."""
+    try:
+        from fieldops.core.walking import WalkGraph
+
+        graph = WalkGraph(design)
+    except Exception:
+        return None
+
+    def walk(a, b):
+        try:
+            return graph.walk(a, b)[0]
+        except Exception:
+            return None
+
+    return walk
+
+
+def _load_plan(source: Path, args):
+    """(steps, team, map_id, walk, plan_dir) from a plan folder or a design."""
+    work_file = (
+        source
+        if source.is_file() and source.name == "workorders.json"
+        else source / "workorders.json"
+    )
+    if work_file.is_file():
+        try:
+            from fieldops.adapters.workfiles import read_work_file
+        except ImportError:
+            raise DesignError(
+                [
+                    Problem(
+                        str(work_file),
+                        0,
+                        "",
+                        "reading workorders.json needs fieldops.adapters.workfiles, which this installation lacks",
+                    )
+                ]
+            ) from None
+        work = read_work_file(work_file)
+        plan = getattr(work, "plan", work)
+        info = getattr(work, "design", None)
+        hall = (
+            (info.get("hall", "") if isinstance(info, dict) else "")
+            or getattr(work, "hall", "")
+            or "hall"
+        )
+        return plan.steps, plan.team, hall, None, work_file.parent
+    from fieldops import services
+
+    if not (source / "design.yaml").is_file() and not (
+        source.is_file() and source.suffix in (".yaml", ".yml")
+    ):
+        raise DesignError(
+            [
+                Problem(
+                    str(source),
+                    0,
+                    "",
+                    "neither a plan folder with workorders.json nor a design directory with design.yaml",
+                )
+            ]
+        )
+    robots = (
+        None if args.robots is None else [r.strip() for r in args.robots.split(",") if r.strip()]
+    )
+    out = Path(tempfile.mkdtemp(prefix="fieldops-dispatch-"))
+    result = services.plan_design(
+        source, out, crew=args.crew, robots=robots, profiles_dir=args.profiles
+    )
+    design = result.loaded.design
+    return result.work.steps, result.work.team, design.floorplan.name, _walker(design), None
+
+
+# ---------------------------------------------------------------- dispatch
+
+
+def run_dispatch(args) -> int:
+    from fieldops.adapters.mqtt.bridge import JsonFileStepSink, RobotBridge, assignments_from_plan
+
+    _check_url(args.broker)
+    if args.window < 1:
+        raise DesignError([Problem("--window", 0, "", "must be 1 or more")])
+    say = (
+        (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    )
+    steps, team, map_id, walk, plan_dir = _load_plan(Path(args.source), args)
+    assignments, warnings = assignments_from_plan(steps, team, _profiles(args.profiles))
+    for w in warnings:
+        say(f"  {w}")
+    total = sum(len(a.steps) for a in assignments)
+    if not total:
+        print(
+            "fieldops robots dispatch: the plan has no robot steps; nothing to send",
+            file=sys.stderr,
+        )
+        return 0
+    status_path = args.status or (plan_dir or Path.cwd()) / "step-status.json"
+    sink = JsonFileStepSink(status_path)
+    bridge = RobotBridge(
+        args.broker,
+        assignments,
+        sink,
+        map_id=map_id,
+        version=args.vda_version,
+        window=args.window,
+        walk=walk,
+        hold_for_technician=args.hold_for_technician,
+    )
+    say(
+        f"dispatching {total} steps to {len(assignments)} robot(s) on map {map_id} via {args.broker}"
+    )
+    bridge.start()
+    deadline = time.monotonic() + args.timeout if args.timeout > 0 else None
+    try:
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            if bridge.wait(5.0 if left is None else min(5.0, left)):
+                break
+            counts = bridge.counts()
+            say(
+                "  "
+                + ", ".join(f"{k} {counts[k]}" for k in sorted(counts))
+                + ("" if bridge.connected.is_set() else " (broker unreachable, retrying)")
+            )
+    except KeyboardInterrupt:
+        say("interrupted")
+    finally:
+        bridge.stop()
+        sink.close()
+    counts = bridge.counts()
+    print(
+        f"robot steps: {', '.join(f'{k} {counts[k]}' for k in sorted(counts))}; status in {status_path}"
+    )
+    if bridge.dropped:
+        print(f"dropped {bridge.dropped} malformed message(s) (see the log)", file=sys.stderr)
+    ok = bridge.all_final() and not counts.get("blocked")
+    return 0 if ok else 1
+
+
+# ---------------------------------------------------------------- simulate
+
+
+def run_simulate(args) -> int:
+    from fieldops.adapters.designfile import load_robot_profile
+    from fieldops.adapters.mqtt.simulator import SimulatedRobot
+
+    _check_url(args.broker)
+    if not 0 <= args.fail_rate <= 1:
+        raise DesignError(
+            [Problem("--fail-rate", 0, "", f"{args.fail_rate} is not between 0 and 1")]
+        )
+    if args.time_scale <= 0:
+        raise DesignError([Problem("--time-scale", 0, "", "must be above 0")])
+    if not args.profile.is_file():
+        raise DesignError([Problem(str(args.profile), 0, "", "robot profile not found")])
+    profile = load_robot_profile(args.profile)
+    if profile.kind != "robot":
+        raise DesignError(
+            [
+                Problem(
+                    str(args.profile),
+                    0,
+                    "kind",
+                    f"'{profile.name}' is a {profile.kind}, not a robot",
+                )
+            ]
+        )
+    robot = SimulatedRobot(
+        profile,
+        args.broker,
+        serial_number=args.serial,
+        password=args.password,
+        time_scale=args.time_scale,
+        fail_rate=args.fail_rate,
+        seed=args.seed,
+        version=args.vda_version,
+        state_interval_s=args.state_interval,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    robot.start()
+    print(
+        f"robot {robot.manufacturer}/{robot.serial} ({profile.name}) simulating via {args.broker}; Ctrl-C to stop",
+        flush=True,
+    )
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        robot.stop()
+    return 0
+
+
+# ---------------------------------------------------------------- acl
+
+
+def run_acl(args) -> int:
+    from fieldops.adapters.mqtt.acl import fleet_serials, write_fleet_files
+
+    profiles = {n: p for n, p in _profiles(args.profiles).items() if p.kind == "robot"}
+    counts = {n: p.count for n, p in profiles.items()}
+    if args.robots is not None:
+        counts = {}
+        for item in (r.strip() for r in args.robots.split(",") if r.strip()):
+            name, _, count = item.partition("=")
+            if name not in profiles:
+                raise DesignError(
+                    [
+                        Problem(
+                            "--robots",
+                            0,
+                            name,
+                            f"no robot profile '{name}' (known: {', '.join(sorted(profiles)) or 'none'})",
+                        )
+                    ]
+                )
+            if count and not (count.isdigit() and int(count) <= 1000):
+                raise DesignError(
+                    [Problem("--robots", 0, name, f"count '{count}' is not a whole number 0..1000")]
+                )
+            counts[name] = int(count) if count else 1
+    fleet = [
+        (profiles[n].manufacturer, serial)
+        for n in sorted(counts)
+        for serial in fleet_serials(profiles[n].serial_number, counts[n])
+        if counts[n] > 0
+    ]
+    files = write_fleet_files(fleet, args.out)
+    print(f"{len(fleet)} robot(s) + fieldops: wrote {', '.join(str(p) for p in files.values())}")
+    print("keep credentials.json secret; give each robot its own password only")
+    return 0
