@@ -82,7 +82,13 @@ def run(args) -> int:
     def check(stage: Path) -> None:
         report = services.validate_design(stage)
         if not report.ok:
-            raise DesignError(errors(report.problems))
+            where = Problem(
+                str(lb.path),
+                0,
+                "",
+                f"the expansion with these parameters does not validate ({len(errors(report.problems))} error(s) above, in the design files it would write); nothing was written",
+            )
+            raise DesignError(errors(report.problems) + [where])
         warnings.extend(report.problems)
 
     write_design(lb, exp, args.out, force=args.force, check=None if args.no_validate else check)
