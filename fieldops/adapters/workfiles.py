@@ -1,0 +1,299 @@
+"""Work-order files: ``workorders.json`` (schema ``fieldops.workorders/1.0``) and ``schedule.csv``.
+
+The JSON shape is documented in ``docs/workorders.md`` and checked by
+``docs/workorders.schema.json``; keys are sorted so the same plan gives the same bytes.
+:func:`read_work_file` loads it back for the store, the robot bridge and the PDFs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+from fieldops.core.model import Design
+from fieldops.core.problems import DesignError, Problem
+from fieldops.core.workorder import (
+    SCHEMA_VERSION,
+    Assignee,
+    WorkOrder,
+    WorkPlan,
+    step_from_dict,
+    step_to_dict,
+)
+
+SCHEMA = f"fieldops.workorders/{SCHEMA_VERSION}"
+WORKORDERS_JSON = "workorders.json"
+SCHEDULE_CSV = "schedule.csv"
+SCHEDULE_COLUMNS = (
+    "assignee",
+    "start_s",
+    "end_s",
+    "step",
+    "phase",
+    "kind",
+    "rack",
+    "location_id",
+    "face",
+    "u",
+    "helpers",
+    "workorder",
+    "shift",
+)
+MAX_FILE_BYTES = 2 * 1024**3
+
+
+def work_document(design: Design, work: WorkPlan) -> dict:
+    """The ``workorders.json`` content as plain data."""
+    stats = dict(work.stats or {})
+    schedule = {
+        "makespan_s": float(work.makespan_s),
+        "critical_path": list(work.critical_path),
+        "critical_path_s": float(stats.pop("critical_path_s", 0.0)),
+        "walking_m": {k: float(v) for k, v in sorted(work.walking_m.items())},
+    }
+    schedule.update(stats)
+    return {
+        "schema": SCHEMA,
+        "design": {"name": design.name, "revision": design.revision, "hall": design.floorplan.name},
+        "team": [asdict(a) for a in work.team],
+        "steps": [step_to_dict(s) for s in work.steps],
+        "workorders": [asdict(w) for w in work.workorders],
+        "schedule": schedule,
+    }
+
+
+def render_work_json(design: Design, work: WorkPlan) -> bytes:
+    """``workorders.json`` bytes: sorted keys, one-space indent, UTF-8, final newline."""
+    text = json.dumps(
+        work_document(design, work), sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False
+    )
+    return (text + "\n").encode("utf-8")
+
+
+def render_schedule_csv(work: WorkPlan) -> bytes:
+    """``schedule.csv`` bytes: one row per step, by start time, then assignee and step ID."""
+    wo_of: dict[tuple[str, str], str] = {}
+    for wo in work.workorders:
+        for sid in wo.steps:
+            wo_of[(wo.assignee, sid)] = wo.id
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(SCHEDULE_COLUMNS)
+    shift_s = int((work.stats or {}).get("shift_s", 0) or 0)
+    rows = sorted(
+        work.steps, key=lambda s: (s.start_s if s.start_s is not None else -1.0, s.assignee, s.id)
+    )
+    for s in rows:
+        loc = s.location
+        shift = int(s.start_s // shift_s) + 1 if shift_s and s.start_s is not None else ""
+        w.writerow(
+            (
+                s.assignee,
+                _num(s.start_s),
+                _num(s.end_s),
+                s.id,
+                s.phase,
+                s.kind,
+                loc.rack,
+                loc.location_id,
+                loc.face,
+                "" if loc.u is None else loc.u,
+                "+".join(s.helpers),
+                wo_of.get((s.assignee, s.id), ""),
+                shift,
+            )
+        )
+    return buf.getvalue().encode("utf-8")
+
+
+def _num(x: float | None) -> str:
+    if x is None:
+        return ""
+    return str(int(x)) if float(x).is_integer() else f"{x:.1f}"
+
+
+def write_work_files(design: Design, work: WorkPlan, outdir: str | Path) -> list[Path]:
+    """Write ``workorders.json`` and ``schedule.csv`` into ``outdir``; each file appears whole
+    or not at all."""
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, data in (
+        (WORKORDERS_JSON, render_work_json(design, work)),
+        (SCHEDULE_CSV, render_schedule_csv(work)),
+    ):
+        path = outdir / name
+        _atomic_write(path, data)
+        out.append(path)
+    return out
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are ordinary readable files
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_work_file(path: str | Path) -> tuple[dict, WorkPlan]:
+    """Load ``workorders.json``: ``(meta, WorkPlan)`` where meta holds ``schema``, ``design``,
+    ``team`` and ``schedule`` as written. Raises DesignError naming what is wrong."""
+    path = Path(path)
+    where = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise DesignError(
+                [
+                    Problem(
+                        where,
+                        0,
+                        "",
+                        f"file is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit",
+                    )
+                ]
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DesignError(
+            [Problem(where, 0, "", f"cannot read work-order file: {exc.strerror or exc}")]
+        ) from None
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise DesignError(
+            [Problem(where, 0, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise DesignError(
+            [Problem(where, exc.lineno, "", f"not valid JSON: {exc.msg} (column {exc.colno})")]
+        ) from None
+    return parse_work_document(doc, where)
+
+
+def parse_work_document(doc, where: str = "<workorders>") -> tuple[dict, WorkPlan]:
+    """Check and convert a decoded ``workorders.json`` document."""
+    if not isinstance(doc, dict):
+        raise DesignError([Problem(where, 0, "", "expected a JSON object at the top")])
+    schema = doc.get("schema")
+    if not isinstance(schema, str) or not schema.startswith("fieldops.workorders/"):
+        raise DesignError(
+            [Problem(where, 0, "schema", f"not a fieldops work-order file (schema {schema!r})")]
+        )
+    major = schema.rsplit("/", 1)[1].split(".")[0]
+    if major != SCHEMA_VERSION.split(".")[0]:
+        raise DesignError(
+            [
+                Problem(
+                    where,
+                    0,
+                    "schema",
+                    f"unsupported schema version {schema!r}; this fieldops reads {SCHEMA}",
+                )
+            ]
+        )
+    problems: list[Problem] = []
+    for key, kind in (
+        ("design", dict),
+        ("team", list),
+        ("steps", list),
+        ("workorders", list),
+        ("schedule", dict),
+    ):
+        if not isinstance(doc.get(key), kind):
+            problems.append(
+                Problem(
+                    where, 0, key, f"missing or not a JSON {'object' if kind is dict else 'array'}"
+                )
+            )
+    if problems:
+        raise DesignError(problems)
+    steps = []
+    for i, d in enumerate(doc["steps"]):
+        try:
+            steps.append(step_from_dict(d))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            sid = d.get("id") if isinstance(d, dict) else None
+            problems.append(
+                Problem(
+                    where,
+                    0,
+                    f"steps[{i}]" + (f" ({sid})" if sid else ""),
+                    f"malformed step: {_why(exc)}",
+                )
+            )
+            if len(problems) >= 20:
+                break
+    team, workorders = [], []
+    for i, a in enumerate(doc["team"]):
+        try:
+            team.append(Assignee(str(a["name"]), str(a["profile"]), str(a["kind"])))
+        except (KeyError, TypeError) as exc:
+            problems.append(Problem(where, 0, f"team[{i}]", f"malformed team member: {_why(exc)}"))
+    for i, w in enumerate(doc["workorders"]):
+        try:
+            workorders.append(
+                WorkOrder(
+                    id=str(w["id"]),
+                    title=str(w["title"]),
+                    assignee=str(w["assignee"]),
+                    shift=int(w["shift"]),
+                    area=str(w["area"]),
+                    steps=tuple(str(s) for s in w["steps"]),
+                    walking_m=float(w["walking_m"]),
+                )
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            problems.append(
+                Problem(where, 0, f"workorders[{i}]", f"malformed work order: {_why(exc)}")
+            )
+    sched = doc["schedule"]
+    try:
+        makespan = float(sched["makespan_s"])
+        critical = tuple(str(s) for s in sched["critical_path"])
+        walking = {str(k): float(v) for k, v in dict(sched.get("walking_m", {})).items()}
+    except (KeyError, TypeError, ValueError) as exc:
+        problems.append(Problem(where, 0, "schedule", f"malformed schedule: {_why(exc)}"))
+        makespan, critical, walking = 0.0, (), {}
+    ids = {s.id for s in steps}
+    if not problems:
+        for s in steps:
+            for dep in s.depends_on:
+                if dep not in ids:
+                    problems.append(
+                        Problem(where, 0, f"steps ({s.id})", f"depends on unknown step '{dep}'")
+                    )
+            if len(problems) >= 20:
+                break
+    if problems:
+        raise DesignError(problems)
+    stats = {
+        k: v for k, v in sched.items() if k not in ("makespan_s", "critical_path", "walking_m")
+    }
+    plan = WorkPlan(
+        steps=tuple(steps),
+        workorders=tuple(workorders),
+        team=tuple(team),
+        makespan_s=makespan,
+        critical_path=critical,
+        walking_m=walking,
+        stats=stats,
+    )
+    meta = {k: doc[k] for k in ("schema", "design", "team", "schedule")}
+    return meta, plan
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"field {exc.args[0]!r} is missing"
+    return str(exc) or type(exc).__name__
