@@ -71,6 +71,10 @@ def _where(src) -> str:
     return f"{src.file}:{src.line}" if src.line else src.file
 
 
+def _a(noun: str) -> str:
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
+
+
 def _few(names: list[str], n: int = 3) -> str:
     return ", ".join(names[:n]) + ("…" if len(names) > n else "")
 
@@ -157,12 +161,13 @@ def check_elevations(design: Design, ctx: Context) -> Iterable[Problem]:
     """Devices sit inside their rack's U range and do not overlap.
 
     A full-depth device fills both faces of its units; a half-depth one only its ``face``, so a
-    half-depth switch at the rear and a half-depth patch panel at the front share a U.
+    half-depth switch at the rear and a half-depth patch panel at the front share a U. An overlap
+    is reported on the device declared later, naming the one declared first.
     """
     fp = design.floorplan
     racks = {r.name: r for r in fp.racks}
     occupancy: dict[tuple[str, str, int], Device] = {}
-    for dev in sorted(design.devices, key=lambda d: (d.rack, d.position or 0, d.name)):
+    for dev in design.devices:  # declaration order: a clash is reported on the later device
         dt = design.device_types.get(dev.device_type)
         rack = racks.get(dev.rack)
         rt = fp.rack_types.get(rack.rack_type) if rack else None
@@ -377,14 +382,14 @@ def check_cables(design: Design, ctx: Context) -> Iterable[Problem]:
                 if (port.kind in POWER_KINDS) != (media.media_class == "power"):
                     yield _p(
                         cable.source,
-                        f"cable end {end}: {media.media_class} media '{media.slug}' on a {port.kind}",
+                        f"cable end {end}: {media.media_class} media '{media.slug}' cannot plug into {_a(port.kind)}",
                         path=f"{path}.media",
                         rule="media",
                     )
         if len(ends) == 2 and ends[1].kind not in COMPATIBLE_KINDS[ends[0].kind]:
             yield _p(
                 cable.source,
-                f"cable {cable.a} -- {cable.b}: a {ends[0].kind} cannot connect to a {ends[1].kind}",
+                f"cable {cable.a} -- {cable.b}: {_a(ends[0].kind)} cannot connect to {_a(ends[1].kind)}",
                 rule="port",
             )
 
