@@ -553,7 +553,7 @@ class _Locator:
 
 
 @dataclass
-class _Work:
+class WorkItem:
     key: str  # step ID suffix
     title: str
     instruction: str
@@ -566,6 +566,7 @@ class _Work:
     frees: set = field(default_factory=set)  # ports and ("U", rack, u) freed
     needs: set = field(default_factory=set)  # ports and ("U", rack, u) needed
     duration_s: float = 120.0
+    after: set = field(default_factory=set)  # keys of work items that must be done first
 
 
 def _device_units(design: Design, name: str, rack: str, position: int | None) -> set:
@@ -586,7 +587,7 @@ def build_fixups(
     ``report.resolved`` gives a record that :func:`build_drift` finds free of drift.
     """
     loc = _Locator(design, report.resolved, standoff or walk_standoff(design))
-    works: list[_Work] = []
+    works: list[WorkItem] = []
     swapped_done: set[str] = set()
     by_cable = {d.cable: d for d in report.cables}
     for d in report.cables:
@@ -598,7 +599,7 @@ def build_fixups(
                 ops.append({"op": "remove_cable", "cable": d.cable})
             ops.append({"op": "connect", "cable": d.cable, "a": a, "b": b})
             works.append(
-                _Work(
+                WorkItem(
                     f"{d.cable}",
                     f"Run missing cable {d.cable}",
                     f"Run {d.cable}{f' ({media})' if media else ''} from {loc.port_text(a)} to {loc.port_text(b)}; "
@@ -620,7 +621,7 @@ def build_fixups(
             dd, dp = split_port(dst)
             target = dp if sd == dd else f"{dd} {dp}"
             works.append(
-                _Work(
+                WorkItem(
                     d.cable,
                     f"Move {d.cable} from {sd} {sp} to {target}",
                     f"Unplug {d.cable} from {sd} {sp}, plug into {target}, re-scan.",
@@ -642,7 +643,7 @@ def build_fixups(
             ((p, q),) = d.moves
             c1, c2 = sorted((d.cable, other.cable))
             works.append(
-                _Work(
+                WorkItem(
                     f"{c1}-{c2}",
                     f"Exchange swapped cables {d.cable} and {other.cable}",
                     f"Unplug {d.cable} from {_pretty(p)} and {other.cable} from {_pretty(q)}; "
@@ -666,7 +667,7 @@ def build_fixups(
             else:
                 text = f"Unplug the loose cable end at {loc.port_text(ends[0])} and remove the cable (not in the design)."
             works.append(
-                _Work(
+                WorkItem(
                     "X-" + "-".join(e.replace(":", "-") for e in ends),
                     f"Remove unexpected cable at {_pretty(ends[0])}",
                     text,
@@ -687,7 +688,7 @@ def build_fixups(
         if d.status == "unexpected":
             rack, pos, face = d.observed
             works.append(
-                _Work(
+                WorkItem(
                     d.device,
                     f"Remove unexpected device {d.device}",
                     f"Unplug and unmount {d.device} from {_where(rack, pos, face)} (not in the design) and return it to staging.",
@@ -706,7 +707,7 @@ def build_fixups(
         mount = {"op": "mount", "device": d.device, "rack": rack, "position": pos, "face": face}
         if d.status == "missing":
             works.append(
-                _Work(
+                WorkItem(
                     d.device,
                     f"Mount missing device {d.device}",
                     f"Mount {d.device} ({dev.device_type}) in {_where(rack, pos, face)}; scan its asset tag.",
@@ -724,7 +725,7 @@ def build_fixups(
             orack, opos, oface = d.observed
             frees = _device_units(design, d.device, orack, opos)
             works.append(
-                _Work(
+                WorkItem(
                     d.device,
                     f"Move {d.device} to {_where(rack, pos, face)}",
                     f"Move {d.device} from {_where(orack, opos, oface)} to {_where(rack, pos, face)}: unplug its cables "
@@ -759,7 +760,7 @@ def _occupancy(design: Design, ab: AsBuilt) -> dict:
 
 
 def order_steps(
-    works: list[_Work], occupancy: dict, *, phase: str = "fixup", prefix: str = "fixup"
+    works: list[WorkItem], occupancy: dict, *, phase: str = "fixup", prefix: str = "fixup"
 ) -> tuple[Step, ...]:
     """Steps with dependencies (a port or U is freed before it is used), cycles merged into one
     step (a rotation of cables or devices is done in one visit), in a deterministic safe order."""
@@ -768,20 +769,23 @@ def order_steps(
         for slot in w.frees:
             freer.setdefault(slot, i)
     edges: dict[int, set[int]] = {i: set() for i in range(len(works))}  # i depends on j
+    by_key = {w.key: i for i, w in enumerate(works)}
+    for i, w in enumerate(works):
+        edges[i].update(by_key[k] for k in w.after if k in by_key and by_key[k] != i)
     for i, w in enumerate(works):
         for slot in w.needs:
             if slot in occupancy and slot in freer and freer[slot] != i:
                 edges[i].add(freer[slot])
     comps = _scc(len(works), edges)
     comp_of = {i: ci for ci, comp in enumerate(comps) for i in comp}
-    merged: list[_Work] = []
+    merged: list[WorkItem] = []
     for comp in comps:
         if len(comp) == 1:
             merged.append(works[comp[0]])
             continue
         members = sorted((works[i] for i in comp), key=lambda w: w.key)
         merged.append(
-            _Work(
+            WorkItem(
                 members[0].key + f"+{len(members) - 1}",
                 "Re-seat in one visit: " + "; ".join(m.title for m in members),
                 " Then: ".join(m.instruction for m in members)
@@ -839,7 +843,7 @@ def order_steps(
                 parts=w.parts,
                 depends_on=tuple(sorted(ids[cj] for cj in deps[ci])),
                 duration_s=w.duration_s,
-                action={"type": "fixup", "drift": w.drift, "ops": w.ops},
+                action={"type": "fixup", "reason": w.drift, "ops": w.ops},
                 group=w.location.rack,
             )
         )
