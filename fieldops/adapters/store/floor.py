@@ -127,16 +127,9 @@ def walker_for(design: Design | None) -> Callable[[Point, Point], list[list[int]
             result = graph.walk(a, b)
         except Exception:  # noqa: BLE001 - unreachable point: show the straight line
             return straight(a, b)
-        points = getattr(result, "points", None) or getattr(result, "path", None)
-        if (
-            points is None
-            and isinstance(result, tuple | list)
-            and len(result) == 2
-            and not isinstance(result[0], tuple | list)
-        ):
-            points = result[1]
-        if points is None:
-            points = result
+        points = result
+        if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], int | float):
+            points = result[0]  # WalkGraph.walk -> (points, length_mm)
         try:
             out = [[round(p[0]), round(p[1])] for p in points]
         except (TypeError, IndexError):

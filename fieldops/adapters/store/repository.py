@@ -1054,29 +1054,42 @@ class Store:
 
     # ------------------------------------------------------------ status (StepSink) and lead actions
 
-    def set_status(self, step_id: str, status: str, detail: str = "") -> None:
+    def set_status(self, step_id: str, status: str, detail: dict | str | None = None) -> None:
         """The robot bridge's ``StepSink``: a robot's action state lands on its step.
 
-        ``done`` from a robot records a robot confirmation (idempotent per step);
+        ``detail`` is the bridge's JSON-ready dict (``robot``, ``orderId``, ``actions``,
+        ``error``) or text. ``done`` records a robot confirmation (once per step; done is
+        final); ``blocked`` opens a problem for the lead with the robot's error;
         ``awaiting_confirmation`` waits for a technician on robot+technician steps.
         """
         if status not in STATUSES:
             raise Invalid(f"status must be one of {', '.join(STATUSES)}, not '{status}'")
-        detail = _clean(str(detail or ""), "detail", max_len=MAX_NOTE)
+        evidence = (
+            detail if isinstance(detail, dict) else ({"detail": str(detail)} if detail else {})
+        )
+        if isinstance(detail, dict):
+            text_detail = str(detail.get("error") or detail.get("robot") or "")
+        else:
+            text_detail = str(detail or "")
+        text_detail = text_detail.replace("\x00", "")[:MAX_NOTE]
         rid = self._rid()
         rev = self.active_revision()
         with self._write() as conn:
             row = self._lock_step(conn, rid, step_id)
-            if row["status"] == status and row["status_detail"] == detail:
-                return
-            if row["status"] == rules.DONE:
-                return  # done is final; a late robot report never reopens a step
+            if row["status"] == rules.DONE or (
+                row["status"] == status and row["status_detail"] == text_detail
+            ):
+                return  # done is final; a repeated or late robot report changes nothing
             now = self.clock()
+            actor = row["assignee"] or "robot"
             conn.execute(
                 update(T_STEP)
                 .where(T_STEP.c.id == row["id"])
                 .values(
-                    status=status, status_detail=detail, updated_at=now, version=row["version"] + 1
+                    status=status,
+                    status_detail=text_detail,
+                    updated_at=now,
+                    version=row["version"] + 1,
                 )
             )
             if status == rules.DONE:
@@ -1084,28 +1097,78 @@ class Store:
                     insert(T_CONF).values(
                         client_id=f"robot:{rid}:{step_id}"[:100],
                         step=row["id"],
-                        actor=row["assignee"] or "robot",
+                        actor=actor,
                         how="robot",
                         at=now,
                         codes=[],
-                        evidence={"detail": detail} if detail else {},
+                        evidence=json.loads(json.dumps(evidence, default=str)),
                     )
+                )
+            if status == rules.BLOCKED and row["status"] != rules.BLOCKED:
+                pid = conn.execute(
+                    insert(T_PROBLEM).values(
+                        step=row["id"],
+                        kind="other",
+                        note=f"robot: {text_detail or 'action failed'}",
+                        reported_by=actor,
+                        reported_at=now,
+                        prev_status="pending",
+                        status="open",
+                        resolved_by="",
+                        resolution="",
+                    )
+                ).inserted_primary_key[0]
+                self._event(
+                    conn,
+                    "problem_reported",
+                    hall=rev["hall"],
+                    step_id=step_id,
+                    actor=actor,
+                    data={
+                        "problem": pid,
+                        "kind": "other",
+                        "note": text_detail,
+                        "assignee": row["assignee"],
+                        "rack": row["rack"],
+                        "phase": row["phase"],
+                    },
                 )
             self._event(
                 conn,
                 "step_status",
                 hall=rev["hall"],
                 step_id=step_id,
-                actor=row["assignee"],
+                actor=actor,
                 data={
                     "status": status,
-                    "detail": detail,
+                    "detail": text_detail,
                     "previous": row["status"],
                     "assignee": row["assignee"],
                     "phase": row["phase"],
                     "rack": row["rack"],
                 },
             )
+
+    def plan_steps(self, assignees: Iterable[str] | None = None) -> list:
+        """The active plan's steps as ``fieldops.core.workorder.Step`` values (current assignee
+        and status), in plan order; for the robot bridge."""
+        from fieldops.adapters.store.loadplan import step_from_dict
+
+        rid = self._rid()
+        q = (
+            select(T_STEP.c.data, T_STEP.c.assignee, T_STEP.c.status)
+            .where(T_STEP.c.revision_id == rid)
+            .order_by(T_STEP.c.seq)
+        )
+        if assignees is not None:
+            q = q.where(T_STEP.c.assignee.in_(sorted(set(assignees))))
+        with self._read() as conn:
+            rows = conn.execute(q).all()
+        from dataclasses import replace
+
+        return [
+            replace(step_from_dict(data), assignee=who, status=status) for data, who, status in rows
+        ]
 
     def start(self, step_id: str, *, actor: str, crew: str | None = None) -> dict:
         """Mark a ready step in progress (the technician opened it and is walking there)."""

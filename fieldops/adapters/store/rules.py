@@ -67,14 +67,14 @@ def parse_scan(raw: str) -> Scan:
         from fieldops.core.labels import parse_qr_payload  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover - until fieldops.core.labels lands
         parse_qr_payload = None
-    if parse_qr_payload is not None and "/" in text:
+    if parse_qr_payload is not None and ("/" in text or text.startswith("C-")):
         try:
             parsed = parse_qr_payload(text)
         except Exception:  # noqa: BLE001 - any refusal of the label module means "not a label"
             parsed = None
         if parsed:
             cable_id, end = _pair(parsed)
-            return Scan(text, str(cable_id).upper(), str(end).upper())
+            return Scan(text, str(cable_id).upper(), str(end or "").upper())
     code, sep, end = text.partition("/")
     if sep and (not code or not end or "/" in end):
         raise CodeError(f"'{text}' is not a cable label (expected CABLE-ID/END, e.g. C-4K7Q2M9/A)")

@@ -1,0 +1,156 @@
+"""The tablet web app and lead dashboard: ``create_app(test_config=None)``.
+
+Configuration (``test_config`` wins over the environment):
+
+- ``DATABASE_URL`` (env ``FIELDOPS_DB``): SQLAlchemy URL; default a SQLite file in the
+  instance folder. Migrated on start.
+- ``SECRET_KEY`` (env ``FIELDOPS_SECRET_KEY``): else generated once and kept in a file
+  ``<database>.secret`` beside the SQLite database (or in the instance folder), mode 0600.
+- ``MQTT_BROKER`` (env ``FIELDOPS_BROKER``): ``mqtt://host:port``; events fan out through it.
+- ``SSE_MAX_S`` / ``SSE_POLL_S``: how long one event stream lives / how often it polls.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, g, jsonify, render_template, request
+from sqlalchemy.engine import make_url
+from werkzeug.exceptions import HTTPException
+
+from fieldops.adapters.store import Store, StoreError
+from fieldops.bootstrap import data_dir
+from fieldops.web import security
+
+MAX_BODY = 1024 * 1024
+
+
+def secret_key_for(db_url: str, instance_path: str) -> str:
+    """The app's secret key, generated on first run and stored beside the SQLite database."""
+    u = make_url(db_url)
+    if u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:"):
+        path = Path(u.database + ".secret")
+    else:
+        path = Path(instance_path) / "secret_key"
+    if path.is_file():
+        key = path.read_text().strip()
+        if len(key) >= 32:
+            return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(data_dir("templates")),
+        static_folder=str(data_dir("static")),
+    )
+    cfg = dict(test_config or {})
+    app.config.update(
+        DATABASE_URL=os.environ.get("FIELDOPS_DB")
+        or f"sqlite:///{Path(app.instance_path) / 'fieldops.db'}",
+        MQTT_BROKER=os.environ.get("FIELDOPS_BROKER") or None,
+        MAX_CONTENT_LENGTH=MAX_BODY,
+        MAX_PLAN_BYTES=256 * 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="fieldops_session",
+        SSE_MAX_S=55.0,
+        SSE_POLL_S=2.0,
+        CONFIRM_FAULT_DELAY_S=float(os.environ.get("FIELDOPS_FAULT_CONFIRM_DELAY_S") or 0.0),
+        DB_POOL_SIZE=10,
+        STORE=None,
+    )
+    app.config.update(cfg)
+    if app.config["DATABASE_URL"].startswith("sqlite:///") and "STORE" not in cfg:
+        Path(make_url(app.config["DATABASE_URL"]).database).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = os.environ.get("FIELDOPS_SECRET_KEY") or secret_key_for(
+            app.config["DATABASE_URL"], app.instance_path
+        )
+
+    st = app.config["STORE"] or Store(
+        app.config["DATABASE_URL"], pool_size=int(app.config["DB_POOL_SIZE"])
+    )
+    app.extensions["fieldops_store"] = st
+
+    from fieldops.web.events import Hub
+
+    hub = Hub(app.config["MQTT_BROKER"])
+    st.listeners.append(hub.on_event)
+    app.extensions["fieldops_hub"] = hub
+
+    from fieldops.web import api, auth, events, lead, tech
+
+    for module in (auth, tech, lead, api, events):
+        app.register_blueprint(module.bp)
+
+    app.before_request(security.load_user)
+    app.before_request(security.check_csrf)
+    app.after_request(security.security_headers)
+    app.jinja_env.globals["csrf_token"] = security.csrf_token
+    app.jinja_env.globals["CAN"] = security.CAN
+
+    @app.context_processor
+    def _user():
+        return {"user": g.get("user")}
+
+    def wants_json() -> bool:
+        return (
+            request.path.startswith(("/api/", "/events/"))
+            or request.accept_mimetypes.best == "application/json"
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        message = exc.description or exc.name
+        if exc.code == 413:
+            limit = request.max_content_length or MAX_BODY
+            message = f"the request body is larger than {limit // 1024} KB"
+        if wants_json():
+            return jsonify({"error": {"status": exc.code, "message": message}}), exc.code
+        if exc.code == 401:
+            from flask import redirect, url_for
+
+            return redirect(
+                url_for("auth.login", next=request.path if request.method == "GET" else None)
+            )
+        return render_template("error.html", status=exc.code, message=message), exc.code
+
+    @app.errorhandler(StoreError)
+    def _store_error(exc: StoreError):
+        if wants_json():
+            return jsonify(
+                {
+                    "error": {
+                        "status": exc.status,
+                        "message": exc.message,
+                        **{k: v for k, v in exc.details.items() if v is not None},
+                    }
+                }
+            ), exc.status
+        return render_template("error.html", status=exc.status, message=exc.message), exc.status
+
+    @app.get("/healthz")
+    def healthz():
+        rev = st.active_revision()
+        return jsonify(
+            {
+                "ok": True,
+                "plan": None
+                if rev is None
+                else {"design": rev["design"], "revision": rev["revision"], "hall": rev["hall"]},
+            }
+        )
+
+    return app

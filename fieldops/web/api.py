@@ -1,0 +1,307 @@
+"""The JSON API: every action of the UI, for scripts and integrations (docs/openapi.yaml,
+served at /api/openapi.yaml). Authenticate with ``Authorization: Bearer fo_...`` (tokens from
+``POST /api/tokens`` or ``fieldops users token``) or with the browser session + CSRF header.
+Errors are ``{"error": {"status": N, "message": "..."}}``."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, abort, current_app, g, jsonify, request
+
+from fieldops.adapters.store import Invalid, NotFound
+from fieldops.adapters.store.rules import CodeError, parse_scan
+from fieldops.bootstrap import REPO_DIR, data_dir
+from fieldops.core.problems import DesignError
+from fieldops.web.security import CAN, crew_scope, require, store
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def body() -> dict:
+    """The request's JSON object, or a 400/415 saying what is wrong with it."""
+    if not request.is_json:
+        abort(415, description="send a JSON body with 'Content-Type: application/json'")
+    try:
+        data = json.loads(request.get_data(cache=True) or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        abort(400, description=f"the body is not valid JSON: {exc}")
+    if not isinstance(data, dict):
+        abort(400, description="the body must be a JSON object")
+    return data
+
+
+def field(data: dict, name: str, kind=str, *, required: bool = False, default=None):
+    value = data.get(name, default)
+    if value is None:
+        if required:
+            raise Invalid(f"'{name}' is required")
+        return default
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise Invalid(
+            f"'{name}' must be {kind.__name__ if not isinstance(kind, tuple) else ' or '.join(k.__name__ for k in kind)}"
+        )
+    return value
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Invalid(f"'{name}' must be a whole number") from None
+    if not low <= value <= high:
+        raise Invalid(f"'{name}' must be between {low} and {high}")
+    return value
+
+
+def my_crew() -> str:
+    if g.user["role"] == "technician":
+        if not g.user["crew"]:
+            abort(403, description="your account has no crew yet")
+        return g.user["crew"]
+    chosen = request.args.get("crew", "")
+    if not chosen:
+        raise Invalid("'crew' is required for a lead or admin (e.g. ?crew=technician-1)")
+    return chosen
+
+
+@bp.get("/openapi.yaml")
+def openapi():
+    for base in (REPO_DIR / "docs", data_dir("static") / "docs"):
+        path = base / "openapi.yaml"
+        if path.is_file():
+            return Response(path.read_text(encoding="utf-8"), mimetype="application/yaml")
+    abort(404, description="openapi.yaml is not part of this installation")
+
+
+@bp.get("/me")
+@require()
+def me():
+    u = g.user
+    return jsonify(
+        {
+            "name": u["name"],
+            "role": u["role"],
+            "crew": u["crew"],
+            "can": sorted(k for k, roles in CAN.items() if u["role"] in roles),
+        }
+    )
+
+
+@bp.post("/tokens")
+@require()
+def create_token():
+    data = body()
+    name = field(data, "name", default="script")
+    token = store().create_token(g.user["name"], name)
+    return jsonify({"token": token, "name": name, "user": g.user["name"]}), 201
+
+
+@bp.get("/team")
+@require()
+def team():
+    return jsonify({"team": store().team()})
+
+
+@bp.get("/next")
+@require("work")
+def next_step():
+    step = store().next_step(my_crew())
+    return jsonify({"step": step})
+
+
+@bp.get("/queue")
+@require("work")
+def queue():
+    return jsonify({"steps": store().queue(my_crew())})
+
+
+@bp.get("/steps")
+@require("watch")
+def steps():
+    a = request.args
+    return jsonify(
+        {
+            "steps": store().steps(
+                status=a.get("status") or None,
+                assignee=a.get("assignee"),
+                phase=a.get("phase") or None,
+                rack=a.get("rack") or None,
+                limit=int_arg("limit", 500, 1, 5000),
+                offset=int_arg("offset", 0, 0, 10_000_000),
+            )
+        }
+    )
+
+
+def _visible_step(step_id: str) -> dict:
+    s = store().step(step_id)
+    if g.user["role"] == "technician" and s["assignee"] != g.user["crew"]:
+        abort(
+            403,
+            description=f"step {step_id} belongs to {s['assignee'] or 'nobody'}, not to your crew",
+        )
+    if g.user["role"] not in CAN["work"] + CAN["watch"]:
+        abort(403)
+    return s
+
+
+@bp.get("/steps/<step_id>")
+@require()
+def step(step_id: str):
+    return jsonify({"step": _visible_step(step_id)})
+
+
+@bp.post("/steps/<step_id>/start")
+@require("work")
+def start(step_id: str):
+    return jsonify({"step": store().start(step_id, actor=g.user["name"], crew=crew_scope())})
+
+
+@bp.post("/steps/<step_id>/confirm")
+@require("work")
+def confirm(step_id: str):
+    data = body()
+    codes = field(data, "codes", list, default=[])
+    if not all(isinstance(c, str) for c in codes):
+        raise Invalid("'codes' must be a list of strings")
+    res = store().confirm(
+        step_id,
+        client_id=field(data, "client_id", required=True),
+        actor=g.user["name"],
+        crew=crew_scope(),
+        codes=codes,
+        evidence=field(data, "evidence", dict, default={}),
+        fault_delay_s=current_app.config["CONFIRM_FAULT_DELAY_S"],
+    )
+    return jsonify(
+        {"confirmation": res.confirmation, "step": res.step, "duplicate": res.duplicate}
+    ), (200 if res.duplicate else 201)
+
+
+@bp.post("/steps/<step_id>/problems")
+@require("work")
+def report_problem(step_id: str):
+    data = body()
+    p = store().report_problem(
+        step_id,
+        kind=field(data, "kind", required=True),
+        note=field(data, "note", default=""),
+        actor=g.user["name"],
+        crew=crew_scope(),
+    )
+    return jsonify({"problem": p}), 201
+
+
+@bp.post("/steps/<step_id>/reassign")
+@require("direct")
+def reassign(step_id: str):
+    data = body()
+    return jsonify(
+        {
+            "step": store().reassign(
+                step_id, field(data, "assignee", required=True), actor=g.user["name"]
+            )
+        }
+    )
+
+
+@bp.get("/problems")
+@require("watch")
+def problems():
+    status = request.args.get("status", "open")
+    if status not in ("open", "resolved", "all"):
+        raise Invalid("'status' must be open, resolved or all")
+    return jsonify({"problems": store().problems(status=None if status == "all" else status)})
+
+
+@bp.post("/problems/<int:problem_id>/resolve")
+@require("direct")
+def resolve(problem_id: int):
+    data = body()
+    return jsonify(
+        {
+            "result": store().resolve_problem(
+                problem_id, actor=g.user["name"], resolution=field(data, "resolution", default="")
+            )
+        }
+    )
+
+
+@bp.get("/progress")
+@require("watch")
+def progress():
+    return jsonify(store().progress())
+
+
+@bp.get("/floor")
+@require()
+def floor():
+    return jsonify(store().floor())
+
+
+@bp.get("/codes/<path:code>")
+@require()
+def where_is(code: str):
+    """Where a scanned code belongs: the steps that expect it."""
+    try:
+        scan = parse_scan(code)
+    except CodeError as exc:
+        raise Invalid(str(exc)) from None
+    homes = store().where_is(scan.code)
+    if not homes:
+        raise NotFound(f"{scan.describe()} is not a label of this plan")
+    return jsonify({"code": scan.code, "end": scan.end, "steps": homes})
+
+
+@bp.get("/events")
+@require()
+def events():
+    return jsonify(
+        {
+            "events": store().events_after(
+                int_arg("after", 0, 0, 2**62), limit=int_arg("limit", 200, 1, 1000)
+            )
+        }
+    )
+
+
+@bp.post("/plans")
+@require("plan")
+def load_plan():
+    """Load a workorders.json (the body) as the active plan."""
+    request.max_content_length = current_app.config["MAX_PLAN_BYTES"]
+    data = body()
+    from fieldops.adapters.store import plan_from_dict
+
+    try:
+        plan = plan_from_dict(data)
+    except DesignError as exc:
+        raise Invalid("; ".join(str(p) for p in exc.problems)) from None
+    meta = data.get("design") if isinstance(data.get("design"), dict) else {}
+    from fieldops.adapters.store.floor import floor_from_steps
+
+    res = store().load_plan(data, floor=floor_from_steps(str(meta.get("hall", "")), plan.steps))
+    return jsonify(res), (201 if res["new"] else 200)
+
+
+@bp.get("/users")
+@require("admin")
+def users():
+    return jsonify({"users": store().users()})
+
+
+@bp.post("/users")
+@require("admin")
+def add_user():
+    data = body()
+    u = store().add_user(
+        field(data, "name", required=True),
+        field(data, "password", required=True),
+        field(data, "role", required=True),
+        crew=field(data, "crew", default=""),
+    )
+    return jsonify({"user": u}), 201

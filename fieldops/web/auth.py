@@ -1,0 +1,69 @@
+"""Log in and out; the home page sends each role to its view."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+
+from fieldops.web.security import csrf_token, store
+
+bp = Blueprint("auth", __name__)
+
+HOME = {
+    "technician": "tech.next_step",
+    "lead": "lead.dashboard",
+    "planner": "lead.dashboard",
+    "admin": "lead.dashboard",
+}
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site paths: never redirect a login to another host."""
+    if not target:
+        return None
+    p = urlparse(target)
+    if (
+        p.scheme
+        or p.netloc
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+    ):
+        return None
+    return target
+
+
+@bp.get("/")
+def index():
+    if g.user is None:
+        return redirect(url_for("auth.login"))
+    return redirect(url_for(HOME[g.user["role"]]))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    error = None
+    status = 200
+    if request.method == "POST":
+        name = request.form.get("username", "")
+        password = request.form.get("password", "")
+        user = store().authenticate(name, password)
+        if user is None:
+            error = "Wrong user name or password."
+            status = 401
+        else:
+            nxt = _safe_next(request.args.get("next"))
+            session.clear()
+            session["user"] = user["name"]
+            session["role"] = user["role"]
+            csrf_token()
+            return redirect(nxt or url_for(HOME[user["role"]]))
+    return render_template("login.html", error=error), status
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    flash("Logged out.")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,85 @@
+"""Lead dashboard: progress by phase and by rack (floor map coloured by state), blockers with
+their reports, crews and robots with their current step, reassign, time to completion."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+
+from fieldops.adapters.store import StoreError
+from fieldops.web.drawing import floor_map
+from fieldops.web.security import require, store
+
+bp = Blueprint("lead", __name__, url_prefix="/lead")
+
+
+def hms(seconds: float) -> str:
+    s = int(round(seconds))
+    h, rem = divmod(s, 3600)
+    m = rem // 60
+    return f"{h} h {m:02d} min" if h else f"{m} min"
+
+
+def dashboard_context() -> dict:
+    st = store()
+    progress = st.progress()
+    states = {r["rack"]: r["state"] for r in progress["racks"]}
+    floor = st.floor()
+    problems = st.problems()
+    return {
+        "progress": progress,
+        "map": floor_map(floor, rack_states=states, title="Racks by state") if floor else None,
+        "problems": problems,
+        "team": [t["name"] for t in st.team()],
+        "open_steps": [s for s in st.steps(limit=5000) if s["status"] != "done"][:300],
+        "hms": hms,
+        "last_event": st.last_event_id(),
+    }
+
+
+@bp.get("/")
+@require("watch")
+def dashboard():
+    return render_template("dashboard.html", **dashboard_context())
+
+
+@bp.get("/panel")
+@require("watch")
+def panel():
+    """The dashboard body alone: the page swaps it in on every live event."""
+    return render_template("_panel.html", **dashboard_context())
+
+
+@bp.post("/reassign")
+@require("direct")
+def reassign_form():
+    return reassign(request.form.get("step", ""))
+
+
+@bp.post("/step/<step_id>/reassign")
+@require("direct")
+def reassign(step_id: str):
+    try:
+        s = store().reassign(step_id, request.form.get("assignee", ""), actor=g.user["name"])
+    except StoreError as exc:
+        if exc.status == 404:
+            raise
+        flash(exc.message, "error")
+    else:
+        flash(f"{s['title']} is now assigned to {s['assignee']}.")
+    return redirect(url_for("lead.dashboard"))
+
+
+@bp.post("/problem/<int:problem_id>/resolve")
+@require("direct")
+def resolve(problem_id: int):
+    try:
+        res = store().resolve_problem(
+            problem_id, actor=g.user["name"], resolution=request.form.get("resolution", "")
+        )
+    except StoreError as exc:
+        if exc.status == 404:
+            raise
+        flash(exc.message, "error")
+    else:
+        flash(f"Problem #{problem_id} resolved; step {res['step_id']} is {res['step_status']}.")
+    return redirect(url_for("lead.dashboard"))

@@ -1,0 +1,210 @@
+"""Technician views: my next step (instruction, floor map with the walking path, rack
+elevation, parts), scan to confirm, report a problem, my queue."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from fieldops.adapters.store import Refused, StoreError
+from fieldops.adapters.store.rules import PROBLEM_KINDS
+from fieldops.web.drawing import device_height_at, floor_map, rack_elevation
+from fieldops.web.security import crew_scope, require, store
+
+bp = Blueprint("tech", __name__, url_prefix="/tech")
+
+PROBLEM_LABELS = {
+    "wrong_length": "Wrong cable length",
+    "damaged_port": "Damaged port",
+    "missing_part": "Part missing",
+    "other": "Other",
+}
+_SPLIT = re.compile(r"[\s,;]+")
+
+
+def crew() -> str:
+    """The crew whose work is shown: a technician's own; leads and admins pick with ?crew=."""
+    if g.user["role"] == "technician":
+        if not g.user["crew"]:
+            abort(403, description="your account has no crew yet; ask the lead to set one")
+        return g.user["crew"]
+    chosen = request.values.get("crew", "")
+    names = [t["name"] for t in store().team()]
+    if chosen not in names:
+        return names[0] if names else ""
+    return chosen
+
+
+def step_view(step: dict, who: str) -> dict:
+    """What the step page draws: the map with the path from where ``who`` stands, the rack."""
+    st = store()
+    floor = st.floor()
+    here = (step["x_mm"], step["y_mm"])
+    prev = st.previous_point(who) if who else None
+    path = step["path"]
+    if prev is not None and (not path or tuple(path[0]) != tuple(prev)) and tuple(prev) != here:
+        path = [list(prev), list(here)]  # reassigned or out of order: straight from the last step
+    rack = next((r for r in floor.get("racks", []) if r["name"] == step["rack"]), None)
+    return {
+        "map": floor_map(
+            floor,
+            path=path,
+            target=step["rack"],
+            target_point=here,
+            title=f"Walk to {step['rack'] or 'the step'}",
+        ),
+        "elevation": rack_elevation(
+            rack,
+            target_u=step["u"],
+            face=step["face"] or "front",
+            rack_name=step["rack"],
+            u_height=device_height_at(rack, step["u"]),
+        )
+        if step["rack"]
+        else None,
+        "walk_m": round(
+            sum(
+                ((b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2) ** 0.5
+                for a, b in zip(path, path[1:], strict=False)
+            )
+            / 1000,
+            1,
+        )
+        if path
+        else 0.0,
+    }
+
+
+def render_step(
+    step: dict, who: str, *, error: str | None = None, status: int = 200, codes: str = ""
+):
+    return (
+        render_template(
+            "step.html",
+            step=step,
+            view=step_view(step, who),
+            crew=who,
+            error=error,
+            codes=codes,
+            client_id=uuid.uuid4().hex,
+            problem_kinds=[(k, PROBLEM_LABELS[k]) for k in PROBLEM_KINDS],
+        ),
+        status,
+    )
+
+
+@bp.get("/")
+@require("work")
+def next_step():
+    who = crew()
+    step = store().next_step(who) if who else None
+    if step is None:
+        queue = store().queue(who) if who else []
+        return render_template("done.html", crew=who, queue=queue)
+    step = store().step(step["id"])
+    return render_step(step, who)
+
+
+@bp.get("/queue")
+@require("work")
+def queue():
+    who = crew()
+    return render_template("queue.html", crew=who, queue=store().queue(who) if who else [])
+
+
+@bp.get("/step/<step_id>")
+@require("work")
+def step(step_id: str):
+    s = store().step(step_id)
+    who = crew()
+    if g.user["role"] == "technician" and s["assignee"] != who:
+        abort(
+            403,
+            description=f"step {step_id} belongs to {s['assignee'] or 'nobody'}, not to your crew",
+        )
+    return render_step(s, s["assignee"] or who)
+
+
+@bp.post("/step/<step_id>/start")
+@require("work")
+def start(step_id: str):
+    store().start(step_id, actor=g.user["name"], crew=crew_scope())
+    return redirect(url_for("tech.step", step_id=step_id))
+
+
+@bp.post("/step/<step_id>/confirm")
+@require("work")
+def confirm(step_id: str):
+    raw = request.form.get("codes", "")
+    if len(raw) > 2000:
+        abort(400, description="too much text in the code field")
+    codes = [c for c in _SPLIT.split(raw) if c]
+    client_id = request.form.get("client_id") or uuid.uuid4().hex
+    note = request.form.get("note", "")
+    try:
+        res = store().confirm(
+            step_id,
+            client_id=client_id,
+            actor=g.user["name"],
+            crew=crew_scope(),
+            codes=codes,
+            evidence={"note": note.strip()[:500]} if note.strip() else {},
+            fault_delay_s=current_app.config["CONFIRM_FAULT_DELAY_S"],
+        )
+    except (Refused, StoreError) as exc:
+        if exc.status in (403, 404):
+            raise
+        s = store().step(step_id)
+        return render_step(s, s["assignee"], error=exc.message, status=exc.status, codes=raw)
+    flash(f"Confirmed: {res.step['title']}" + (" (already recorded)" if res.duplicate else ""))
+    return redirect(
+        url_for("tech.next_step", crew=request.args.get("crew"))
+        if g.user["role"] != "technician"
+        else url_for("tech.next_step")
+    )
+
+
+@bp.route("/step/<step_id>/problem", methods=["GET", "POST"])
+@require("work")
+def problem(step_id: str):
+    s = store().step(step_id)
+    if g.user["role"] == "technician" and s["assignee"] != g.user["crew"]:
+        abort(
+            403,
+            description=f"step {step_id} belongs to {s['assignee'] or 'nobody'}, not to your crew",
+        )
+    error = None
+    if request.method == "POST":
+        try:
+            store().report_problem(
+                step_id,
+                kind=request.form.get("kind", ""),
+                note=request.form.get("note", ""),
+                actor=g.user["name"],
+                crew=crew_scope(),
+            )
+        except StoreError as exc:
+            if exc.status in (403, 404):
+                raise
+            error = exc.message
+        else:
+            flash(f"Problem reported on {s['title']}; the lead has been alerted.")
+            return redirect(url_for("tech.next_step"))
+    return render_template(
+        "problem.html",
+        step=s,
+        error=error,
+        problem_kinds=[(k, PROBLEM_LABELS[k]) for k in PROBLEM_KINDS],
+    ), (400 if error else 200)
