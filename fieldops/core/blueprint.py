@@ -230,6 +230,8 @@ def _eval(node: ast.AST, env: Mapping, text: str):
         and isinstance(node.value, int | str)
         and not isinstance(node.value, bool)
     ):
+        if isinstance(node.value, int) and node.value > MAX_INT:
+            raise ExprError(f"'{text}': {node.value} is beyond {MAX_INT:,}")
         return node.value
     if isinstance(node, ast.Name):
         if node.id in env:
@@ -323,6 +325,8 @@ def check_name_pattern(pattern: str, fields: tuple[str, ...] = NAME_FIELDS) -> s
         parts = list(string.Formatter().parse(pattern))
     except ValueError as exc:
         return f"bad name pattern '{pattern}': {exc}"
+    if ":" in "".join(lit for lit, *_ in parts) or any(c in pattern for c in "\n\r\t\"'#"):
+        return f"name pattern '{pattern}': names cannot contain ':', quotes, '#' or control characters (cable ends are written device:port)"
     for _lit, fname, spec, conv in parts:
         if fname is None:
             continue
