@@ -250,8 +250,8 @@ def parse_robot_profile(data, file: str, problems: list[Problem]) -> RobotProfil
     profile = RobotProfile(
         name=name or "",
         kind=kind or "",
-        manufacturer=f.str("manufacturer", "", required=kind == "robot", max_len=64) or "",
-        serial_number=f.str("serial_number", "", required=kind == "robot", max_len=64) or "",
+        manufacturer=_robot_text(f, "manufacturer", kind),
+        serial_number=_robot_text(f, "serial_number", kind),
         actions=tuple(actions),
         payload_kg=f.number("payload_kg", 0.0, required=False, low=0, high=10_000),
         u_min=f.int("u_min", 1, required=False, low=0, high=100),
@@ -266,6 +266,13 @@ def parse_robot_profile(data, file: str, problems: list[Problem]) -> RobotProfil
     if profile.u_min > profile.u_max:
         f.error("u_min", f"u_min {profile.u_min} is above u_max {profile.u_max}")
     return profile if name and kind else None
+
+
+def _robot_text(f: Fields, key: str, kind: str | None) -> str:
+    """VDA 5050 needs a robot's manufacturer and serial number (its topic); crews may omit them."""
+    if kind == "robot":
+        return f.str(key, max_len=64) or ""
+    return f.str(key, "", required=False, max_len=64) or ""
 
 
 def load_robot_profile(
@@ -461,7 +468,7 @@ def load_design(path: Path | str) -> Loaded:
     data = read_yaml(design_file, label)
     f = Fields(data if data is not None else LMap(), label, "", problems)
 
-    name = f.str("name", max_len=100) or root.resolve().name
+    name = f.str("name", "", required=False, max_len=100) or root.resolve().name
     revision = str(f.str("revision", "1", required=False, max_len=40))
 
     # floor plan

@@ -12,6 +12,7 @@ deep nesting (libyaml's own composer segfaults on ~100,000 nested brackets).
 from __future__ import annotations
 
 import math
+import re
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +23,8 @@ import yaml
 from fieldops.core.model import Source
 from fieldops.core.problems import BIDI_CONTROLS, WARNING, DesignError, Problem
 
-MAX_FILE_BYTES = 20 * 1024 * 1024
+MB = 1024 * 1024
+MAX_FILE_BYTES = 20 * MB
 MAX_NODES = 2_000_000  # guards against alias expansion bombs
 MAX_DEPTH = 64  # design files nest 4-5 levels; anything deeper is not a design
 
@@ -53,6 +55,7 @@ _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
 _COLLECTION_TAGS = (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+_FLOAT12 = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+")
 _NOKEY = object()
 _MERGE_KEY = object()
 
@@ -78,6 +81,8 @@ def _scalar(ev) -> Any:
             return ev.value  # quoted: always text
         tag = _RESOLVER.resolve(yaml.ScalarNode, ev.value, ev.implicit)
     if tag == _STR:
+        if ev.tag is None and ev.implicit[0] and _FLOAT12.match(ev.value):
+            return float(ev.value)  # YAML 1.2 floats such as 1e9 (YAML 1.1 wants 1.0e+9)
         return ev.value
     construct = _CONSTRUCTOR.yaml_constructors.get(tag)
     if construct is None or tag == _MERGE:
@@ -271,7 +276,7 @@ def read_text(path: Path, label: str | None = None, max_bytes: int = MAX_FILE_BY
                     label,
                     0,
                     "",
-                    f"file is {st.st_size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit",
+                    f"file is {st.st_size / MB:.1f} MB, over the {max_bytes / MB:g} MB limit",
                 )
             ]
         )
@@ -281,9 +286,7 @@ def read_text(path: Path, label: str | None = None, max_bytes: int = MAX_FILE_BY
     except OSError as exc:
         raise DesignError([Problem(label, 0, "", f"cannot read: {exc.strerror or exc}")]) from None
     if len(raw) > max_bytes:  # grew while we looked
-        raise DesignError(
-            [Problem(label, 0, "", f"file is over the {max_bytes / 1e6:.0f} MB limit")]
-        )
+        raise DesignError([Problem(label, 0, "", f"file is over the {max_bytes / MB:g} MB limit")])
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -342,6 +345,7 @@ class Fields:
 
     def __init__(self, data: Any, file: str, path: str, problems: list[Problem], line: int = 0):
         self.file, self.path, self.problems = file, path, problems
+        self.not_a_mapping = not isinstance(data, dict)
         if isinstance(data, dict):
             self.data = data
             self.line = getattr(data, "line", line)
@@ -384,7 +388,7 @@ class Fields:
     def _get(self, key: str, default: Any, required: bool) -> Any:
         self.used.add(key)
         if key not in self.data or self.data[key] is None:
-            if required and default is _MISSING:
+            if required and default is _MISSING and not self.not_a_mapping:
                 self.error(None, f"missing required field '{key}'")
             return _MISSING
         return self.data[key]
