@@ -38,11 +38,20 @@ def hash_id(identity: str) -> str:
     'C-6Q2Y2C4'
     """
     n = int.from_bytes(hashlib.blake2b(identity.encode(), digest_size=8).digest(), "big") % _SPACE
-    out = []
-    for _ in range(ID_LEN):
-        n, r = divmod(n, 36)
-        out.append(ALPHABET[r])
-    return ID_PREFIX + "".join(reversed(out))
+    q, r = divmod(n, 46656)
+    q2, r2 = divmod(q, 46656)
+    t3 = _triples()
+    return ID_PREFIX + ALPHABET[q2] + t3[r2] + t3[r]
+
+
+_T3: list[str] = []
+
+
+def _triples() -> list[str]:
+    """All 46,656 three-character base-36 strings, for fast ID formatting."""
+    if not _T3:
+        _T3.extend(a + b + c for a in ALPHABET for b in ALPHABET for c in ALPHABET)
+    return _T3
 
 
 def is_cable_id(text: str) -> bool:
@@ -160,4 +169,7 @@ def label_text(cable_id: str, end: str, near: str, far: str) -> str:
 
 def _clean(text: str) -> str:
     """Upper case, whitespace collapsed to '_' (a label field is one printed token)."""
-    return "_".join(str(text).upper().split()) or "-"
+    t = str(text).upper()
+    if t and t.isprintable() and " " not in t:
+        return t
+    return "_".join(t.split()) or "-"

@@ -38,7 +38,7 @@ from shapely.geometry import LineString, Polygon
 from shapely.ops import nearest_points
 
 from fieldops.core.cableplan import CableEnd, CablePlan, CableRun, Point3, ReachProblem
-from fieldops.core.labels import assign_ids, cable_identity, end_reference, label_text
+from fieldops.core.labels import _clean, assign_ids, cable_identity, label_text
 from fieldops.core.model import FRONT, REAR, U_MM, Design, Media
 
 RACK_BASE_MM = 100  # bottom of U1 above the floor (plinth, castors)
@@ -104,6 +104,7 @@ class _RackGeo:
         "depth",
         "faces",
         "location_id",
+        "label_prefix",
         "rotation",
         "axis",
         "normal",
@@ -118,8 +119,9 @@ class _RackGeo:
         self.top = float(rt.outer_height_mm)
         self.depth = float(rt.depth_mm)
         self.width = float(rt.width_mm)
-        self.faces = {FRONT: rack.face_point(rt, FRONT), REAR: rack.face_point(rt, REAR)}
+        self.faces = {f: _r2(rack.face_point(rt, f)) for f in (FRONT, REAR)}
         self.location_id = grid.location_id(rack.position[0], rack.position[1])
+        self.label_prefix = f"{_clean(self.location_id)} {_clean(rack.name)}"
         self.rotation = rack.rotation_deg % 360.0
         self.normal = rack.front_normal()
         self.axis = (-self.normal[1], self.normal[0])
@@ -127,18 +129,17 @@ class _RackGeo:
 
 
 class _End:
-    __slots__ = ("device", "port", "rack", "face", "z", "u", "port_type")
+    __slots__ = ("device", "port", "rack", "face", "z", "u", "port_type", "ref")
 
     def __init__(self, device, port, rack, face, z, u, port_type):
-        self.device, self.port, self.rack, self.face, self.z, self.u, self.port_type = (
-            device,
-            port,
-            rack,
-            face,
-            z,
-            u,
-            port_type,
-        )
+        self.device, self.port, self.rack, self.face = device, port, rack, face
+        self.u, self.port_type, self.z = u, port_type, z
+        u_text = "U--" if u is None else f"U{u:02d}"
+        self.ref = f"{rack.label_prefix} {u_text} {_clean(device)} {_clean(port)}"
+
+
+def _r2(p) -> tuple[float, float]:
+    return (round(p[0], 1), round(p[1], 1))
 
 
 def _opposite(face: str) -> str:
@@ -339,11 +340,15 @@ class TrayGraph:
             if name and (not names or names[-1] != name):
                 names.append(name)
             if k == 1:  # up from the exit to the tray's height, across to the drop point
-                pts.append((c[a][0], c[a][1], c[b][2]))
+                above = (c[a][0], c[a][1], c[b][2])
+                if above != c[a] and above != c[b]:
+                    pts.append(above)
             if k == last:  # from the drop point across above the far exit, then down
-                pts.append((c[b][0], c[b][1], c[a][2]))
+                above = (c[b][0], c[b][1], c[a][2])
+                if above != c[a] and above != c[b]:
+                    pts.append(above)
             pts.append(c[b])
-        return _dedupe3(pts), tuple(names)
+        return pts, tuple(names)
 
 
 def _points_of(geom) -> list:
@@ -411,6 +416,7 @@ def build_cable_plan(
 
     # -- resolve both ends of every cable
     port_cache: dict[tuple[str, str], _End | str] = {}
+    port_index: dict[str, dict] = {}
 
     def resolve(term) -> _End | str:
         key = (term.device, term.port)
@@ -426,7 +432,10 @@ def build_cable_plan(
             out = f"device '{dev.name}' has unknown device type '{dev.device_type}'"
         else:
             dt = dtypes[dev.device_type]
-            port = dt.port(term.port)
+            ports = port_index.get(dt.slug)
+            if ports is None:
+                ports = port_index[dt.slug] = {p.name: p for p in reversed(dt.ports)}
+            port = ports.get(term.port)
             if port is None:
                 out = f"device type '{dt.slug}' has no port '{term.port}'"
             else:
@@ -461,18 +470,18 @@ def build_cable_plan(
         if bad:
             warnings.append(f"cable {cable.a} -- {cable.b} not routed: {'; '.join(bad)}")
             continue
-        resolved.append((cable, media, ea, eb))
+        a, b = cable.a, cable.b
+        ident = cable_identity(f"{a.device}:{a.port}", f"{b.device}:{b.port}")
+        resolved.append((cable, media, ea, eb, ident))
 
     say("assigning cable IDs")
-    ids, id_warnings = assign_ids(
-        (cable_identity(str(c.a), str(c.b)), c.label) for c, _, _, _ in resolved
-    )
+    ids, id_warnings = assign_ids([(ident, c.label) for c, _, _, _, ident in resolved])
     warnings.extend(id_warnings)
 
     # -- tray graphs and one multi-source shortest-path pass per media class
     gap = options.adjacent_gap_mm
     need: dict[str, set[tuple[str, str]]] = {}
-    for _, media, ea, eb in resolved:
+    for _, media, ea, eb, _ in resolved:
         if ea.rack is not eb.rack:
             x, y = sorted((ea.rack.name, eb.rack.name))
             need.setdefault(media.media_class, set()).add((x, y))
@@ -502,7 +511,10 @@ def build_cable_plan(
                 tray_paths[(cls, x, y)] = _no_path_reason(g, x, y, fp.trays)
                 continue
             pts, names = g.path(pred[r], g.up[x], g.down[y])
-            tray_paths[(cls, x, y)] = (d, pts, names)
+            # joints with the in-rack legs add 2 bends per end when the path starts and ends
+            # with a vertical rise above the exit (any other shape is counted in full)
+            plain = pts[1][:2] == pts[0][:2] and pts[-2][:2] == pts[-1][:2]
+            tray_paths[(cls, x, y)] = (d, pts, names, count_bends(pts), plain)
         for name in sorted(unreached):
             warnings.append(
                 f"rack '{name}' is reached by no {cls} tray (none passes within {options.drop_reach_mm} mm of it)"
@@ -512,14 +524,12 @@ def build_cable_plan(
     say(f"sizing {len(resolved):,} cables")
     runs: list[CableRun] = []
     problems: list[ReachProblem] = []
-    bend_cache: dict[tuple, int] = {}
-    for cable, media, ea, eb in resolved:
-        cid = ids[cable_identity(str(cable.a), str(cable.b))]
+    for cable, media, ea, eb, ident in resolved:
+        cid = ids[ident]
         ra, rb = ea.rack, eb.rack
         best = None  # (route, polyline, tray names, bends)
         if ra is rb or _adjacent(ra, rb, gap):
-            pts = _in_rack_polyline(ea, eb)
-            best = (polyline_length(pts), pts, (), count_bends(pts))
+            best = _in_rack_route(ea, eb)
         failure = ""
         if ra is not rb:
             x, y = sorted((ra.name, rb.name))
@@ -527,7 +537,7 @@ def build_cable_plan(
             if isinstance(tp, str):
                 failure = tp or f"no {media.media_class} tray path"
             else:
-                d, mid, names = tp
+                d, mid, names, mid_bends, plain = tp
                 if ra.name != x:
                     mid = mid[::-1]
                 fa, fb = ra.faces[ea.face], rb.faces[eb.face]
@@ -540,18 +550,10 @@ def build_cable_plan(
                         (fb[0], fb[1], rb.top),
                         (fb[0], fb[1], eb.z),
                     ]
-                    key = (
-                        media.media_class,
-                        ra.name,
-                        ea.face,
-                        ea.z < ra.top,
-                        rb.name,
-                        eb.face,
-                        eb.z < rb.top,
-                    )
-                    bends = bend_cache.get(key)
-                    if bends is None:
-                        bends = bend_cache[key] = count_bends(pts)
+                    if plain and ea.z < ra.top and eb.z < rb.top:
+                        bends = mid_bends + 4
+                    else:
+                        bends = count_bends(pts)
                     best = (route, pts, names, bends)
         estimated = False
         if best is None:
@@ -602,8 +604,7 @@ def build_cable_plan(
                     f"cable {cid} ({cable.a} -- {cable.b}) needs {length / 1000:.2f} m of {media.slug}, {why}{tip}",
                 )
             )
-        near_a = end_reference(ra.location_id, ra.name, ea.u, ea.device, ea.port)
-        near_b = end_reference(rb.location_id, rb.name, eb.u, eb.device, eb.port)
+        near_a, near_b = ea.ref, eb.ref
         runs.append(
             CableRun(
                 id=cid,
@@ -632,7 +633,7 @@ def build_cable_plan(
                 ordered_mm=ordered,
                 sku=media.sku_for(ordered) if ordered else "",
                 tray_path=names,
-                polyline=tuple((round(p[0], 1), round(p[1], 1), round(p[2], 1)) for p in pts),
+                polyline=tuple(pts),
                 bends=bends,
                 qr_payload=cid,
             )
@@ -642,18 +643,29 @@ def build_cable_plan(
     return CablePlan(tuple(runs), tuple(problems), tuple(dict.fromkeys(warnings)))
 
 
-def _in_rack_polyline(ea: _End, eb: _End) -> list[Point3]:
-    """Along the face, through the rack depth when the faces differ, then up or down."""
+def _in_rack_route(ea: _End, eb: _End) -> tuple[float, list[Point3], tuple, int]:
+    """Along the face, through the rack depth when the faces differ, then up or down.
+
+    ``(route_mm, polyline, (), bends)``; the legs (depth, sideways, vertical) are at right
+    angles, so bends = legs - 1.
+    """
     ra, rb = ea.rack, eb.rack
     fa = ra.faces[ea.face]
     pts = [(fa[0], fa[1], ea.z)]
+    route = 0.0
     if ea.face != eb.face:
         other = ra.faces[eb.face]
         pts.append((other[0], other[1], ea.z))
+        route += ra.depth
     fb = rb.faces[eb.face]
-    pts.append((fb[0], fb[1], ea.z))
-    pts.append((fb[0], fb[1], eb.z))
-    return _dedupe3(pts) or [pts[0]]
+    if ra is not rb:
+        last = pts[-1]
+        route += math.hypot(fb[0] - last[0], fb[1] - last[1])
+        pts.append((fb[0], fb[1], ea.z))
+    if eb.z != ea.z:
+        route += abs(eb.z - ea.z)
+        pts.append((fb[0], fb[1], eb.z))
+    return route, pts, (), max(0, len(pts) - 2)
 
 
 def _no_path_reason(g: TrayGraph, x: str, y: str, trays) -> str:

@@ -1,0 +1,275 @@
+"""Benchmark: cable routing and walking queries on a big synthetic hall (built in memory).
+
+Run: ``.venv/bin/python benchmarks/bench_routing.py [--racks 1000] [--cables 100000]``.
+Prints a table of wall time and peak memory per stage. Targets (issue 3): 100,000 cables in a
+1,000-rack hall in under 3 s and under 1 GB; 10,000 walking queries in under 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from fieldops.core.model import (  # noqa: E402
+    FRONT,
+    REAR,
+    Cable,
+    CableTray,
+    Design,
+    Device,
+    DeviceType,
+    FloorGrid,
+    FloorPlan,
+    Media,
+    Obstacle,
+    PortTemplate,
+    Rack,
+    RackType,
+    Termination,
+    Waypoint,
+    frozen_map,
+)
+from fieldops.core.routing import build_cable_plan  # noqa: E402
+from fieldops.core.walking import WalkGraph  # noqa: E402
+
+RACKS_PER_ROW = 25
+PITCH = 600
+AISLE = 1200
+DEPTH = 1200
+
+
+def big_design(n_racks: int = 1000, n_cables: int = 100_000, seed: int = 7) -> Design:
+    """Rows of 25 racks facing alternate ways, a copper+fibre tray over every row, two cross
+    trays at the row ends, a column in the middle of the hall; 1 switch + 30 servers per rack;
+    cables: 60 % server-to-own-switch, 40 % switch-to-switch across the hall (fibre)."""
+    rng = random.Random(seed)
+    rows = (n_racks + RACKS_PER_ROW - 1) // RACKS_PER_ROW
+    x0, y0 = 3000, 3000
+    width = x0 * 2 + RACKS_PER_ROW * PITCH
+    height = y0 * 2 + rows * (DEPTH + AISLE)
+    racks, trays = [], []
+    for r in range(rows):
+        cy = y0 + r * (DEPTH + AISLE) + DEPTH // 2
+        rot = 0.0 if r % 2 == 0 else 180.0
+        for k in range(RACKS_PER_ROW):
+            if len(racks) == n_racks:
+                break
+            racks.append(
+                Rack(
+                    f"R{r:02d}-{k:02d}", "r48", (x0 + PITCH // 2 + k * PITCH, cy), rot, f"R{r:02d}"
+                )
+            )
+        trays.append(
+            CableTray(
+                f"T-ROW{r:02d}",
+                ((x0 - 600, cy), (x0 + RACKS_PER_ROW * PITCH + 600, cy)),
+                2800,
+                300,
+                ("copper", "fibre"),
+            )
+        )
+    ys = (y0 + DEPTH // 2, y0 + (rows - 1) * (DEPTH + AISLE) + DEPTH // 2)
+    trays.append(
+        CableTray("T-WEST", ((x0 - 600, ys[0]), (x0 - 600, ys[1])), 2800, 300, ("copper", "fibre"))
+    )
+    trays.append(
+        CableTray(
+            "T-EAST",
+            ((x0 + RACKS_PER_ROW * PITCH + 600, ys[0]), (x0 + RACKS_PER_ROW * PITCH + 600, ys[1])),
+            2800,
+            300,
+            ("copper", "fibre"),
+        )
+    )
+    fp = FloorPlan(
+        name="BIG",
+        outline=((0, 0), (width, 0), (width, height), (0, height)),
+        grid=FloorGrid(600, (0, 0), "1A"),
+        obstacles=(
+            Obstacle(
+                "COL-1",
+                "column",
+                (
+                    (x0 - 2500, height // 2),
+                    (x0 - 2100, height // 2),
+                    (x0 - 2100, height // 2 + 400),
+                    (x0 - 2500, height // 2 + 400),
+                ),
+            ),
+        ),
+        waypoints=(Waypoint("DOOR", "door", (600, 600)),),
+        trays=tuple(trays),
+        rack_types=frozen_map({"r48": RackType("r48", 600, DEPTH, 48, 40, 1500)}),
+        racks=tuple(racks),
+    )
+    server = DeviceType(
+        "Gen",
+        "Server",
+        "srv",
+        1,
+        True,
+        20,
+        "front-to-rear",
+        tuple(PortTemplate(f"p{i}", "interface", "100gbase-x-qsfp28") for i in range(4)),
+    )
+    switch = DeviceType(
+        "Gen",
+        "Switch",
+        "sw",
+        1,
+        True,
+        10,
+        "front-to-rear",
+        tuple(PortTemplate(f"s{i}", "interface", "100gbase-x-qsfp28") for i in range(400)),
+    )
+    devices, cables = [], []
+    for rack in racks:
+        devices.append(Device(f"{rack.name}-sw", "sw", rack.name, 45, REAR))
+        for s in range(30):
+            devices.append(Device(f"{rack.name}-s{s:02d}", "srv", rack.name, 2 + s, FRONT))
+    n_local = int(n_cables * 0.6)
+    used_sw = {r.name: 0 for r in racks}
+    for i in range(n_local):
+        rack = racks[i % len(racks)]
+        s, p = divmod(i // len(racks), 4)
+        if s >= 30:
+            break
+        cables.append(
+            Cable(
+                Termination(f"{rack.name}-s{s:02d}", f"p{p}"),
+                Termination(f"{rack.name}-sw", f"s{used_sw[rack.name]}"),
+                "cat-dac",
+            )
+        )
+        used_sw[rack.name] += 1
+    while len(cables) < n_cables:
+        a, b = rng.sample(racks, 2)
+        if used_sw[a.name] >= 400 or used_sw[b.name] >= 400:
+            continue
+        cables.append(
+            Cable(
+                Termination(f"{a.name}-sw", f"s{used_sw[a.name]}"),
+                Termination(f"{b.name}-sw", f"s{used_sw[b.name]}"),
+                "aoc",
+            )
+        )
+        used_sw[a.name] += 1
+        used_sw[b.name] += 1
+    media = {
+        "cat-dac": Media(
+            "cat-dac",
+            "DAC",
+            "copper",
+            "dac-passive",
+            (500, 1000, 1500, 2000, 3000, 5000),
+            "DAC-{length_m}M",
+            40,
+            150,
+            5000,
+        ),
+        "aoc": Media(
+            "aoc",
+            "AOC",
+            "fibre",
+            "aoc",
+            (3000, 5000, 10000, 20000, 30000, 50000, 100000),
+            "AOC-{length_m}M",
+            30,
+            300,
+            100000,
+        ),
+    }
+    return Design(
+        "big",
+        "1",
+        fp,
+        frozen_map({"srv": server, "sw": switch}),
+        tuple(devices),
+        tuple(cables),
+        frozen_map(media),
+    )
+
+
+def _measure(fn):
+    tracemalloc.start()
+    t = time.perf_counter()
+    out = fn()
+    dt = time.perf_counter() - t
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return out, dt, peak / 1e6
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--racks", type=int, default=1000)
+    ap.add_argument("--cables", type=int, default=100_000)
+    ap.add_argument("--queries", type=int, default=10_000)
+    args = ap.parse_args(argv)
+    design, t_build, _ = _measure(lambda: big_design(args.racks, args.cables))
+    rows = [
+        (
+            "build synthetic design",
+            f"{len(design.floorplan.racks):,} racks, {len(design.cables):,} cables",
+            t_build,
+            None,
+        )
+    ]
+    plan, t_plan, m_plan = _measure(lambda: build_cable_plan(design))
+    rows.append(
+        (
+            "build_cable_plan (no tracemalloc: see below)",
+            f"{len(plan.runs):,} runs, {len(plan.problems)} problems",
+            t_plan,
+            m_plan,
+        )
+    )
+    t = time.perf_counter()
+    plan = build_cable_plan(design)
+    t_plan_fast = time.perf_counter() - t
+    rows.append(
+        (
+            "build_cable_plan",
+            f"{sum(r.ordered_mm for r in plan.runs) / 1e6:,.1f} km ordered",
+            t_plan_fast,
+            None,
+        )
+    )
+    walk, t_walk, m_walk = _measure(lambda: WalkGraph(design))
+    rows.append(("WalkGraph(design)", f"{len(walk.corners)} corners", t_walk, m_walk))
+    rng = random.Random(1)
+    names = [r.name for r in design.floorplan.racks]
+    stops = [walk.standoff(n, f)[:2] for n in names for f in (FRONT, REAR)]
+    t = time.perf_counter()
+    for _ in range(args.queries):
+        walk.walk(rng.choice(stops), rng.choice(stops))
+    rows.append(
+        (
+            "walk(a, b) x queries (stand-offs attached)",
+            f"{args.queries:,} queries",
+            time.perf_counter() - t,
+            None,
+        )
+    )
+    sample = rng.sample(stops, min(2000, len(stops)))
+    walk2 = WalkGraph(design)
+    m, t_dm, m_dm = _measure(lambda: walk2.distance_matrix(sample))
+    rows.append(("distance_matrix (cold)", f"{len(sample):,} points, {m.size:,} pairs", t_dm, m_dm))
+    print(f"{'stage':46} {'size':40} {'seconds':>8} {'peak MB':>8}")
+    for name, size, secs, mb in rows:
+        print(f"{name:46} {size:40} {secs:8.3f} {'' if mb is None else f'{mb:8.0f}':>8}")
+    print(
+        f"max RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
