@@ -593,10 +593,12 @@ def load_design(path: Path | str) -> Loaded:
     return Loaded(design, problems, base)
 
 
-def _port_types(devices: list[Device], device_types: dict) -> dict[tuple[str, str], str]:
-    """(device, port) -> NetBox port type, for picking a media that fits a CSV cable."""
-    by_type: dict[str, dict[str, str]] = {}
-    out: dict[tuple[str, str], str] = {}
+def _port_types(
+    devices: list[Device], device_types: dict
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """(device, port) -> (port kind, NetBox port type), for picking a media that fits a CSV cable."""
+    by_type: dict[str, dict[str, tuple[str, str]]] = {}
+    out: dict[tuple[str, str], tuple[str, str]] = {}
     for dev in devices:
         dt = device_types.get(dev.device_type)
         if dt is None:
@@ -605,7 +607,7 @@ def _port_types(devices: list[Device], device_types: dict) -> dict[tuple[str, st
         if ports is None:
             ports = by_type[dt.slug] = {}
             for p in dt.ports:
-                ports.setdefault(p.name, p.type)
+                ports.setdefault(p.name, (p.kind, p.type))
         for port, ptype in ports.items():
             out[(dev.name, port)] = ptype
     return out

@@ -28,6 +28,7 @@ from fieldops.adapters.yamlfile import bad_char, display_path, read_text
 from fieldops.core.model import FACES, FRONT, Cable, Device, DeviceType, Media, Source, Termination
 from fieldops.core.problems import DesignError, Problem
 
+POWER_KINDS = ("power-port", "power-outlet")
 DEVICE_COLUMNS = ("name", "device_type", "rack")
 CABLE_COLUMNS = ("side_a_device", "side_a_name", "side_b_device", "side_b_name")
 DEVICE_ALIASES = {"type": "device_type", "device_role": "role"}
@@ -214,16 +215,29 @@ def load_devices(
     return out
 
 
-def pick_media(cable_type: str, a_type: str, b_type: str, media: Mapping[str, Media]) -> str:
-    """The catalogue slug for a NetBox cable ``type`` whose port types fit both ends, or ""."""
+def pick_media(
+    cable_type: str, a: tuple[str, str] | str, b: tuple[str, str] | str, media: Mapping[str, Media]
+) -> str:
+    """The catalogue slug for a NetBox cable ``type`` between ports ``a`` and ``b``, or "".
+
+    ``a``/``b`` are ``(kind, type)`` of the ports (or just the type). Media whose
+    ``port_types`` list both ends wins over media for any port; power media only for power
+    ports and the other way round. Without a fit, the first media of that cable type.
+    """
+    ends = [e if isinstance(e, tuple) else ("", e) for e in (a, b)]
+    kinds = {k for k, _ in ends if k}
+    types = [t for _, t in ends if t]
     candidates = [m for m in media.values() if not cable_type or m.cable_type == cable_type]
-
-    def fits(m: Media) -> bool:
-        return not m.port_types or all(t in m.port_types for t in (a_type, b_type) if t)
-
+    best, best_score = "", 0
     for m in candidates:
-        if fits(m):
-            return m.slug
+        if kinds and (m.media_class == "power") != bool(kinds & set(POWER_KINDS)):
+            continue
+        fits = all(t in m.port_types for t in types)
+        score = 1 if not m.port_types else (2 if fits else 0)
+        if score > best_score:
+            best, best_score = m.slug, score
+    if best:
+        return best
     return candidates[0].slug if candidates and cable_type else ""
 
 
@@ -232,9 +246,9 @@ def load_cables(
     problems: list[Problem],
     base: Path | None,
     media: Mapping[str, Media],
-    port_types: Mapping[tuple[str, str], str] | None = None,
+    port_types: Mapping[tuple[str, str], tuple[str, str]] | None = None,
 ) -> list[Cable]:
-    """Cables from a NetBox cable CSV; ``port_types`` ((device, port) -> type) helps pick media."""
+    """Cables from a NetBox cable CSV; ``port_types`` ((device, port) -> (kind, type)) helps pick media."""
     label, rows = _rows(path, CABLE_COLUMNS, problems, base, "cables")
     ports = port_types or {}
     out = []
