@@ -26,6 +26,7 @@ Cable drift, for designed cables A = ``srv1:eth0 -- sw1:swp1`` and B = ``srv2:et
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -390,7 +391,7 @@ def build_drift(
 
 
 def _rack(design: Design, port: str) -> str:
-    dev = design.device(split_port(port)[0])
+    dev = _device(design, split_port(port)[0])
     return dev.rack if dev else ""
 
 
@@ -453,9 +454,10 @@ def face_standoff(design: Design) -> Standoff:
     """Stand-off pose ``(x_mm, y_mm, theta_deg)`` in front of a rack face, facing the rack:
     the face centre pushed ``STANDOFF_MM`` into the aisle (used when no walking graph is given)."""
     fp = design.floorplan
+    racks = {r.name: r for r in fp.racks}
 
     def pose(rack_name: str, face: str) -> tuple[int, int, float]:
-        rack = fp.rack(rack_name)
+        rack = racks.get(rack_name)
         rt = fp.rack_types.get(rack.rack_type) if rack else None
         if rack is None or rt is None:
             return (0, 0, 0.0)
@@ -495,7 +497,7 @@ def port_face(design: Design, port: str, fallback: str = "") -> str:
     from fieldops.core.routing import port_face as planner_port_face
 
     device_name, port_name = split_port(port)
-    dev = design.device(device_name)
+    dev = _device(design, device_name)
     if dev is None:
         return fallback or "front"
     dt = design.device_types.get(dev.device_type)
@@ -511,6 +513,7 @@ class _Locator:
         self.asbuilt = asbuilt
         self.standoff = standoff
         self.devices = design.device_index()
+        self.racks = {r.name: r for r in design.floorplan.racks}
 
     def device_at(self, name: str, *, found: bool = False) -> tuple[str, int | None, str]:
         got = self.asbuilt.devices.get(name)
@@ -525,7 +528,7 @@ class _Locator:
 
     def location(self, rack: str, u: int | None, face: str) -> Location:
         fp = self.design.floorplan
-        r = fp.rack(rack)
+        r = self.racks.get(rack)
         loc_id = fp.grid.location_id(*r.position) if r else ""
         x, y, theta = self.standoff(rack, face) if r else (0, 0, 0.0)
         return Location(
@@ -569,10 +572,20 @@ class WorkItem:
     after: set = field(default_factory=set)  # keys of work items that must be done first
 
 
+_INDEX: list = [None, {}]  # (design, {name: Device}) of the last design asked about
+
+
+def _device(design: Design, name: str):
+    """``design.device(name)`` without rebuilding the index on every call."""
+    if _INDEX[0] is not design:
+        _INDEX[0], _INDEX[1] = design, design.device_index()
+    return _INDEX[1].get(name)
+
+
 def _device_units(design: Design, name: str, rack: str, position: int | None) -> set:
     if position is None or not rack:
         return set()
-    dev = design.device(name)
+    dev = _device(design, name)
     dt = design.device_types.get(dev.device_type) if dev else None
     height = max(1, math.ceil(dt.u_height)) if dt else 1
     return {("U", rack, u) for u in range(position, position + height)}
@@ -588,12 +601,13 @@ def build_fixups(
     """
     loc = _Locator(design, report.resolved, standoff or walk_standoff(design))
     works: list[WorkItem] = []
+    media_by_key = {c.key: c.media for c in design.cables}
     swapped_done: set[str] = set()
     by_cable = {d.cable: d for d in report.cables}
     for d in report.cables:
         if d.status == "missing":
             a, b = d.designed
-            media = _media_of(design, d.designed)
+            media = media_by_key.get(d.designed, "")
             ops = []
             if d.observed:  # half plugged: take it out and run it again
                 ops.append({"op": "remove_cable", "cable": d.cable})
@@ -682,7 +696,7 @@ def build_fixups(
     for d in report.devices:
         if d.status not in DRIFT_DEVICE:
             continue
-        dev = design.device(d.device)
+        dev = _device(design, d.device)
         tag = dev.asset_tag if dev else report.resolved.devices[d.device].asset_tag
         confirm, expect = (CONFIRM_SCAN_ASSET, (tag,)) if tag else (CONFIRM_MANUAL, ())
         if d.status == "unexpected":
@@ -741,13 +755,6 @@ def build_fixups(
                 )
             )
     return order_steps(works, _occupancy(design, report.resolved))
-
-
-def _media_of(design: Design, key: tuple[str, ...]) -> str:
-    for c in design.cables:
-        if c.key == key:
-            return c.media
-    return ""
 
 
 def _occupancy(design: Design, ab: AsBuilt) -> dict:
@@ -816,17 +823,20 @@ def order_steps(
         )
 
     done: list[int] = []
-    ready = sorted((ci for ci in deps if not deps[ci]), key=sort_key)
-    waiting = {ci: set(d) for ci, d in deps.items() if d}
+    users: dict[int, list[int]] = {ci: [] for ci in deps}
+    for ci, ds in deps.items():
+        for cj in ds:
+            users[cj].append(ci)
+    left = {ci: len(ds) for ci, ds in deps.items()}
+    ready = [(sort_key(ci), ci) for ci in deps if not deps[ci]]
+    heapq.heapify(ready)
     while ready:
-        ci = ready.pop(0)
+        _, ci = heapq.heappop(ready)
         done.append(ci)
-        newly = [cj for cj, d in waiting.items() if ci in d and len(d) == 1]
-        for d in waiting.values():
-            d.discard(ci)
-        for cj in newly:
-            del waiting[cj]
-        ready = sorted(ready + newly, key=sort_key)
+        for cj in users[ci]:
+            left[cj] -= 1
+            if left[cj] == 0:
+                heapq.heappush(ready, (sort_key(cj), cj))
     steps = []
     for ci in done:
         w = merged[ci]

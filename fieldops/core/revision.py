@@ -149,7 +149,7 @@ def build_revision(
     works: list[WorkItem] = []
 
     def asset(design: Design, name: str) -> tuple[str, tuple[str, ...]]:
-        tag = design.device(name).asset_tag
+        tag = (od if design is old else nd)[name].asset_tag
         return (CONFIRM_SCAN_ASSET, (tag,)) if tag else (CONFIRM_MANUAL, ())
 
     # 1. drain
