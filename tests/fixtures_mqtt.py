@@ -11,6 +11,7 @@ apt-get (scripts/bootstrap does it for CI); if that fails the test fails with th
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -68,11 +69,12 @@ class Mosquitto:
             "max_queued_messages 1000000",
             "max_queued_bytes 0",
             "max_inflight_messages 0",
-            "message_size_limit 0",
             "log_dest stderr",
             "log_type error",
             "log_type warning",
         ]
+        if os.geteuid() == 0:  # else Mosquitto drops to its own user, which cannot read tmp
+            lines.append("user root")
         if secure_dir is not None:
             lines += [
                 "allow_anonymous false",
@@ -150,3 +152,110 @@ def embedded_broker():
     broker = EmbeddedBroker(port=free_port()).start()
     yield broker
     broker.stop()
+
+
+# ---------------------------------------------------------------- helpers for robot tests
+
+
+class Sniffer:
+    """Records every message (topic, qos, retain, payload) under a filter, paho style."""
+
+    def __init__(self, url: str, topic_filter: str = "uagv/v2/#", client_id: str = "sniffer"):
+        import threading
+
+        from fieldops.adapters.mqtt import connect, make_client
+
+        self.messages: list[tuple[str, int, bool, bytes]] = []
+        self._cond = threading.Condition()
+        self.client = make_client(url, client_id)
+        self.subscribed = threading.Event()
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic_filter, qos=1)
+        self.client.on_subscribe = lambda c, u, mid, rcs, p: self.subscribed.set()
+        self.client.on_message = self._on_message
+        connect(self.client)
+        if not self.subscribed.wait(10):
+            raise TimeoutError(f"sniffer could not subscribe to {topic_filter}")
+
+    def _on_message(self, client, userdata, msg):
+        with self._cond:
+            self.messages.append((msg.topic, msg.qos, bool(msg.retain), bytes(msg.payload)))
+            self._cond.notify_all()
+
+    def on(self, topic: str) -> list[tuple[str, int, bool, bytes]]:
+        with self._cond:
+            return [m for m in self.messages if m[0] == topic]
+
+    def wait_for(self, predicate, timeout: float = 10.0) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: predicate(self), timeout)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def sample_profiles() -> dict:
+    from fieldops.adapters.designfile import load_robot_profile
+    from fieldops.bootstrap import robot_profiles_dir
+
+    return {
+        p.name: p
+        for p in (load_robot_profile(f) for f in sorted(robot_profiles_dir().glob("*.yaml")))
+    }
+
+
+def hand_robot_steps() -> dict[str, tuple]:
+    """Robot steps in the lab hall's frame, built by hand: 6 device mounts over 3 racks for the
+    lift robot, 6 cable runs over 2 racks for the cabling robot (profile name -> steps)."""
+    from fieldops.core.workorder import CONFIRM_ROBOT, Location, Part, Step
+
+    def loc(rack, x, u):
+        return Location(
+            rack=rack,
+            location_id=f"1A-{rack}",
+            face="front",
+            u=u,
+            x_mm=x,
+            y_mm=1500,
+            theta_deg=90.0,
+        )
+
+    lift = tuple(
+        Step(
+            f"stack/gpu-{i:02d}",
+            "stack",
+            "mount_device",
+            f"Mount gpu-{i:02d}",
+            "Mount",
+            loc(f"R0{1 + i // 2}", 1800 + 600 * (i // 2), 10 + 8 * (i % 2)),
+            confirm=CONFIRM_ROBOT,
+            parts=(Part("device", f"gpu-{i:02d}"),),
+            assignee="lift-robot-1",
+        )
+        for i in range(6)
+    )
+    cable = tuple(
+        Step(
+            f"cable/C-{i:07d}",
+            "cable",
+            "run_cable",
+            f"Run C-{i:07d}",
+            "Run",
+            loc(f"R0{1 + i // 3}", 1800 + 600 * (i // 3), 40),
+            confirm=CONFIRM_ROBOT,
+            parts=(Part("cable", f"C-{i:07d}"),),
+            expect_codes=(f"C-{i:07d}",),
+            assignee="cabling-robot-1",
+        )
+        for i in range(6)
+    )
+    return {"lift-robot": lift, "cabling-robot": cable}
+
+
+def planner_available() -> bool:
+    import importlib.util
+
+    return (
+        importlib.util.find_spec("fieldops.core.workplan") is not None
+        and importlib.util.find_spec("fieldops.adapters.workfiles") is not None
+    )

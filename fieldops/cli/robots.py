@@ -244,14 +244,9 @@ def _load_plan(source: Path, args):
                     )
                 ]
             ) from None
-        work = read_work_file(work_file)
-        plan = getattr(work, "plan", work)
-        info = getattr(work, "design", None)
-        hall = (
-            (info.get("hall", "") if isinstance(info, dict) else "")
-            or getattr(work, "hall", "")
-            or "hall"
-        )
+        meta, plan = read_work_file(work_file)
+        info = meta.get("design") if isinstance(meta, dict) else None
+        hall = (info.get("hall") if isinstance(info, dict) else "") or "hall"
         return plan.steps, plan.team, hall, None, work_file.parent
     from fieldops import services
 

@@ -302,9 +302,10 @@ class RobotBridge:
     def _set(self, r: _Robot, step_id: str, status: str, detail: dict) -> None:
         if r.status.get(step_id) == status:
             return
-        r.status[step_id] = status
-        self.sink.set_status(step_id, status, {"robot": r.serial, **detail})
-        self._done.notify_all()
+        with self._done:
+            r.status[step_id] = status
+            self.sink.set_status(step_id, status, {"robot": r.serial, **detail})
+            self._done.notify_all()
 
     def _declared(self, r: _Robot) -> frozenset[str]:
         return v.declared_action_types(r.profile.actions, r.factsheet)

@@ -63,7 +63,7 @@ class EmbeddedBroker:
         return self
 
     def _run(self) -> None:
-        from amqtt.broker import Broker
+        Broker = _patched_broker_class()  # noqa: N806
 
         loop = asyncio.new_event_loop()
         self._loop = loop
@@ -102,6 +102,28 @@ class EmbeddedBroker:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _patched_broker_class():
+    """amqtt's Broker with one fix: on CONNECT, amqtt 0.12 sends a new client the retained
+    messages matching *every* client's subscriptions (at QoS 0), not only its own. Here a
+    client only gets retained messages for filters it subscribed to, at its own QoS."""
+    from amqtt.broker import Broker
+
+    class FieldopsBroker(Broker):
+        async def _publish_retained_messages_for_subscription(self, subscription, session) -> None:
+            topic_filter, _qos = subscription
+            own = [
+                q
+                for s, q in self._subscriptions.get(topic_filter, ())
+                if s.client_id == session.client_id
+            ]
+            if own:
+                await super()._publish_retained_messages_for_subscription(
+                    (topic_filter, own[0]), session
+                )
+
+    return FieldopsBroker
 
 
 def free_port(host: str = "127.0.0.1") -> int:
