@@ -8,6 +8,7 @@ adding a command never edits this file.
 from __future__ import annotations
 
 import argparse
+import builtins
 import importlib
 import pkgutil
 import sys
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_OK
+    print = builtins.print  # noqa: A001 - a command module may be named after a builtin (print)
     try:
         return int(args.func(args) or 0)
     except DesignError as exc:
