@@ -275,16 +275,28 @@ def load_plan():
     """Load a workorders.json (the body) as the active plan."""
     request.max_content_length = current_app.config["MAX_PLAN_BYTES"]
     data = body()
-    from fieldops.adapters.store import plan_from_dict
+    try:
+        from fieldops.adapters.workfiles import parse_work_document
+    except ImportError:  # pragma: no cover - the writer's module is part of fieldops
+        from fieldops.adapters.store import plan_from_dict
+
+        def parse_work_document(doc, where):
+            return doc, plan_from_dict(doc, file=where)
 
     try:
-        plan = plan_from_dict(data)
+        _, plan = parse_work_document(data, "workorders.json")
     except DesignError as exc:
-        raise Invalid("; ".join(str(p) for p in exc.problems)) from None
+        raise Invalid("; ".join(str(p) for p in exc.problems[:20])) from None
     meta = data.get("design") if isinstance(data.get("design"), dict) else {}
     from fieldops.adapters.store.floor import floor_from_steps
 
-    res = store().load_plan(data, floor=floor_from_steps(str(meta.get("hall", "")), plan.steps))
+    res = store().load_plan(
+        plan,
+        design=str(meta.get("name", "")),
+        revision=str(meta.get("revision", "")),
+        hall=str(meta.get("hall", "")),
+        floor=floor_from_steps(str(meta.get("hall", "")), plan.steps),
+    )
     return jsonify(res), (201 if res["new"] else 200)
 
 

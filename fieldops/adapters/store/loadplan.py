@@ -116,6 +116,27 @@ def read_plan_file(path: str | Path) -> dict:
     return data
 
 
+def read_plan(plan_path: str | Path) -> tuple[dict, WorkPlan]:
+    """``(document, WorkPlan)`` from a plan folder or a workorders.json file.
+
+    Uses ``fieldops.adapters.workfiles.read_work_file`` (the writer's own reader) when it is
+    installed, else this module's reader; both raise DesignError naming the problem.
+    """
+    p = Path(plan_path)
+    if p.is_dir():
+        p = p / "workorders.json"
+    if not p.is_file():
+        raise _problem(
+            str(p), "", "no workorders.json here (run 'fieldops plan DESIGN -o DIR' first)"
+        )
+    try:
+        from fieldops.adapters.workfiles import read_work_file
+    except ImportError:  # pragma: no cover - the writer's module is part of fieldops
+        data = read_plan_file(p)
+        return data, plan_from_dict(data, file=str(p))
+    return read_work_file(p)
+
+
 def load_plan(store, plan_path: str | Path, *, design_path: str | Path | None = None) -> dict:
     """Load ``PLAN_DIR/workorders.json`` into the store as the active revision.
 
@@ -124,9 +145,8 @@ def load_plan(store, plan_path: str | Path, *, design_path: str | Path | None = 
     """
     from fieldops.adapters.store.floor import build_floor, floor_from_steps, walker_for
 
-    data = read_plan_file(plan_path)
-    plan = plan_from_dict(data, file=str(plan_path))
-    meta = data.get("design") or {}
+    doc, plan = read_plan(plan_path)
+    meta = doc.get("design") if isinstance(doc.get("design"), dict) else {}
     design = None
     if design_path is not None:
         from fieldops.adapters.designfile import load_design
@@ -136,9 +156,15 @@ def load_plan(store, plan_path: str | Path, *, design_path: str | Path | None = 
     else:
         floor = floor_from_steps(str(meta.get("hall", "")), plan.steps)
     paths = walking_paths(plan, floor, walker_for(design))
-    floor = {**floor, "hall": floor.get("hall") or meta.get("hall", "")}
+    hall = str(meta.get("hall") or floor.get("hall") or "")
+    floor = {**floor, "hall": floor.get("hall") or hall}
     return store.load_plan(
-        data, floor=floor, paths=paths, hall=str(meta.get("hall") or floor.get("hall") or "")
+        plan,
+        design=str(meta.get("name", "")),
+        revision=str(meta.get("revision", "")),
+        hall=hall,
+        floor=floor,
+        paths=paths,
     )
 
 

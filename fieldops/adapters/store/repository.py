@@ -175,6 +175,7 @@ class Store:
         self.url = url
         self.engine = make_engine(url, pool_size=pool_size)
         self.clock = clock
+        self.password_method = "scrypt"  # werkzeug.security method; tests may pick a cheaper one
         self.listeners: list[Callable[[dict], None]] = []
         self._rev_cache: tuple[float, dict | None] = (0.0, None)
         self._lock = threading.Lock()
@@ -254,7 +255,8 @@ class Store:
         """Load a work plan (a WorkPlan or the dict of workorders.json) as the active revision.
 
         Loading the same design revision again changes nothing (it returns the existing one);
-        a new revision becomes the active one. ``paths`` maps step ID to a walking polyline.
+        a new revision becomes the active one. ``paths`` maps step ID to a walking polyline
+        (default: straight segments from each assignee's previous step).
         """
         from fieldops.adapters.store.loadplan import plan_from_dict
 
@@ -270,7 +272,11 @@ class Store:
         design = _clean(design, "design name", max_len=200, required=True)
         revision = _clean(revision or "1", "revision", max_len=100)
         hall = _clean(hall or design, "hall", max_len=100)
-        paths = paths or {}
+        if paths is None:  # straight segments between consecutive steps of each assignee
+            from fieldops.adapters.store.floor import straight
+            from fieldops.adapters.store.loadplan import walking_paths
+
+            paths = walking_paths(plan, floor or {}, straight)
         now = self.clock()
         with self._write() as conn:
             did = conn.execute(select(T_DESIGN.c.id).where(T_DESIGN.c.name == design)).scalar()
@@ -505,7 +511,7 @@ class Store:
             n = conn.execute(
                 update(T_USER)
                 .where(T_USER.c.name == name)
-                .values(password_hash=generate_password_hash(password))
+                .values(password_hash=generate_password_hash(password, method=self.password_method))
             ).rowcount
         if not n:
             raise NotFound(f"no user '{name}'")

@@ -1,0 +1,315 @@
+"""The web app's HTML views through the Flask test client: login, roles, CSRF, headers, the
+technician's next step, scan-to-confirm, problems, queue, and the lead dashboard."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.fixtures_db import ASSET_1, CABLE_1, CABLE_2
+from tests.fixtures_web import PASSWORD, csrf_of, login
+
+
+def test_anonymous_pages_send_you_to_the_login(client):
+    assert client.get("/").location.endswith("/login")
+    r = client.get("/tech/queue")
+    assert r.status_code == 302 and "/login?next=/tech/queue" in r.location
+    assert client.get("/lead/").status_code == 302
+
+
+def test_every_route_needs_a_login_except_the_public_ones(app, client):
+    public = {"/login", "/healthz", "/api/openapi.yaml", "/", "/static/<path:filename>", "/logout"}
+    for rule in app.url_map.iter_rules():
+        if rule.rule in public:
+            continue
+        path = re.sub(r"<(int:)?[^>]+>", "1", rule.rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            r = client.open(
+                path,
+                method=method,
+                headers={"Accept": "application/json"},
+                json={} if method == "POST" else None,
+            )
+            # unsafe methods fail CSRF (400) before auth; safe ones need a login (401/302)
+            assert r.status_code in (302, 400, 401), (method, rule.rule, r.status_code)
+            if method == "GET":
+                assert r.status_code in (302, 401), (rule.rule, r.status_code)
+
+
+def test_login_with_a_wrong_password_is_refused(client):
+    token = csrf_of(client)
+    r = client.post("/login", data={"username": "ann", "password": "nope", "csrf_token": token})
+    assert r.status_code == 401
+    assert "Wrong user name or password." in r.get_data(as_text=True)
+
+
+def test_login_without_the_csrf_token_is_refused(client):
+    client.get("/login")
+    r = client.post("/login", data={"username": "ann", "password": PASSWORD})
+    assert r.status_code == 400
+    assert "CSRF token is missing or stale" in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "name, home", [("ann", "/tech/"), ("lee", "/lead/"), ("pat", "/lead/"), ("ada", "/lead/")]
+)
+def test_each_role_lands_on_its_home(client, name, home):
+    token = csrf_of(client)
+    r = client.post("/login", data={"username": name, "password": PASSWORD, "csrf_token": token})
+    assert r.location == home
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/x", "/\\evil", "javascript:alert(1)"]
+)
+def test_login_never_redirects_off_site(client, target):
+    token = csrf_of(client)
+    r = client.post(
+        f"/login?next={target}", data={"username": "ann", "password": PASSWORD, "csrf_token": token}
+    )
+    assert r.location == "/tech/"
+
+
+def test_logout_needs_the_csrf_token(as_user):
+    c, token = as_user("ann")
+    assert c.post("/logout").status_code == 400
+    assert c.post("/logout", data={"csrf_token": token}).location.endswith("/login")
+    assert c.get("/tech/").status_code == 302
+
+
+def test_security_headers_are_on_every_response(client, as_user):
+    for resp in (client.get("/login"), client.get("/api/me"), client.get("/healthz")):
+        h = resp.headers
+        assert (
+            "default-src 'self'" in h["Content-Security-Policy"]
+            and "script-src 'self'" in h["Content-Security-Policy"]
+        )
+        assert h["X-Content-Type-Options"] == "nosniff"
+        assert h["X-Frame-Options"] == "DENY"
+        assert h["Referrer-Policy"] == "same-origin"
+    cookie = client.application.test_client().get("/login").headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_next_step_page_shows_instruction_map_with_path_elevation_and_parts(as_user):
+    c, _ = as_user("ann")
+    html = c.get("/tech/").get_data(as_text=True)
+    assert "Place rack R01" in html and "Place R01 on its tiles, level it and bond it." in html
+    assert 'class="floormap"' in html and 'class="walk"' in html  # path from the door
+    # door (300, 300) -> R01 stand-off (1800, 2100): 2343 mm, shown as 2.3 m
+    assert "walk 2.3 m" in html
+    assert 'class="elevation"' in html and "R01 · front" in html
+    assert "<td>rack</td><td>R01</td>" in html
+
+
+def test_the_elevation_highlights_the_target_u(as_user, store_of):
+    store_of.confirm("rack-R01", client_id="c1", actor="ann", crew="technician-1")
+    c, _ = as_user("ann")
+    html = c.get("/tech/").get_data(as_text=True)
+    assert "Mount srv1 in R01 U10" in html
+    # 42 U rack, 16 px per U, 24 px top margin: U10 starts at 24 + (42 - 10) * 16 = 536
+    assert '<rect class="target-u" x="34" y="536" width="244" height="16">' in html
+    assert "Scan or type the asset tag" in html
+
+
+def test_confirming_a_manual_step_with_the_form(as_user, store_of):
+    c, token = as_user("ann")
+    r = c.post(
+        "/tech/step/rack-R01/confirm",
+        data={"csrf_token": token, "client_id": "form-1", "codes": ""},
+    )
+    assert r.status_code == 302 and r.location == "/tech/"
+    assert store_of.step("rack-R01")["status"] == "done"
+    assert "Confirmed: Place rack R01" in c.get("/tech/").get_data(as_text=True)
+
+
+def test_a_wrong_cable_typed_in_the_form_is_refused_with_where_it_belongs(as_user, store_of):
+    store_of.confirm("rack-R01", client_id="c1", actor="ann", crew="technician-1")
+    store_of.confirm(
+        "mount-srv1", client_id="c2", actor="ann", crew="technician-1", codes=[ASSET_1]
+    )
+    c, token = as_user("ann")
+    r = c.post(
+        f"/tech/step/cable-{CABLE_1}/confirm",
+        data={"csrf_token": token, "client_id": "f2", "codes": f"{CABLE_2}/A"},
+    )
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert (
+        f"{CABLE_2} end A is cable {CABLE_2}; it belongs to Run {CABLE_2} srv2:eth0 to sw1:swp2 (rack R03, U10, front, 1A-F06"
+        in html
+    )
+    assert store_of.step(f"cable-{CABLE_1}")["status"] == "pending"
+    r = c.post(
+        f"/tech/step/cable-{CABLE_1}/confirm",
+        data={"csrf_token": token, "client_id": "f3", "codes": f"{CABLE_1.lower()}/a"},
+    )
+    assert r.status_code == 302
+    assert store_of.step(f"cable-{CABLE_1}")["status"] == "done"
+
+
+def test_a_technician_cannot_open_or_confirm_another_crews_step(as_user):
+    c, token = as_user("ann")
+    assert c.get(f"/tech/step/cable-{CABLE_2}").status_code == 403
+    assert (
+        c.post(
+            f"/tech/step/cable-{CABLE_2}/confirm",
+            data={"csrf_token": token, "codes": f"{CABLE_2}/A"},
+        ).status_code
+        == 403
+    )
+    assert c.get(f"/tech/step/cable-{CABLE_2}/problem").status_code == 403
+
+
+def test_a_technician_without_a_crew_is_told_so(as_user):
+    c, _ = as_user("nia")
+    r = c.get("/tech/")
+    assert r.status_code == 403 and "no crew yet" in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "name, path",
+    [
+        ("ann", "/lead/"),
+        ("ann", "/lead/panel"),
+        ("bob", "/lead/"),
+        ("pat", "/tech/"),
+        ("pat", "/tech/queue"),
+    ],
+)
+def test_pages_of_other_roles_are_forbidden(as_user, name, path):
+    c, _ = as_user(name)
+    assert c.get(path).status_code == 403
+
+
+def test_reporting_a_problem_blocks_the_step_and_shows_on_the_dashboard(as_user, store_of):
+    tech, token = as_user("bob")
+    page = tech.get(f"/tech/step/cable-{CABLE_2}/problem").get_data(as_text=True)
+    assert "Wrong cable length" in page and "Damaged port" in page and "Part missing" in page
+    r = tech.post(
+        f"/tech/step/cable-{CABLE_2}/problem",
+        data={"csrf_token": token, "kind": "damaged_port", "note": "<b>swp2</b> bent"},
+    )
+    assert r.status_code == 302
+    assert store_of.step(f"cable-{CABLE_2}")["status"] == "blocked"
+    lead, ltoken = as_user("lee")
+    html = lead.get("/lead/").get_data(as_text=True)
+    assert "Blockers (1)" in html
+    assert "&lt;b&gt;swp2&lt;/b&gt; bent" in html and "<b>swp2</b>" not in html  # escaped
+    pid = store_of.problems()[0]["id"]
+    r = lead.post(
+        f"/lead/problem/{pid}/resolve", data={"csrf_token": ltoken, "resolution": "port swapped"}
+    )
+    assert r.status_code == 302
+    assert store_of.step(f"cable-{CABLE_2}")["status"] == "pending"
+
+
+def test_a_problem_form_with_a_bad_kind_says_so(as_user):
+    c, token = as_user("bob")
+    r = c.post(
+        f"/tech/step/cable-{CABLE_2}/problem",
+        data={"csrf_token": token, "kind": "meteor", "note": ""},
+    )
+    assert r.status_code == 400 and "kind must be one of" in r.get_data(as_text=True)
+
+
+def test_queue_lists_open_steps_in_order_with_state(as_user):
+    c, _ = as_user("bob")
+    html = c.get("/tech/queue").get_data(as_text=True)
+    titles = re.findall(r"<strong>([^<]+)</strong>", html)
+    assert titles == [
+        f"Run {CABLE_2} srv2:eth0 to sw1:swp2",
+        "Run C-2B6N4X7 srv2:p0 to sw1:up1",
+        "Check PDU cord R02",
+    ]
+
+
+def test_the_lead_dashboard_shows_progress_map_crews_and_eta(as_user, store_of):
+    store_of.confirm("rack-R01", client_id="c1", actor="ann", crew="technician-1")
+    c, _ = as_user("lee")
+    html = c.get("/lead/").get_data(as_text=True)
+    assert "1 / 7 steps done" in html.replace('<span id="done-count">1</span>', "1")
+    assert 'class="rack state-in_progress" data-rack="R01"' in html
+    assert 'class="rack state-ready" data-rack="R03"' in html
+    assert 'data-assignee="technician-1"' in html and "Mount srv1 in R01 U10" in html
+    # technician-1 has 600 + 240 s left (technician-2 600 s): the ETA is the slowest crew
+    assert '<strong id="eta">14 min</strong>' in html
+
+
+def test_the_lead_reassigns_a_step_with_the_form(as_user, store_of):
+    c, token = as_user("lee")
+    r = c.post(
+        "/lead/reassign",
+        data={"csrf_token": token, "step": f"cable-{CABLE_2}", "assignee": "technician-1"},
+    )
+    assert r.status_code == 302
+    assert store_of.step(f"cable-{CABLE_2}")["assignee"] == "technician-1"
+    r = c.post(
+        "/lead/reassign",
+        data={"csrf_token": token, "step": f"cable-{CABLE_2}", "assignee": "mallory"},
+        follow_redirects=True,
+    )
+    assert "not a member of this plan" in r.get_data(as_text=True)
+
+
+def test_a_planner_watches_but_cannot_direct(as_user):
+    c, token = as_user("pat")
+    assert c.get("/lead/").status_code == 200
+    assert (
+        c.post(
+            "/lead/reassign",
+            data={"csrf_token": token, "step": "rack-R01", "assignee": "technician-2"},
+        ).status_code
+        == 403
+    )
+    assert c.post("/lead/problem/1/resolve", data={"csrf_token": token}).status_code == 403
+
+
+def test_a_lead_can_look_at_a_crews_next_step(as_user):
+    c, _ = as_user("lee")
+    assert "Run C-8H3T5W1" in c.get("/tech/?crew=technician-2").get_data(as_text=True)
+
+
+def test_unknown_step_is_a_clear_404(as_user):
+    c, _ = as_user("ann")
+    r = c.get("/tech/step/nope")
+    assert r.status_code == 404 and "no step &#39;nope&#39; in the active plan" in r.get_data(
+        as_text=True
+    )
+
+
+def test_the_secret_key_is_generated_once_beside_the_sqlite_database(tmp_path, monkeypatch):
+    from fieldops.web import create_app
+
+    monkeypatch.delenv("FIELDOPS_SECRET_KEY", raising=False)
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    a1 = create_app({"DATABASE_URL": url})
+    key_file = tmp_path / "k.db.secret"
+    assert key_file.is_file() and oct(key_file.stat().st_mode & 0o777) == "0o600"
+    a2 = create_app({"DATABASE_URL": url})
+    assert a1.config["SECRET_KEY"] == a2.config["SECRET_KEY"] == key_file.read_text().strip()
+    monkeypatch.setenv("FIELDOPS_SECRET_KEY", "from-the-environment-" + "y" * 20)
+    assert (
+        create_app({"DATABASE_URL": url}).config["SECRET_KEY"].startswith("from-the-environment-")
+    )
+    for a in (a1, a2):
+        a.extensions["fieldops_store"].close()
+
+
+def test_static_files_are_served_and_the_vendored_decoder_has_its_licence(client):
+    assert client.get("/static/app.js").status_code == 200
+    assert client.get("/static/style.css").status_code == 200
+    assert client.get("/static/vendor/jsqr/jsQR.js").status_code == 200
+    assert "Apache License" in client.get("/static/vendor/jsqr/LICENSE").get_data(as_text=True)
+
+
+def test_login_again_after_the_role_changed_is_required(as_user, store_of):
+    c, _ = as_user("ann")
+    with store_of.engine.begin() as conn:
+        from sqlalchemy import text
+
+        conn.execute(text("update users set role = 'lead' where name = :n"), {"n": "ann"})
+    assert c.get("/tech/").status_code == 302  # the old session no longer matches
+    login(c, "ann")
+    assert c.get("/lead/").status_code == 200
