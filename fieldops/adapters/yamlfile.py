@@ -81,7 +81,7 @@ def _scalar(ev) -> Any:
             return ev.value  # quoted: always text
         tag = _RESOLVER.resolve(yaml.ScalarNode, ev.value, ev.implicit)
     if tag == _STR:
-        if ev.tag is None and ev.implicit[0] and _FLOAT12.match(ev.value):
+        if ev.tag is None and ev.implicit[0] and _FLOAT12.fullmatch(ev.value):
             return float(ev.value)  # YAML 1.2 floats such as 1e9 (YAML 1.1 wants 1.0e+9)
         return ev.value
     construct = _CONSTRUCTOR.yaml_constructors.get(tag)
