@@ -90,9 +90,16 @@ def _scalar(ev) -> Any:
     try:
         node = yaml.ScalarNode(tag, ev.value, ev.start_mark, ev.end_mark, ev.style)
         return construct(_CONSTRUCTOR, node)
-    except (yaml.YAMLError, ValueError, OverflowError, TypeError) as exc:
-        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-        raise _Bad(f"bad value {ev.value[:40]!r}: {reason}") from None
+    except Exception as exc:  # noqa: BLE001 - PyYAML's constructors raise IndexError/KeyError on bad explicit tags
+        kind = tag.rsplit(":", 1)[-1]
+        detail = (
+            str(exc).splitlines()[0][:120]
+            if isinstance(exc, (ValueError, yaml.YAMLError)) and str(exc)
+            else ""
+        )
+        raise _Bad(
+            f"bad {kind} value {ev.value[:40]!r}" + (f": {detail}" if detail else "")
+        ) from None
 
 
 def _stack_path(stack: list) -> str:

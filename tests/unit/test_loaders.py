@@ -223,6 +223,9 @@ def test_duplicate_keys_are_refused(tmp_path):
             "f.yaml:2: racks[0].name: unsupported YAML tag 'tag:yaml.org,2002:python/object:os.system'",
         ),
         ("a: !!set {x, y}\n", "f.yaml:1: a: unsupported YAML tag 'tag:yaml.org,2002:set'"),
+        # found by fuzzing: PyYAML's own constructors raise IndexError / KeyError here
+        ("a: !!int\n", "f.yaml:1: a: bad int value ''"),
+        ("a: !!bool maybe\n", "f.yaml:1: a: bad bool value 'maybe'"),
         ("a: *nowhere\n", "f.yaml:1: a: unknown or recursive alias '*nowhere'"),
         ("x:\n  ? [a]\n  : 1\n", "f.yaml:2: x: mapping keys must be plain text"),
         ("a:\n  <<: 5\n", "f.yaml:2: a.<<: a merge key (<<) needs a mapping or a list of mappings"),
