@@ -8,6 +8,7 @@ Prints a table of wall time and peak memory per stage. Targets (issue 3): 100,00
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import sys
@@ -197,14 +198,22 @@ def big_design(n_racks: int = 1000, n_cables: int = 100_000, seed: int = 7) -> D
     )
 
 
-def _measure(fn):
-    tracemalloc.start()
-    t = time.perf_counter()
+def _measure(fn, trace: bool = False):
+    """(result, wall s, cpu s, traced peak MB or None)."""
+    if trace:
+        tracemalloc.start()
+    t, c = time.perf_counter(), time.process_time()
     out = fn()
-    dt = time.perf_counter() - t
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return out, dt, peak / 1e6
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    peak = None
+    if trace:
+        peak = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
+    return out, wall, cpu, peak
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main(argv=None) -> int:
@@ -212,61 +221,69 @@ def main(argv=None) -> int:
     ap.add_argument("--racks", type=int, default=1000)
     ap.add_argument("--cables", type=int, default=100_000)
     ap.add_argument("--queries", type=int, default=10_000)
+    ap.add_argument(
+        "--trace-memory",
+        action="store_true",
+        help="also run the plan under tracemalloc (slow) for its peak",
+    )
     args = ap.parse_args(argv)
-    design, t_build, _ = _measure(lambda: big_design(args.racks, args.cables))
-    rows = [
+    rows = []
+    design, w, c, _ = _measure(lambda: big_design(args.racks, args.cables))
+    rows.append(
         (
             "build synthetic design",
             f"{len(design.floorplan.racks):,} racks, {len(design.cables):,} cables",
-            t_build,
-            None,
-        )
-    ]
-    plan, t_plan, m_plan = _measure(lambda: build_cable_plan(design))
-    rows.append(
-        (
-            "build_cable_plan (no tracemalloc: see below)",
-            f"{len(plan.runs):,} runs, {len(plan.problems)} problems",
-            t_plan,
-            m_plan,
+            w,
+            c,
+            f"rss {_rss_mb():,.0f}",
         )
     )
-    t = time.perf_counter()
-    plan = build_cable_plan(design)
-    t_plan_fast = time.perf_counter() - t
+    plan, w, c, _ = _measure(lambda: build_cable_plan(design))
     rows.append(
         (
             "build_cable_plan",
-            f"{sum(r.ordered_mm for r in plan.runs) / 1e6:,.1f} km ordered",
-            t_plan_fast,
-            None,
+            f"{len(plan.runs):,} runs, {sum(r.ordered_mm for r in plan.runs) / 1e6:,.1f} km",
+            w,
+            c,
+            f"rss {_rss_mb():,.0f}",
         )
     )
-    walk, t_walk, m_walk = _measure(lambda: WalkGraph(design))
-    rows.append(("WalkGraph(design)", f"{len(walk.corners)} corners", t_walk, m_walk))
+    if args.trace_memory:
+        del plan
+        plan, w, c, peak = _measure(lambda: build_cable_plan(design), trace=True)
+        rows.append(
+            (
+                "build_cable_plan under tracemalloc",
+                "python allocations only",
+                w,
+                c,
+                f"peak {peak:,.0f}",
+            )
+        )
+    walk, w, c, _ = _measure(lambda: WalkGraph(design))
+    rows.append(("WalkGraph(design)", f"{len(walk.corners)} corners", w, c, ""))
     rng = random.Random(1)
     names = [r.name for r in design.floorplan.racks]
     stops = [walk.standoff(n, f)[:2] for n in names for f in (FRONT, REAR)]
-    t = time.perf_counter()
-    for _ in range(args.queries):
-        walk.walk(rng.choice(stops), rng.choice(stops))
     rows.append(
-        (
-            "walk(a, b) x queries (stand-offs attached)",
-            f"{args.queries:,} queries",
-            time.perf_counter() - t,
-            None,
-        )
+        ("attach 2 stand-offs per rack (first use)", f"{len(stops):,} points", 0.0, 0.0, "")
     )
+    pairs = [(rng.choice(stops), rng.choice(stops)) for _ in range(args.queries)]
+    for a, b in pairs[:1]:
+        walk.walk(a, b)
+    _, w, c, _ = _measure(lambda: [walk.walk(a, b) for a, b in pairs])
+    rows.append(("walk(a, b)", f"{args.queries:,} queries", w, c, ""))
     sample = rng.sample(stops, min(2000, len(stops)))
     walk2 = WalkGraph(design)
-    m, t_dm, m_dm = _measure(lambda: walk2.distance_matrix(sample))
-    rows.append(("distance_matrix (cold)", f"{len(sample):,} points, {m.size:,} pairs", t_dm, m_dm))
-    print(f"{'stage':46} {'size':40} {'seconds':>8} {'peak MB':>8}")
-    for name, size, secs, mb in rows:
-        print(f"{name:46} {size:40} {secs:8.3f} {'' if mb is None else f'{mb:8.0f}':>8}")
+    m, w, c, _ = _measure(lambda: walk2.distance_matrix(sample))
+    rows.append(
+        ("distance_matrix (cold graph)", f"{len(sample):,} points, {m.size:,} pairs", w, c, "")
+    )
+    print(f"{'stage':42} {'size':34} {'wall s':>7} {'cpu s':>7}  memory MB")
+    for name, size, wall, cpu, mem in rows:
+        print(f"{name:42} {size:34} {wall:7.3f} {cpu:7.3f}  {mem}")
     print(
-        f"max RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB"
+        f"load average while running: {os.getloadavg()[0]:.1f} (2 cores); max RSS {_rss_mb():,.0f} MB"
     )
     return 0
 

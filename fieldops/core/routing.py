@@ -38,7 +38,7 @@ from shapely.geometry import LineString, Polygon
 from shapely.ops import nearest_points
 
 from fieldops.core.cableplan import CableEnd, CablePlan, CableRun, Point3, ReachProblem
-from fieldops.core.labels import _clean, assign_ids, cable_identity, label_text
+from fieldops.core.labels import _clean, assign_ids, cable_identity
 from fieldops.core.model import FRONT, REAR, U_MM, Design, Media
 
 RACK_BASE_MM = 100  # bottom of U1 above the floor (plinth, castors)
@@ -462,12 +462,10 @@ def build_cable_plan(
     for cable in design.cables:
         media = design.media.get(cable.media)
         ea, eb = resolve(cable.a), resolve(cable.b)
-        bad = [f"{cable.a}: {ea}" for e in (ea,) if isinstance(e, str)] + [
-            f"{cable.b}: {eb}" for e in (eb,) if isinstance(e, str)
-        ]
-        if media is None:
-            bad.append(f"unknown media '{cable.media}'")
-        if bad:
+        if media is None or ea.__class__ is str or eb.__class__ is str:
+            bad = [f"{t}: {e}" for t, e in ((cable.a, ea), (cable.b, eb)) if isinstance(e, str)]
+            if media is None:
+                bad.append(f"unknown media '{cable.media}'")
             warnings.append(f"cable {cable.a} -- {cable.b} not routed: {'; '.join(bad)}")
             continue
         a, b = cable.a, cable.b
@@ -523,6 +521,8 @@ def build_cable_plan(
     # -- build the runs
     say(f"sizing {len(resolved):,} cables")
     runs: list[CableRun] = []
+    media_terms: dict[str, tuple[float, int, int]] = {}
+    skus: dict[tuple[str, int], str] = {}
     problems: list[ReachProblem] = []
     for cable, media, ea, eb, ident in resolved:
         cid = ids[ident]
@@ -570,11 +570,12 @@ def build_cable_plan(
             best = (polyline_length(pts), pts, (), count_bends(pts))
             estimated = True
         route, pts, names, bends = best
-        length = math.ceil(
-            route + bends * bend_allowance_mm(media) + 2 * media.slack_per_end_mm - 1e-9
+        allow, slack2, reach = media_terms.get(media.slug) or media_terms.setdefault(
+            media.slug,
+            (bend_allowance_mm(media), 2 * media.slack_per_end_mm, effective_reach(media)),
         )
+        length = math.ceil(route + bends * allow + slack2 - 1e-9)
         ordered = 0 if estimated else orderable(media, length)
-        reach = effective_reach(media)
         if estimated:
             problems.append(
                 ReachProblem(
@@ -615,7 +616,7 @@ def build_cable_plan(
                     ra.location_id,
                     ea.u,
                     ea.face,
-                    label_text(cid, "A", near_a, near_b),
+                    f"{cid}/A {near_a} > {near_b}",
                 ),
                 b=CableEnd(
                     eb.device,
@@ -624,14 +625,19 @@ def build_cable_plan(
                     rb.location_id,
                     eb.u,
                     eb.face,
-                    label_text(cid, "B", near_b, near_a),
+                    f"{cid}/B {near_b} > {near_a}",
                 ),
                 media=media.slug,
                 media_class=media.media_class,
                 route_mm=round(route, 1),
                 length_mm=length,
                 ordered_mm=ordered,
-                sku=media.sku_for(ordered) if ordered else "",
+                sku=(
+                    skus.get((media.slug, ordered))
+                    or skus.setdefault((media.slug, ordered), media.sku_for(ordered))
+                )
+                if ordered
+                else "",
                 tray_path=names,
                 polyline=tuple(pts),
                 bends=bends,
