@@ -235,7 +235,8 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def browser():
+def chromium_browser():
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(
             f"{CHROMIUM} is missing: apt-get update && apt-get install -y chromium (scripts/bootstrap --test does it)"
