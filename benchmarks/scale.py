@@ -291,10 +291,11 @@ def job_publish(su: int, work: Path) -> dict:
         while not client.is_connected() and time.time() < deadline:
             time.sleep(0.01)
         c = Clock().start()
-        infos, nodes, size, refused = [], 0, 0, 0
+        infos, nodes, sizes, refused, t_build = [], 0, [], 0, 0.0
         for a in assignments:
             if not a.steps:
                 continue
+            t = time.perf_counter()
             try:
                 route = v.build_route(a.steps, declared=v.declared_action_types(a.profile.actions))
             except v.VdaError:
@@ -309,8 +310,9 @@ def job_publish(su: int, work: Path) -> dict:
                 base_end=min(1, len(route.stops) - 1),
             )
             payload = v.encode(msg)
+            t_build += time.perf_counter() - t
             nodes += len(msg.get("nodes", ()))
-            size += len(payload)
+            sizes.append(len(payload))
             infos.append(
                 client.publish(
                     v.topic(a.profile.manufacturer, a.serial, "order"),
@@ -332,7 +334,11 @@ def job_publish(su: int, work: Path) -> dict:
         "orders": len(infos),
         "acked": acked,
         "nodes": nodes,
-        "bytes": size,
+        "bytes": sum(sizes),
+        "largest_order_bytes": max(sizes, default=0),
+        "over_vda_max_message_bytes": sum(1 for x in sizes if x > v.MAX_MESSAGE_BYTES),
+        "build_s": round(t_build, 3),
+        "send_and_ack_s": round(r["seconds"] - t_build, 3),
         "robot_steps": sum(len(a.steps) for a in assignments),
         "refused": refused,
     }
