@@ -466,8 +466,8 @@ class RobotBridge:
             r.online = True
             return
         r.online = False
-        r.order_id = None  # the robot lost (or dropped) its order: a fresh one when it is back
-        r.route = None
+        # Keep order_id and route: a robot that comes back still running our order (a broker
+        # restart) carries on; one that restarted reports no order and gets a fresh one.
         for sid in r.order:
             if r.status[sid] not in FINAL and r.status[sid] != "ready":
                 self._set(r, sid, "ready", {"reason": f"robot {conn.lower()}"})

@@ -1,0 +1,183 @@
+"""The generated Mosquitto password + ACL files, enforced by a real Mosquitto.
+
+[LIFT-001] -x- reads CABLE-001/order      [LIFT-001] -x- writes CABLE-001/state
+[LIFT-001] --> reads LIFT-001/order       [LIFT-001] --> writes LIFT-001/state
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import threading
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from fieldops.adapters.mqtt import connect, make_client
+from fieldops.adapters.mqtt.acl import build_acl, check_password, hash_password, write_fleet_files
+from fieldops.adapters.mqtt.broker import EmbeddedBroker, free_port
+from fieldops.cli import main
+from fieldops.core.problems import DesignError
+from tests.fixtures_mqtt import Sniffer
+
+LIFT = "uagv/v2/FieldBotics/LIFT-001"
+CABLE = "uagv/v2/FieldBotics/CABLE-001"
+
+
+class Client:
+    def __init__(self, url: str, client_id: str):
+        self.got: list[tuple[str, bytes]] = []
+        self.granted: list = []
+        self.connected = threading.Event()
+        self.reason = None
+        self.c = make_client(url, client_id)
+        self.c.on_connect = self._on_connect
+        self.c.on_message = lambda c, u, m: self.got.append((m.topic, bytes(m.payload)))
+        self.subscribed = threading.Event()
+        self.c.on_subscribe = lambda c, u, mid, rcs, p: (
+            self.granted.extend(rcs),
+            self.subscribed.set(),
+        )
+        connect(self.c)
+
+    def _on_connect(self, c, u, flags, rc, p):
+        self.reason = rc
+        if not rc.is_failure:
+            self.connected.set()
+
+    def close(self):
+        self.c.disconnect()
+        self.c.loop_stop()
+
+
+@pytest.mark.mosquitto
+def test_a_robot_reads_only_its_own_orders_and_writes_only_its_own_state(mosquitto_secure):
+    b = mosquitto_secure
+    lift = Client(b.url("LIFT-001"), "LIFT-001")
+    bridge = Sniffer(b.url("fieldops"), client_id="fieldops")
+    try:
+        assert lift.connected.wait(10)
+        lift.c.subscribe([(f"{LIFT}/order", 0), (f"{CABLE}/order", 0), ("uagv/v2/#", 0)])
+        assert lift.subscribed.wait(10)
+        # the ACL check happens per message: Mosquitto grants the filters but delivers nothing foreign
+        for topic, payload in (
+            (f"{LIFT}/order", b'{"mine":1}'),
+            (f"{CABLE}/order", b'{"theirs":1}'),
+            (f"{CABLE}/instantActions", b'{"theirs":2}'),
+        ):
+            bridge.client.publish(topic, payload, qos=1).wait_for_publish(5)
+        lift.c.publish(f"{LIFT}/state", b'{"own":1}', qos=1).wait_for_publish(5)
+        lift.c.publish(f"{CABLE}/state", b'{"spoof":1}', qos=1).wait_for_publish(5)
+        lift.c.publish(f"{CABLE}/order", b'{"forged":1}', qos=1).wait_for_publish(5)
+        assert bridge.wait_for(lambda s: s.on(f"{LIFT}/state"), 5)
+        # a marker published last: when it arrives, everything before it has been routed
+        bridge.client.publish(f"{LIFT}/instantActions", b"marker", qos=1).wait_for_publish(5)
+        deadline = threading.Event()
+        for _ in range(50):
+            if any(p == b"marker" for _t, p in lift.got):
+                break
+            deadline.wait(0.1)
+        robot_topics = sorted({t for t, _p in lift.got})
+        assert robot_topics == [f"{LIFT}/instantActions", f"{LIFT}/order"]
+        assert (f"{LIFT}/order", b'{"mine":1}') in lift.got
+        assert bridge.on(f"{LIFT}/state")[0][3] == b'{"own":1}'
+        assert bridge.on(f"{CABLE}/state") == []
+        assert [m for m in bridge.on(f"{CABLE}/order") if m[3] == b'{"forged":1}'] == []
+    finally:
+        lift.close()
+        bridge.close()
+
+
+@pytest.mark.mosquitto
+@pytest.mark.parametrize("user,password", [("LIFT-001", "wrong"), ("nobody", "x"), (None, None)])
+def test_bad_or_missing_credentials_are_refused(mosquitto_secure, user, password):
+    url = f"mqtt://{mosquitto_secure.host}:{mosquitto_secure.port}"
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="intruder")
+    if user:
+        c.username_pw_set(user, password)
+    codes = []
+    done = threading.Event()
+    c.on_connect = lambda cl, u, f, rc, p: (codes.append(rc), done.set())
+    c.connect(mosquitto_secure.host, mosquitto_secure.port)
+    c.loop_start()
+    try:
+        assert done.wait(10), url
+        assert codes[0].is_failure and str(codes[0]) == "Not authorized"
+    finally:
+        c.loop_stop()
+
+
+def test_password_hashes_match_mosquitto_passwd(tmp_path):
+    pw = tmp_path / "pw"
+    subprocess.run(
+        ["mosquitto_passwd", "-c", "-b", str(pw), "u1", "s3cret"], check=True, capture_output=True
+    )
+    theirs = pw.read_text().strip().split(":", 1)[1]
+    assert check_password("s3cret", theirs) and not check_password("s3cret!", theirs)
+    ours = hash_password("s3cret", salt=b"0123456789ab")
+    assert ours == "$7$101$MDEyMzQ1Njc4OWFi$" + ours.rsplit("$", 1)[1]
+    assert check_password("s3cret", ours)
+
+
+def test_acl_text_is_sorted_and_per_robot():
+    text = build_acl([("FieldBotics", "LIFT-001"), ("FieldBotics", "CABLE-001")])
+    assert text == build_acl([("FieldBotics", "CABLE-001"), ("FieldBotics", "LIFT-001")])
+    sections = text.split("\n\n")
+    assert sections[2] == "\n".join(
+        [
+            "user CABLE-001",
+            f"topic read {CABLE}/order",
+            f"topic read {CABLE}/instantActions",
+            f"topic write {CABLE}/state",
+            f"topic write {CABLE}/connection",
+            f"topic write {CABLE}/factsheet",
+            f"topic write {CABLE}/visualization",
+        ]
+    )
+    with pytest.raises(DesignError, match="used twice"):
+        build_acl([("A", "X-1"), ("B", "X-1")])
+    with pytest.raises(ValueError):
+        build_acl([("A", "X/1")])
+
+
+def test_acl_command_writes_secret_files_and_keeps_passwords(tmp_path, capsys):
+    out = tmp_path / "fleet"
+    assert main(["robots", "acl", "-o", str(out), "--robots", "lift-robot=2,cabling-robot"]) == 0
+    creds = json.loads((out / "credentials.json").read_text())["users"]
+    assert sorted(creds) == ["CABLE-001", "LIFT-001-1", "LIFT-001-2", "fieldops"]
+    for name in ("passwd", "credentials.json"):
+        assert stat.S_IMODE(os.stat(out / name).st_mode) == 0o600
+    hashes = dict(line.split(":", 1) for line in (out / "passwd").read_text().splitlines())
+    assert all(check_password(creds[u], hashes[u]) for u in creds)
+    assert main(["robots", "acl", "-o", str(out), "--robots", "lift-robot=3,cabling-robot"]) == 0
+    again = json.loads((out / "credentials.json").read_text())["users"]
+    assert {u: again[u] for u in creds} == creds and "LIFT-001-3" in again
+    assert main(["robots", "acl", "-o", str(out), "--robots", "nosuch=1"]) == 2
+    assert "no robot profile 'nosuch'" in capsys.readouterr().err
+
+
+def test_write_fleet_files_refuses_a_foreign_credentials_file(tmp_path):
+    (tmp_path / "credentials.json").write_text("[not json")
+    with pytest.raises(DesignError, match="not a fieldops credentials file"):
+        write_fleet_files([("M", "S")], tmp_path)
+
+
+def test_embedded_broker_sends_retained_messages_only_for_own_subscriptions():
+    with EmbeddedBroker(port=free_port()) as b:
+        watcher = Sniffer(b.url, topic_filter="uagv/v2/+/+/factsheet", client_id="watcher")
+        pub = Client(b.url, "publisher")
+        try:
+            assert pub.connected.wait(10)
+            pub.c.publish(f"{LIFT}/factsheet", b"f", qos=0, retain=True).wait_for_publish(5)
+            pub.c.publish(f"{LIFT}/connection", b"c", qos=1, retain=True).wait_for_publish(5)
+            assert watcher.wait_for(lambda s: s.messages, 5)
+            late = Sniffer(b.url, topic_filter="uagv/v2/+/+/connection", client_id="late")
+            assert late.wait_for(lambda s: s.messages, 5)
+            watcher.wait_for(lambda s: False, 0.5)
+            assert late.messages == [(f"{LIFT}/connection", 1, True, b"c")]
+            late.close()
+        finally:
+            pub.close()
+            watcher.close()
