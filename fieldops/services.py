@@ -117,7 +117,7 @@ def plan_design(
     loaded = load_valid_design(design_path)
     design = loaded.design
     progress(f"routing {len(design.cables):,} cables over {len(design.floorplan.trays)} trays")
-    cable_plan = build_cable_plan(design)
+    cable_plan = build_cable_plan(design, progress=progress)
     work = None
     files: list[Path] = []
     with staged_outdir(Path(outdir)) as stage:
