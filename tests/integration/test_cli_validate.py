@@ -185,6 +185,12 @@ def test_wheel_ships_the_data_and_validates_the_bundled_sample(tmp_path):
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(REPO)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
+    if (
+        "invalid command 'bdist_wheel'" in build.stderr
+    ):  # setuptools < 70.1 without the 'wheel' package
+        pytest.skip(
+            "building a wheel offline needs the 'wheel' package (or setuptools >= 70.1) in the test environment"
+        )
     assert build.returncode == 0, build.stderr
     wheel = next(wheels.glob("fieldops-*.whl"))
     env_dir = tmp_path / "venv"
