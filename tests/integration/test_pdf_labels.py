@@ -122,3 +122,17 @@ def test_no_cables_still_gives_a_valid_pdf(tmp_path):
     path = write_labels(tmp_path / "labels.pdf", design, CablePlan(()), stock="wrap-38x50")
     pages = render(path)
     assert [sorted(decode(p)) for p in pages] == [["R01", "R02", "R03"]]
+
+
+@pytest.mark.slow
+def test_parallel_workers_give_the_same_bytes_as_serial(tmp_path):
+    from fieldops.adapters.pdf.labels import all_labels
+
+    design = tiny(tmp_path)
+    plan = synthetic_plan(300)
+    stock = get_stock("wrap-25x38")
+    one = write_label_pdf(tmp_path / "one.pdf", all_labels(design, plan), stock, workers=1)
+    two = write_label_pdf(tmp_path / "two.pdf", all_labels(design, plan), stock, workers=2)
+    assert one.read_bytes() == two.read_bytes()
+    decoded = Counter(text for page in render(two, 300) for text in decode(page))
+    assert decoded == expected_payloads(design, plan)

@@ -7,10 +7,14 @@ memory stays flat at 100,000 cables. See docs/printing.md.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from fieldops.adapters.pdf.labels import all_labels, write_label_pdf
 from fieldops.adapters.pdf.labelstock import DEFAULT_STOCK, get_stock
+
+PARALLEL_FROM = 20_000  # labels; below this a process pool costs more than it saves
+MAX_WORKERS = 4
 
 
 def write_labels(path, design, cable_plan, *, stock: str = DEFAULT_STOCK) -> Path:
@@ -18,7 +22,11 @@ def write_labels(path, design, cable_plan, *, stock: str = DEFAULT_STOCK) -> Pat
 
     chosen = get_stock(stock)
     title = f"{design.name} rev {design.revision} labels ({chosen.name})"
-    return write_label_pdf(Path(path), all_labels(design, cable_plan), chosen, title=title)
+    count = 2 * len(cable_plan.runs) + len(design.devices) + len(design.floorplan.racks)
+    workers = min(os.cpu_count() or 1, MAX_WORKERS) if count >= PARALLEL_FROM else 1
+    return write_label_pdf(
+        Path(path), all_labels(design, cable_plan), chosen, title=title, workers=workers
+    )
 
 
 def write_cutsheets(path, design, cable_plan, work, *, pagesize: str = "A4", walk=None) -> Path:

@@ -65,14 +65,20 @@ class StreamingPdf:
     def pages(self) -> int:
         return len(self._kids)
 
-    def add_page(self, width_pt: float, height_pt: float, content: str) -> None:
-        """Append a page whose content stream is ``content`` (PDF operators, Latin-1)."""
-        data = content.encode("latin-1", "replace")
+    def add_page(
+        self, width_pt: float, height_pt: float, content: str | bytes, *, deflated: bool = False
+    ) -> None:
+        """Append a page whose content stream is ``content`` (PDF operators, Latin-1);
+        ``deflated``: ``content`` is already the output of :func:`deflate`."""
         stream_num, page_num = self._new(), self._new()
-        if self.compress:
-            data = zlib.compress(data, 6)
+        if deflated:
+            data = content
+            head = b"<< /Length %d /Filter /FlateDecode >>" % len(data)
+        elif self.compress:
+            data = deflate(content)
             head = b"<< /Length %d /Filter /FlateDecode >>" % len(data)
         else:
+            data = content.encode("latin-1", "replace") if isinstance(content, str) else content
             head = b"<< /Length %d >>" % len(data)
         self._obj(stream_num, head + b"\nstream\n" + data + b"\nendstream")
         fonts = b" ".join(b"/%s %d 0 R" % (k.encode(), 3 + i) for i, k in enumerate(FONTS))
@@ -122,6 +128,11 @@ class StreamingPdf:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:
             self.abort()
+
+
+def deflate(content: str) -> bytes:
+    """A page content stream, compressed (zlib level 6: deterministic for the same input)."""
+    return zlib.compress(content.encode("latin-1", "replace"), 6)
 
 
 def _num(v: float) -> bytes:

@@ -18,6 +18,7 @@ of the drawing; layouts keep a 4-module white margin around each symbol.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -55,8 +56,8 @@ def _matrix_zxing(payload: str) -> list[str]:
     img = barcode.to_image(scale=1, add_quiet_zones=False)
     view = memoryview(img)  # 8-bit greyscale, 0 = dark
     h, w = view.shape
-    raw = view.tobytes().translate(_DARK)
-    return [raw[i * w : (i + 1) * w].decode("ascii") for i in range(h)]
+    raw = view.tobytes().translate(_DARK).decode("ascii")
+    return [raw[i * w : (i + 1) * w] for i in range(h)]
 
 
 def _matrix_qrcode(payload: str) -> list[str]:
@@ -68,20 +69,26 @@ def _matrix_qrcode(payload: str) -> list[str]:
     return ["".join("1" if m else "0" for m in row) for row in q.modules]
 
 
+_RUN = re.compile("1+")
+_ROWS: dict[tuple[int, str], str] = {}
+
+
+def _row_ops(py: int, row: str) -> str:
+    key = (py, row)
+    ops = _ROWS.get(key)
+    if ops is None:
+        if len(_ROWS) > 50_000:
+            _ROWS.clear()
+        ops = _ROWS[key] = "".join(
+            f"{m.start()} {py} {m.end() - m.start()} 1 re\n" for m in _RUN.finditer(row)
+        )
+    return ops
+
+
 def _runs_ops(rows: list[str]) -> str:
     """One ``x y w 1 re`` per horizontal run of dark modules (PDF y axis points up)."""
     n = len(rows)
-    out = []
-    for y, row in enumerate(rows):
-        py = n - 1 - y
-        x = row.find("1")
-        while x >= 0:
-            end = row.find("0", x)
-            if end < 0:
-                end = n
-            out.append(f"{x} {py} {end - x} 1 re")
-            x = row.find("1", end)
-    return "\n".join(out) + "\nf"
+    return "".join([_row_ops(n - 1 - y, row) for y, row in enumerate(rows)]) + "f"
 
 
 def encode(payload: str, *, encoder: str | None = None) -> QrSymbol:
