@@ -27,86 +27,99 @@ MAX_PROBLEMS = 20
 # ---------------------------------------------------------------- graph
 
 
-def check_graph(steps: Sequence[Step]) -> dict[str, int]:
-    """Index of step IDs; raises DesignError for duplicate IDs, unknown dependencies or a cycle.
-
-    >>> check_graph([a, b])  # b depends on a
-    {'a': 0, 'b': 1}
-    """
+def dependency_lists(steps: Sequence[Step]) -> tuple[dict[str, int], list[list[int]]]:
+    """(index of step IDs, positions each step depends on); raises DesignError for duplicate
+    IDs, unknown dependencies and self-dependencies."""
     index: dict[str, int] = {}
     problems: list[Problem] = []
     for i, s in enumerate(steps):
         if s.id in index:
             problems.append(Problem("<plan>", 0, s.id, "duplicate step ID"))
         index[s.id] = i
-    for s in steps:
+    preds: list[list[int]] = []
+    get = index.get
+    for i, s in enumerate(steps):
+        row = []
         for d in s.depends_on:
-            if d not in index:
+            j = get(d)
+            if j is None:
                 problems.append(Problem("<plan>", 0, s.id, f"depends on unknown step '{d}'"))
-            elif d == s.id:
+            elif j == i:
                 problems.append(
                     Problem("<plan>", 0, s.id, "depends on itself (a dependency cycle)")
                 )
+            else:
+                row.append(j)
+        preds.append(row)
     if problems:
         raise DesignError(_cap(problems))
-    topological_order(steps, index=index)  # raises on a cycle
+    return index, preds
+
+
+def check_graph(steps: Sequence[Step]) -> dict[str, int]:
+    """Index of step IDs; raises DesignError for duplicate IDs, unknown dependencies or a cycle.
+
+    >>> check_graph([a, b])  # b depends on a
+    {'a': 0, 'b': 1}
+    """
+    index, preds = dependency_lists(steps)
+    topological_order(preds, steps=steps)  # raises on a cycle
     return index
 
 
 def topological_order(
-    steps: Sequence[Step],
+    preds: Sequence[Sequence[int]],
     key: Callable[[int], object] | None = None,
     *,
-    index: dict[str, int] | None = None,
+    steps: Sequence[Step] | None = None,
 ) -> list[int]:
-    """Positions of ``steps`` in an order where every step follows its dependencies.
+    """Positions in an order where every step follows its dependencies (``preds[i]``: the
+    positions step i depends on).
 
     Among the steps whose dependencies are done, the one with the smallest ``key(position)``
     goes next (default: list position). Raises DesignError naming the steps of a cycle.
     """
-    n = len(steps)
-    if index is None:
-        index = {s.id: i for i, s in enumerate(steps)}
+    n = len(preds)
     indeg = [0] * n
     succ: list[list[int]] = [[] for _ in range(n)]
-    for i, s in enumerate(steps):
-        for d in set(s.depends_on):
-            j = index.get(d)
-            if j is not None and j != i:
-                succ[j].append(i)
-                indeg[i] += 1
+    for i, row in enumerate(preds):
+        for j in set(row):
+            succ[j].append(i)
+            indeg[i] += 1
     keyf = key or (lambda i: i)
     heap = [(keyf(i), i) for i in range(n) if indeg[i] == 0]
     heapq.heapify(heap)
     out: list[int] = []
+    push, pop = heapq.heappush, heapq.heappop
     while heap:
-        _, i = heapq.heappop(heap)
+        _, i = pop(heap)
         out.append(i)
         for j in succ[i]:
             indeg[j] -= 1
             if indeg[j] == 0:
-                heapq.heappush(heap, (keyf(j), j))
+                push(heap, (keyf(j), j))
     if len(out) < n:
-        cycle = _find_cycle(steps, index, {i for i in range(n) if indeg[i] > 0})
-        chain = " -> ".join(cycle)
-        raise DesignError([Problem("<plan>", 0, cycle[0], f"dependency cycle: {chain}")])
+        cycle = _find_cycle(preds, {i for i in range(n) if indeg[i] > 0})
+        names = [steps[i].id if steps is not None else str(i) for i in cycle]
+        raise DesignError(
+            [Problem("<plan>", 0, names[0], "dependency cycle: " + " -> ".join(names))]
+        )
     return out
 
 
-def _find_cycle(steps: Sequence[Step], index: dict[str, int], left: set[int]) -> list[str]:
-    """One cycle among the steps Kahn's algorithm could not place, as IDs (first repeated last)."""
-    start = min(left, key=lambda i: steps[i].id)
+def _find_cycle(preds: Sequence[Sequence[int]], left: set[int]) -> list[int]:
+    """One cycle among the positions Kahn's algorithm could not place, in dependency order
+    (``a -> b``: b needs a), first repeated last."""
+    start = min(left)
     seen: dict[int, int] = {}
     path: list[int] = []
     node = start
     while node not in seen:
         seen[node] = len(path)
         path.append(node)
-        nxt = sorted(index[d] for d in steps[node].depends_on if index.get(d) in left)
-        node = nxt[0]
-    cyc = path[seen[node] :]
-    ids = [steps[i].id for i in reversed(cyc)]  # dependency order: a -> b means b needs a
-    return [*ids, ids[0]]
+        node = min(j for j in preds[node] if j in left)
+    cyc = list(reversed(path[seen[node] :]))
+    return [*cyc, cyc[0]]
 
 
 def _cap(problems: list[Problem]) -> list[Problem]:
@@ -241,6 +254,7 @@ def best_path(dist: np.ndarray, nodes: Sequence[int], start: int | None = None) 
 
 def rank_steps(
     steps: Sequence[Step],
+    preds: Sequence[Sequence[int]],
     stop_of: Sequence[int],
     dist: np.ndarray,
     area_of: dict[str, str],
@@ -312,7 +326,7 @@ def rank_steps(
                 i,
             )
         )
-    return topological_order(steps, key=lambda i: keys[i])
+    return topological_order(preds, key=keys.__getitem__, steps=steps)
 
 
 def visits(steps: Sequence[Step], stop_of: Sequence[int], end_stop_of: Sequence[int]) -> list[int]:

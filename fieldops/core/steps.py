@@ -143,13 +143,17 @@ def _fmt_kg(w: float | None) -> str:
 
 
 class _Poses:
-    """Stand-off poses per rack face, cached; a missing rack becomes a problem for its step."""
+    """Stand-off poses and Locations per rack face, cached (Locations are immutable, so steps
+    at the same rack, face and U share one); a missing rack becomes a problem for its step."""
 
-    def __init__(self, walk):
+    def __init__(self, walk, lids: dict[str, str]):
         self.walk = walk
+        self.lids = lids
         self.cache: dict[tuple[str, str], tuple[int, int, float]] = {}
+        self.locs: dict[tuple[str, str, int | None], Location] = {}
 
     def get(self, rack: str, face: str, step_id: str) -> tuple[int, int, float]:
+        """``(x_mm, y_mm, theta_deg)`` of the stand-off point at a rack face."""
         key = (rack, face if face in (FRONT, REAR) else FRONT)
         hit = self.cache.get(key)
         if hit is None:
@@ -167,8 +171,16 @@ class _Poses:
                         )
                     ]
                 ) from None
-            hit = (int(round(x)), int(round(y)), float(theta))
+            hit = (int(round(x)), int(round(y)), _deg(theta))
             self.cache[key] = hit
+        return hit
+
+    def loc(self, rack: str, face: str, u: int | None, step_id: str) -> Location:
+        key = (rack, face, u)
+        hit = self.locs.get(key)
+        if hit is None:
+            x, y, theta_deg = self.get(rack, face, step_id)
+            hit = self.locs[key] = Location(rack, self.lids.get(rack, ""), face, u, x, y, theta_deg)
         return hit
 
 
@@ -199,17 +211,15 @@ def build_steps(
     team = list(team)
     times = standard_times(team)
     fp = design.floorplan
-    poses = _Poses(walk)
     devices = design.device_index()
     types = design.device_types
     trays = {t.name: t.elevation_mm for t in fp.trays}
     lids = {r.name: fp.grid.location_id(*r.position) for r in fp.racks}
+    poses = _Poses(walk, lids)
     tech_payload = max((p.payload_kg for p in team if p.kind == "technician"), default=0.0)
     lifts = [p for p in team if p.kind != "technician" and "mount_device" in p.actions]
 
-    def loc(rack: str, face: str, u: int | None, step_id: str) -> Location:
-        x, y, theta = poses.get(rack, face, step_id)
-        return Location(rack, lids.get(rack, ""), face, u, x, y, _deg(theta))
+    loc = poses.loc
 
     steps: list[Step] = []
 
@@ -376,7 +386,7 @@ def build_steps(
         return 0
 
     def end_dict(end, step_id: str) -> dict:
-        x, y, theta = poses.get(end.rack, end.face, step_id)
+        x, y, theta_deg = poses.get(end.rack, end.face, step_id)
         return {
             "device": end.device,
             "port": end.port,
@@ -387,21 +397,21 @@ def build_steps(
             "label": end.label,
             "x_mm": x,
             "y_mm": y,
-            "theta_deg": _deg(theta),
+            "theta_deg": theta_deg,
         }
 
     # ------------------------------------------------------------ power
     cords_of: dict[str, list[str]] = defaultdict(list)  # device -> power step IDs
     cables_of: dict[str, list[str]] = defaultdict(list)  # device -> cable step IDs
     peers_of: dict[str, set[str]] = defaultdict(set)  # device -> data link peers
+    ports = {slug: {p.name: p for p in dt.ports} for slug, dt in types.items()}
     power_runs = [r for r in cable_plan.runs if r.media_class == POWER_CLASS]
     data_runs = [r for r in cable_plan.runs if r.media_class != POWER_CLASS]
     for run in power_runs:
-        pdu_end, dev_end = _pdu_and_device(run, devices, types)
+        pdu_end, dev_end = _pdu_and_device(run, devices, ports)
         sid = f"power:{run.id}"
         pdu_dev = devices.get(pdu_end.device)
-        pdu_type = types.get(pdu_dev.device_type) if pdu_dev else None
-        outlet = pdu_type.port(pdu_end.port) if pdu_type else None
+        outlet = ports.get(pdu_dev.device_type, {}).get(pdu_end.port) if pdu_dev else None
         leg = outlet.feed_leg if outlet else ""
         feed = feed_name(pdu_end.device, leg)
         feed_text = f"feed {feed}" if feed else "feed not named in the design"
@@ -622,13 +632,12 @@ def data_runs_by_device(runs: list[CableRun]) -> dict[str, list[tuple[str, str, 
     return out
 
 
-def _pdu_and_device(run: CableRun, devices: dict[str, Device], types: dict[str, DeviceType]):
+def _pdu_and_device(run: CableRun, devices: dict[str, Device], ports: dict[str, dict]):
     """(PDU end, device end) of a power cord: the power-outlet end, else a PDU-role end, else B."""
 
     def score(end) -> int:
         dev = devices.get(end.device)
-        dt = types.get(dev.device_type) if dev else None
-        port = dt.port(end.port) if dt else None
+        port = ports.get(dev.device_type, {}).get(end.port) if dev else None
         if port is not None and port.kind == "power-outlet":
             return 2
         if dev is not None and dev.role in PDU_ROLES:

@@ -100,11 +100,12 @@ class WorkOrder:
     walking_m: float = 0.0
 
 
-def step_to_dict(step: Step) -> dict:
+def step_to_dict(step: Step, *, copy_action: bool = True) -> dict:
     """A JSON-ready dict with deterministic content.
 
     Same content as ``dataclasses.asdict`` (with ``depends_on`` as a list), built by hand
     because ``asdict`` is ~10x slower and plans hold hundreds of thousands of steps.
+    ``copy_action=False`` shares the step's action dict (for serialising straight away).
     """
     loc = step.location
     return {
@@ -129,7 +130,7 @@ def step_to_dict(step: Step) -> dict:
         ),
         "depends_on": list(step.depends_on),
         "duration_s": step.duration_s,
-        "action": _json_copy(step.action),
+        "action": _json_copy(step.action) if copy_action else step.action,
         "required_actions": tuple(step.required_actions),
         "weight_kg": step.weight_kg,
         "crew_size": step.crew_size,
