@@ -17,5 +17,9 @@ DATA_DIRS = {pkg: folder for pkg, folder in DATA_DIRS.items() if (HERE / folder)
 setup(
     packages=find_packages(include=["fieldops", "fieldops.*"]) + list(DATA_DIRS),
     package_dir={"": ".", **DATA_DIRS},
-    package_data={name: ["**/*"] for name in DATA_DIRS} | {"fieldops": ["data/*", "data/**/*", "blueprints/*", "blueprints/**/*"]},
+    package_data={name: ["**/*"] for name in DATA_DIRS}
+    | {
+        "fieldops": ["data/*", "data/**/*", "blueprints/*", "blueprints/**/*"],
+        "fieldops.adapters.store": ["migrations/*", "migrations/**/*"],
+    },
 )
