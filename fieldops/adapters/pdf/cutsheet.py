@@ -49,7 +49,7 @@ CONFIRM_TEXT = {
     "scan_asset": "scan the asset tag",
     "manual": "tick the box",
     "robot": "robot reports FINISHED",
-    "robot+technician": "robot FINISHED, then a technician confirms",
+    "robot+technician": "robot FINISHED + technician",
 }
 
 BODY = ParagraphStyle("body", fontName="Helvetica", fontSize=8, leading=9.6)
