@@ -119,6 +119,8 @@ def _find_cycle(preds: Sequence[Sequence[int]], left: set[int]) -> list[int]:
         path.append(node)
         node = min(j for j in preds[node] if j in left)
     cyc = list(reversed(path[seen[node] :]))
+    k = cyc.index(min(cyc))  # start at the earliest step, so the message is stable
+    cyc = cyc[k:] + cyc[:k]
     return [*cyc, cyc[0]]
 
 
