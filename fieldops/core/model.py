@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 
 FRONT = "front"
@@ -150,7 +151,9 @@ class Rack:
             for sx, sd in ((-1, 1), (-1, -1), (1, -1), (1, 1))
         )
 
-    def face_point(self, rack_type: RackType, face: str, offset_mm: float = 0.0) -> tuple[float, float]:
+    def face_point(
+        self, rack_type: RackType, face: str, offset_mm: float = 0.0
+    ) -> tuple[float, float]:
         """The centre of a rack face, pushed ``offset_mm`` out into the aisle."""
         nx, ny = self.front_normal()
         sign = 1 if face == FRONT else -1
@@ -158,7 +161,7 @@ class Rack:
         return (self.position[0] + sign * nx * d, self.position[1] + sign * ny * d)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: cached_property keeps the name indexes
 class FloorPlan:
     name: str  # the hall; VDA 5050 mapId
     outline: tuple[Point2, ...]
@@ -171,8 +174,9 @@ class FloorPlan:
     source: Source = NO_SOURCE
 
     def rack(self, name: str) -> Rack | None:
-        return self._rack_index().get(name)
+        return self._rack_index.get(name)
 
+    @cached_property
     def _rack_index(self) -> dict[str, Rack]:
         return {r.name: r for r in self.racks}
 
@@ -311,7 +315,7 @@ class RobotProfile:
     source: Source = NO_SOURCE
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: cached_property keeps the name indexes
 class Design:
     name: str
     revision: str
@@ -323,7 +327,12 @@ class Design:
     source: Source = NO_SOURCE
 
     def device(self, name: str) -> Device | None:
-        return self.device_index().get(name)
+        return self._device_index.get(name)
 
     def device_index(self) -> dict[str, Device]:
+        """Devices by name (a copy: callers may change it)."""
+        return dict(self._device_index)
+
+    @cached_property
+    def _device_index(self) -> dict[str, Device]:
         return {d.name: d for d in self.devices}

@@ -391,7 +391,7 @@ def build_drift(
 
 
 def _rack(design: Design, port: str) -> str:
-    dev = _device(design, split_port(port)[0])
+    dev = design.device(split_port(port)[0])
     return dev.rack if dev else ""
 
 
@@ -497,7 +497,7 @@ def port_face(design: Design, port: str, fallback: str = "") -> str:
     from fieldops.core.routing import port_face as planner_port_face
 
     device_name, port_name = split_port(port)
-    dev = _device(design, device_name)
+    dev = design.device(device_name)
     if dev is None:
         return fallback or "front"
     dt = design.device_types.get(dev.device_type)
@@ -572,20 +572,10 @@ class WorkItem:
     after: set = field(default_factory=set)  # keys of work items that must be done first
 
 
-_INDEX: list = [None, {}]  # (design, {name: Device}) of the last design asked about
-
-
-def _device(design: Design, name: str):
-    """``design.device(name)`` without rebuilding the index on every call."""
-    if _INDEX[0] is not design:
-        _INDEX[0], _INDEX[1] = design, design.device_index()
-    return _INDEX[1].get(name)
-
-
 def _device_units(design: Design, name: str, rack: str, position: int | None) -> set:
     if position is None or not rack:
         return set()
-    dev = _device(design, name)
+    dev = design.device(name)
     dt = design.device_types.get(dev.device_type) if dev else None
     height = max(1, math.ceil(dt.u_height)) if dt else 1
     return {("U", rack, u) for u in range(position, position + height)}
@@ -696,7 +686,7 @@ def build_fixups(
     for d in report.devices:
         if d.status not in DRIFT_DEVICE:
             continue
-        dev = _device(design, d.device)
+        dev = design.device(d.device)
         tag = dev.asset_tag if dev else report.resolved.devices[d.device].asset_tag
         confirm, expect = (CONFIRM_SCAN_ASSET, (tag,)) if tag else (CONFIRM_MANUAL, ())
         if d.status == "unexpected":
