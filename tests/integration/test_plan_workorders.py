@@ -1,0 +1,258 @@
+"""Work orders for the sample halls with the real walking graph and cable router, real files.
+
+Checks on every step of both samples: precedence, robot capabilities, bottom-up stacking, no
+double booking; walking in the optimised order against the design order; byte-identical
+output; the JSON Schema; the round trip; the CLI end to end; bad input.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from fieldops.adapters.designfile import load_design
+from fieldops.adapters.workfiles import (
+    SCHEDULE_COLUMNS,
+    read_work_file,
+    render_work_json,
+    write_work_files,
+)
+from fieldops.core.problems import DesignError
+from fieldops.core.routing import build_cable_plan
+from fieldops.core.schedule import step_u_span
+from fieldops.core.walking import WalkGraph
+from fieldops.core.workplan import build_work_plan
+from fieldops.services import load_team
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA = json.loads((REPO / "docs" / "workorders.schema.json").read_text())
+SAMPLES = ["lab-hall", "gpu-hall"]
+
+
+@pytest.fixture(scope="module")
+def planned():
+    cache = {}
+
+    def plan(
+        sample: str, crew: int = 3, robots=("lift-robot", "cabling-robot"), optimise: bool = True
+    ):
+        key = (sample, crew, tuple(robots), optimise)
+        if key not in cache:
+            design = load_design(REPO / "floorplans" / sample).design
+            cp = build_cable_plan(design)
+            team = load_team(None, crew=crew, robots=list(robots))
+            work = build_work_plan(design, cp, team, WalkGraph(design), optimise=optimise)
+            cache[key] = (design, cp, team, work)
+        return cache[key]
+
+    return plan
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_every_step_starts_after_its_dependencies_end(planned, sample):
+    _, _, _, work = planned(sample)
+    by = work.step_index()
+    assert len(by) == len(work.steps)
+    for s in work.steps:
+        assert s.assignee and s.start_s is not None and s.end_s > s.start_s
+        for d in s.depends_on:
+            assert by[d].end_s <= s.start_s, f"{s.id} starts before {d} ends"
+    # the global order is a topological order too
+    seen = set()
+    for s in work.steps:
+        assert set(s.depends_on) <= seen, s.id
+        seen.add(s.id)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_nobody_is_double_booked_and_robots_stay_within_their_profile(planned, sample):
+    _, _, team, work = planned(sample)
+    profiles = {p.name: p for p in team}
+    member_profile = {m.name: profiles[m.profile] for m in work.team}
+    busy = defaultdict(list)
+    robot_steps = 0
+    for s in work.steps:
+        for who in (s.assignee, *s.helpers):
+            busy[who].append((s.start_s, s.end_s, s.id))
+        p = member_profile[s.assignee]
+        if p.kind == "robot":
+            robot_steps += 1
+            assert set(s.required_actions) <= set(p.actions), s.id
+            assert s.weight_kg <= p.payload_kg, s.id
+            span = step_u_span(s)
+            if span:
+                assert p.u_min <= span[0] and span[1] <= p.u_max, s.id
+            assert s.confirm in ("robot", "robot+technician")
+        if s.crew_size > 1:
+            assert len(s.helpers) == s.crew_size - 1 and all(
+                member_profile[h].kind == "technician" for h in s.helpers
+            )
+    assert robot_steps > 0  # the samples give the robots work
+    for who, spans in busy.items():
+        spans.sort()
+        for (_, end, a), (start, _, b) in zip(spans, spans[1:], strict=False):
+            assert end <= start, f"{who} does {a} and {b} at once"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_stacking_is_bottom_up_in_every_rack(planned, sample):
+    design, _, _, work = planned(sample)
+    by = work.step_index()
+    per_rack = defaultdict(list)
+    for d in design.devices:
+        if d.position is not None:
+            per_rack[d.rack].append(d)
+    for rack, devs in per_rack.items():
+        devs.sort(key=lambda d: (d.position, d.face, d.name))
+        starts = [by[f"mount:{d.name}"].start_s for d in devs]
+        assert starts == sorted(starts), rack
+        for d in devs:
+            assert by[f"rails:{d.name}"].end_s <= by[f"mount:{d.name}"].start_s
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_optimised_order_walks_no_further_than_the_design_order(planned, sample):
+    _, _, _, work = planned(sample)
+    opt, naive = work.stats["order_walking_m"], work.stats["design_order_walking_m"]
+    assert 0 < opt <= naive
+    print(f"{sample}: walking in plan order {opt:,.0f} m, design order {naive:,.0f} m")
+
+
+def test_lab_hall_schedule_is_better_than_scheduling_in_design_order(planned):
+    _, _, _, work = planned("lab-hall")
+    _, _, _, naive = planned("lab-hall", optimise=False)
+    assert (
+        naive.stats["order_walking_m"]
+        == naive.stats["design_order_walking_m"]
+        == work.stats["design_order_walking_m"]
+    )
+    assert sum(work.walking_m.values()) <= sum(naive.walking_m.values())
+    assert set(s.id for s in work.steps) == set(s.id for s in naive.steps)
+
+
+def test_same_input_gives_byte_identical_files(tmp_path):
+    outs = []
+    for k in range(2):
+        design = load_design(REPO / "floorplans" / "lab-hall").design
+        cp = build_cable_plan(design)
+        team = load_team(None, crew=3, robots=["lift-robot"])
+        work = build_work_plan(design, cp, team, WalkGraph(design))
+        outs.append([p.read_bytes() for p in write_work_files(design, work, tmp_path / str(k))])
+    assert outs[0] == outs[1]
+
+
+def test_files_match_the_schema_and_read_back(planned, tmp_path):
+    design, _, _, work = planned("lab-hall")
+    json_path, csv_path = write_work_files(design, work, tmp_path)
+    doc = json.loads(json_path.read_text())
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["schema"] == "fieldops.workorders/1.0"
+    assert doc["design"] == {"name": "lab-hall", "revision": "r1", "hall": "LAB1"}
+    assert doc["schedule"]["makespan_s"] == work.makespan_s and doc["schedule"][
+        "critical_path"
+    ] == list(work.critical_path)
+    meta, back = read_work_file(json_path)
+    assert back == work and back.walking_m == work.walking_m and back.stats == work.stats
+    assert [s.action for s in back.steps] == [s.action for s in work.steps]
+    assert meta["design"]["hall"] == "LAB1"
+    assert render_work_json(design, back) == json_path.read_bytes()
+    rows = list(csv.DictReader(csv_path.open()))
+    assert tuple(rows[0]) == SCHEDULE_COLUMNS and len(rows) == len(work.steps)
+    assert [float(r["start_s"]) for r in rows] == sorted(float(r["start_s"]) for r in rows)
+    wo_ids = {w.id for w in work.workorders}
+    assert all(r["workorder"] in wo_ids for r in rows)
+    # every step is in its assignee's work orders exactly once
+    counted = defaultdict(int)
+    for w in work.workorders:
+        for sid in w.steps:
+            counted[(w.assignee, sid)] += 1
+    assert all(counted[(s.assignee, s.id)] == 1 for s in work.steps)
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"schema": "something/1.0"}', "not a fieldops work-order file"),
+        ('{"schema": "fieldops.workorders/2.0"}', "unsupported schema version"),
+        (
+            '{"schema": "fieldops.workorders/1.0", "design": {}, "team": [], "steps": 3, "workorders": [], "schedule": {}}',
+            "steps: missing or not a JSON array",
+        ),
+        (
+            '{"schema": "fieldops.workorders/1.0", "design": {}, "team": [], "steps": [{"id": "x"}], "workorders": [], "schedule": {"makespan_s": 0, "critical_path": []}}',
+            "steps[0] (x): malformed step",
+        ),
+    ],
+)
+def test_malformed_work_files_are_clear_errors(tmp_path, text, needle):
+    path = tmp_path / "workorders.json"
+    path.write_text(text)
+    with pytest.raises(DesignError) as err:
+        read_work_file(path)
+    assert needle in str(err.value)
+
+
+def test_cli_plan_end_to_end(tmp_path):
+    out = tmp_path / "out"
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fieldops",
+            "plan",
+            str(REPO / "floorplans" / "lab-hall"),
+            "-o",
+            str(out),
+            "--crew",
+            "3",
+            "--robots",
+            "lift-robot",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "steps: rack 12, stack 92, power 62, cable 95, burnin 58, verify 12" in r.stdout
+    assert "makespan:" in r.stdout and "technician-3:" in r.stdout and "lift-robot-1:" in r.stdout
+    assert "work orders: scheduling 4 team members" in r.stderr  # progress
+    jsonschema.validate(json.loads((out / "workorders.json").read_text()), SCHEMA)
+    assert (out / "schedule.csv").read_text().startswith(",".join(SCHEDULE_COLUMNS))
+
+
+def test_cli_a_team_nobody_in_which_can_place_racks_fails_cleanly(tmp_path):
+    out = tmp_path / "out"
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fieldops",
+            "plan",
+            str(REPO / "floorplans" / "lab-hall"),
+            "-o",
+            str(out),
+            "--crew",
+            "0",
+            "--robots",
+            "lift-robot",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "Traceback" not in r.stderr
+    assert "rack:A01" in r.stderr and "nobody in the team can do this step" in r.stderr
+    assert not (out / "workorders.json").exists() and not (out / "cutsheet.csv").exists()
