@@ -420,3 +420,18 @@ def test_remediation_step_is_pure_stable_and_located():
     }
     with pytest.raises(DesignError, match="needs a reason"):
         remediation_step(burn, "   ")
+
+
+def test_step_to_dict_matches_asdict_and_round_trips():
+    import dataclasses
+
+    from fieldops.core.workorder import step_from_dict, step_to_dict
+
+    for s in steps_by_id((TECH, LIFT)).values():
+        expected = dataclasses.asdict(s)
+        expected["depends_on"] = list(s.depends_on)
+        got = step_to_dict(s)
+        assert got == expected
+        got["action"]["type"] = "changed"  # a deep copy: the step is untouched
+        assert s.action["type"] != "changed"
+        assert step_from_dict(step_to_dict(s)) == s
