@@ -53,6 +53,7 @@ T_TOKEN = ApiTokenRow.__table__
 T_EVENT = EventRow.__table__
 
 MAX_NOTE = 2000
+STEP_COLS = [c for c in T_STEP.c if c.name != "data"]  # everything a view needs; data is for export
 MAX_NAME = 100
 
 
@@ -179,6 +180,7 @@ class Store:
         self.listeners: list[Callable[[dict], None]] = []
         self._rev_cache: tuple[float, dict | None] = (0.0, None)
         self._lock = threading.Lock()
+        self._token_cache: dict[str, tuple[float, dict]] = {}
         if migrate:
             from fieldops.adapters.store.migrate import migrate as run_migrations
 
@@ -581,9 +583,24 @@ class Store:
             )
         return raw
 
+    TOKEN_CACHE_S = 5.0  # a revoked token or disabled user stops working within this time
+
     def user_for_token(self, raw: str) -> dict | None:
         if not isinstance(raw, str) or not raw.startswith("fo_") or len(raw) > 200:
             return None
+        key = token_hash(raw)
+        now = time.monotonic()
+        hit = self._token_cache.get(key)
+        if hit is not None and now - hit[0] < self.TOKEN_CACHE_S:
+            return dict(hit[1])
+        user = self._user_for_token_hash(key)
+        if user is not None:
+            if len(self._token_cache) > 10_000:
+                self._token_cache.clear()
+            self._token_cache[key] = (now, user)
+        return dict(user) if user else None
+
+    def _user_for_token_hash(self, key: str) -> dict | None:
         with self._read() as conn:
             row = (
                 conn.execute(
@@ -592,7 +609,7 @@ class Store:
                     )
                     .join(T_TOKEN, T_TOKEN.c.user_id == T_USER.c.id)
                     .where(
-                        T_TOKEN.c.token_hash == token_hash(raw),
+                        T_TOKEN.c.token_hash == key,
                         T_TOKEN.c.revoked.is_(False),
                         T_USER.c.active.is_(True),
                     )
@@ -607,9 +624,11 @@ class Store:
             uid = conn.execute(select(T_USER.c.id).where(T_USER.c.name == user_name)).scalar()
             if uid is None:
                 raise NotFound(f"no user '{user_name}'")
-            return conn.execute(
+            n = conn.execute(
                 update(T_TOKEN).where(T_TOKEN.c.user_id == uid).values(revoked=True)
             ).rowcount
+        self._token_cache.clear()  # this worker forgets at once; others within TOKEN_CACHE_S
+        return n
 
     # ------------------------------------------------------------ steps
 
@@ -709,7 +728,7 @@ class Store:
         offset: int = 0,
     ) -> list[dict]:
         rid = self._rid()
-        q = select(T_STEP).where(T_STEP.c.revision_id == rid)
+        q = select(*STEP_COLS).where(T_STEP.c.revision_id == rid)
         if status:
             q = q.where(T_STEP.c.status == status)
         if assignee is not None:
@@ -728,32 +747,53 @@ class Store:
         """The assignee's open steps in their work order, each with ``ready``."""
         rid = self._rid()
         with self._read() as conn:
-            rows = (
-                conn.execute(
-                    select(T_STEP)
-                    .where(
-                        T_STEP.c.revision_id == rid,
-                        T_STEP.c.assignee == assignee,
-                        T_STEP.c.status.in_(rules.OPEN_STATUSES + (rules.BLOCKED, rules.FAILED)),
-                    )
-                    .order_by(T_STEP.c.wo_seq, T_STEP.c.seq)
-                    .limit(limit)
-                )
-                .mappings()
-                .all()
-            )
+            rows = conn.execute(self._queue_query(rid, assignee).limit(limit)).mappings().all()
             status_of = self._statuses(conn, rid, [d for r in rows for d in r["depends_on"]])
         return [self._step_dict(r, status_of) for r in rows]
 
-    def next_step(self, assignee: str) -> dict | None:
-        """The first ready step of the assignee's queue (an in-progress one first)."""
-        q = self.queue(assignee, limit=200)
-        for s in q:
-            if s["status"] == "in_progress" and s["ready"]:
-                return s
-        for s in q:
-            if s["ready"]:
-                return s
+    def _queue_query(self, rid: int, assignee: str):
+        return (
+            select(*STEP_COLS)
+            .where(
+                T_STEP.c.revision_id == rid,
+                T_STEP.c.assignee == assignee,
+                T_STEP.c.status.in_(rules.OPEN_STATUSES + (rules.BLOCKED, rules.FAILED)),
+            )
+            .order_by(T_STEP.c.wo_seq, T_STEP.c.seq)
+        )
+
+    def next_step(self, assignee: str, *, batch: int = 8, scan: int = 200) -> dict | None:
+        """The assignee's step to do now: one in progress, else the first ready one of their
+        queue (looking at most ``scan`` steps ahead, ``batch`` at a time)."""
+        rid = self._rid()
+        with self._read() as conn:
+            row = (
+                conn.execute(
+                    select(*STEP_COLS)
+                    .where(
+                        T_STEP.c.revision_id == rid,
+                        T_STEP.c.assignee == assignee,
+                        T_STEP.c.status == "in_progress",
+                    )
+                    .order_by(T_STEP.c.wo_seq, T_STEP.c.seq)
+                    .limit(1)
+                )
+                .mappings()
+                .first()
+            )
+            if row is not None:
+                status_of = self._statuses(conn, rid, row["depends_on"])
+                if rules.is_ready(row["status"], row["depends_on"], status_of):
+                    return self._step_dict(row, status_of)
+            q = self._queue_query(rid, assignee).where(T_STEP.c.status != "in_progress")
+            for offset in range(0, scan, batch):
+                rows = conn.execute(q.limit(batch).offset(offset)).mappings().all()
+                if not rows:
+                    return None
+                status_of = self._statuses(conn, rid, [d for r in rows for d in r["depends_on"]])
+                for r in rows:
+                    if rules.is_ready(r["status"], r["depends_on"], status_of):
+                        return self._step_dict(r, status_of)
         return None
 
     def previous_point(self, assignee: str) -> tuple[int, int] | None:
@@ -819,7 +859,7 @@ class Store:
     # ------------------------------------------------------------ confirmations
 
     def _lock_step(self, conn: Connection, rid: int, step_id: str):
-        q = select(T_STEP).where(T_STEP.c.revision_id == rid, T_STEP.c.step_id == step_id)
+        q = select(*STEP_COLS).where(T_STEP.c.revision_id == rid, T_STEP.c.step_id == step_id)
         if self.dialect == "postgresql":
             q = q.with_for_update()
         row = conn.execute(q).mappings().first()
