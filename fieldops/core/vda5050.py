@@ -353,7 +353,12 @@ def _step_actions(step: Step, *, arrival: bool, hold_for_technician: bool) -> li
             action(
                 ARRIVAL_ACTION,
                 f"{step.id}:{n}",
-                {"stationType": "rackFace", "stationName": station},
+                {
+                    "stationType": "rackFace",
+                    "stationName": station,
+                    "stepId": step.id,
+                    "stepKind": step.kind,
+                },
             )
         )
         n += 1
@@ -550,7 +555,8 @@ def build_order(
 
     Sequence IDs are fixed per stop (node i is 2i, its outgoing edge 2i+1), so an update that
     starts at the previous base's last node (``first`` = previous ``base_end``) stitches onto
-    the running order as VDA 5050 requires; bump ``order_update_id`` for each update.
+    the running order as VDA 5050 requires; bump ``order_update_id`` for each update. The
+    stitching node of an update is sent without its actions (they were sent with the base).
 
     Examples
     --------
@@ -588,7 +594,11 @@ def build_order(
                     "theta": _radians(stop.pose.theta_deg),
                     "mapId": map_id,
                 },
-                "actions": [dict(a) for a in stop.actions],
+                # the stitching node of an update carries no actions: they went with the base,
+                # and a robot appends (re-runs) actions given there
+                "actions": []
+                if (i == first and order_update_id > 0)
+                else [dict(a) for a in stop.actions],
             }
         )
         if i > first:
@@ -621,8 +631,10 @@ def build_order(
 
 
 def build_instant_actions(header: Header, actions: Sequence[dict]) -> dict:
-    """An ``instantActions`` message (2.x calls the list ``actions``)."""
-    return {**header.fields(), "actions": [dict(a) for a in actions]}
+    """An ``instantActions`` message. The 2.0.0 JSON schema names the list ``instantActions``,
+    2.1.0 names it ``actions``; the header's version picks."""
+    key = "instantActions" if header.version == "2.0.0" else "actions"
+    return {**header.fields(), key: [dict(a) for a in actions]}
 
 
 def cancel_order(action_id: str) -> dict:
@@ -950,7 +962,21 @@ def parse_state(
     c = _Check(data, "state")
     header = _header(c)
     actions = []
+    statuses = frozenset(ACTION_STATUSES)
     for i, raw in enumerate(c.list("actionStates")):
+        # fast path for well-formed entries; the checked path names the bad field otherwise
+        if type(raw) is dict:
+            aid, at, st = raw.get("actionId"), raw.get("actionType", ""), raw.get("actionStatus")
+            res = raw.get("resultDescription", "")
+            if (
+                type(aid) is str
+                and type(at) is str
+                and type(res) is str
+                and st in statuses
+                and max(len(aid), len(at), len(res)) <= MAX_STRING
+            ):
+                actions.append(ActionState(aid, at, st, res))
+                continue
         a = c.item("actionStates", i, raw)
         actions.append(
             ActionState(
@@ -978,7 +1004,9 @@ def parse_state(
         )
     seqs = []
     for i, raw in enumerate(c.list("nodeStates")):
-        seqs.append(c.item("nodeStates", i, raw).int("sequenceId"))
+        seq = raw.get("sequenceId") if type(raw) is dict else None
+        ok = type(seq) is int and 0 <= seq < 2**32
+        seqs.append(seq if ok else c.item("nodeStates", i, raw).int("sequenceId"))
     c.list("edgeStates")
     pos = None
     p = c.obj("agvPosition", required=False)
@@ -1149,7 +1177,7 @@ def parse_instant_actions(
 ) -> tuple[MessageHeader, tuple[OrderAction, ...]]:
     data = payload if isinstance(payload, Mapping) else decode(payload, max_bytes=max_bytes)
     c = _Check(data, "instantActions")
-    return _header(c), _actions(c, "actions")
+    return _header(c), _actions(c, "instantActions" if "instantActions" in data else "actions")
 
 
 # ---------------------------------------------------------------- action states -> step status

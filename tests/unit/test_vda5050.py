@@ -172,6 +172,11 @@ def test_order_update_stitches_at_the_previous_base_end():
     assert first["nodes"][-3]["nodeId"] == update["nodes"][0]["nodeId"] == "R02.front"
     assert first["nodes"][2]["sequenceId"] == update["nodes"][0]["sequenceId"] == 4
     assert [n["sequenceId"] for n in update["nodes"]] == [4, 6, 8]
+    assert first["nodes"][2]["actions"] and update["nodes"][0]["actions"] == []
+    assert [a["actionType"] for a in update["nodes"][1]["actions"]] == [
+        "finePositioning",
+        "installDevice",
+    ]
     assert all(n["released"] for n in update["nodes"])
     assert [e["sequenceId"] for e in update["edges"]] == [5, 7]
     with pytest.raises(v.VdaError):

@@ -106,6 +106,9 @@ def payloads() -> dict[str, dict]:
                 v.confirm_trigger("confirm-1", "stack/gpu-01:2", "technician-1"),
             ],
         ),
+        "instant_actions_2.0.0": v.build_instant_actions(
+            header(0, "2.0.0"), [v.cancel_order("cancel-1")]
+        ),
         "connection": v.build_connection(header(0), "ONLINE"),
         "factsheet": v.build_factsheet(
             header(0),

@@ -484,12 +484,12 @@ class RobotBridge:
                     return
             self._send_new_order(r, state)
             return
+        self._apply_actions(r, state)
         if state.order_update_id < r.update_id:
             if time.monotonic() - r.sent_at >= self.resend_after_s and r.last_message is not None:
                 r.sent_at = time.monotonic()
                 self._publish(r, "order", r.last_message)  # the update got lost: same message again
             return
-        self._apply_actions(r, state)
         self._release(r, state)
 
     def _rejected(self, r: _Robot, state: v.RobotState) -> None:

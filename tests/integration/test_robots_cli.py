@@ -1,0 +1,113 @@
+"""The robot commands: help, bad input (exit 2, no traceback), and dispatch end to end."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fieldops.adapters.mqtt.simulator import SimulatedRobot
+from fieldops.cli import main
+from tests.fixtures_mqtt import planner_available, sample_profiles
+from tests.samples import LAB_HALL
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["robots", "--help"],
+        ["robots", "dispatch", "--help"],
+        ["robots", "simulate", "--help"],
+        ["robots", "acl", "--help"],
+        ["broker", "--help"],
+    ],
+)
+def test_every_robot_command_has_help(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "usage: fieldops" in out and len(out) > 200
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["robots", "dispatch", "floorplans/lab-hall", "--broker", "http://x"],
+            "scheme must be mqtt://",
+        ),
+        (["robots", "dispatch", "floorplans/lab-hall", "--broker", "mqtt://h:99999"], "port"),
+        (
+            ["robots", "dispatch", "/nonexistent", "--broker", "mqtt://127.0.0.1:1"],
+            "neither a plan folder",
+        ),
+        (["robots", "dispatch", "floorplans/lab-hall", "--window", "0"], "--window"),
+        (
+            ["robots", "simulate", "--profile", "robot_profiles/technician.yaml"],
+            "is a technician, not a robot",
+        ),
+        (
+            [
+                "robots",
+                "simulate",
+                "--profile",
+                "robot_profiles/lift-robot.yaml",
+                "--fail-rate",
+                "2",
+            ],
+            "not between 0 and 1",
+        ),
+        (["robots", "simulate", "--profile", "nope.yaml"], "robot profile not found"),
+        (["broker", "--port", "70000"], "not 1..65535"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not planner_available(), reason="needs the work planner (fieldops.core.workplan)"
+)
+def test_dispatch_plans_the_lab_hall_and_follows_two_robots_to_the_end(
+    embedded_broker, tmp_path, capsys
+):
+    profiles = sample_profiles()
+    robots = [
+        SimulatedRobot(
+            profiles[n], embedded_broker.url, time_scale=1500, state_interval_s=0.3
+        ).start()
+        for n in ("lift-robot", "cabling-robot")
+    ]
+    status = tmp_path / "status.json"
+    try:
+        code = main(
+            [
+                "robots",
+                "dispatch",
+                str(LAB_HALL),
+                "--broker",
+                embedded_broker.url,
+                "--robots",
+                "lift-robot,cabling-robot",
+                "--status",
+                str(status),
+                "--timeout",
+                "90",
+                "-q",
+            ]
+        )
+    finally:
+        for r in robots:
+            r.stop()
+    out = capsys.readouterr().out
+    assert code == 0, out
+    data = json.loads(status.read_text())
+    assert data["schema"] == "fieldops.stepstatus/1"
+    statuses = {s["status"] for s in data["steps"].values()}
+    assert statuses <= {"done", "awaiting_confirmation"} and "done" in statuses
+    assert {s["detail"]["robot"] for s in data["steps"].values()} == {"LIFT-001", "CABLE-001"}
+    assert f"status in {status}" in out
