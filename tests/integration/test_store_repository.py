@@ -474,3 +474,23 @@ def test_events_are_appended_in_order_and_listeners_hear_only_committed_ones(sto
 
 def test_a_floor_map_loaded_with_the_plan_is_returned_whole(store):
     assert store.floor() == SAMPLE_FLOOR
+
+
+def test_any_technician_confirms_a_robots_robot_plus_technician_step(store):
+    store.reassign("check-pdu-R02", "lift-robot-1", actor="lee")
+    store.set_status(
+        "check-pdu-R02", "awaiting_confirmation", {"robot": "lift-robot-1", "actions": {}}
+    )
+    res = store.confirm("check-pdu-R02", client_id="x1", actor="ann", crew="technician-1")
+    assert (res.confirmation["actor"], res.step["status"]) == ("ann", "done")
+    # a plain robot step is still the robot's alone
+    with pytest.raises(Forbidden, match="assigned to lift-robot-1"):
+        store.confirm("mount-sw1", client_id="x2", actor="ann", crew="technician-1")
+
+
+def test_a_failed_robot_action_opens_a_blocker_for_the_lead(store):
+    store.set_status("mount-sw1", "blocked", {"robot": "lift-robot-1", "error": "gripper fault"})
+    assert [(p["step_id"], p["note"]) for p in store.problems()] == [
+        ("mount-sw1", "robot: gripper fault")
+    ]
+    assert store.step("mount-sw1")["status_detail"] == "gripper fault"

@@ -917,7 +917,11 @@ class Store:
                 if prior["step"] != row["id"]:
                     raise Conflict(f"client_id '{client_id}' was already used for another step")
                 return ConfirmResult(self._conf_dict(prior, step_id), self._step_dict(row), True)
-            if crew is not None and row["assignee"] != crew:
+            if (
+                crew is not None
+                and row["assignee"] != crew
+                and not self._robot_step_for_any_technician(conn, rid, row)
+            ):
                 raise Forbidden(
                     f"step {step_id} is assigned to {row['assignee'] or 'nobody'}, not to your crew ({crew or 'none'})"
                 )
@@ -989,6 +993,18 @@ class Store:
         if refusal is not None:  # raised after the commit, so the refused scan stays in the log
             raise refusal
         return result
+
+    def _robot_step_for_any_technician(self, conn: Connection, rid: int, row) -> bool:
+        """A robot+technician step assigned to a robot is confirmed by whichever technician
+        checks the robot's work (the robot has no crew)."""
+        if row["confirm"] != "robot+technician":
+            return False
+        kind = conn.execute(
+            select(T_ASSIGNEE.c.kind).where(
+                T_ASSIGNEE.c.revision_id == rid, T_ASSIGNEE.c.name == row["assignee"]
+            )
+        ).scalar()
+        return kind == "robot"
 
     def _record(
         self, conn, row, rev, step_id, *, client_id, actor, scans, evidence, fault_delay_s
