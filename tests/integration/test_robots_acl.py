@@ -11,13 +11,14 @@ import os
 import stat
 import subprocess
 import threading
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 
 from fieldops.adapters.mqtt import connect, make_client
 from fieldops.adapters.mqtt.acl import build_acl, check_password, hash_password, write_fleet_files
-from fieldops.adapters.mqtt.broker import EmbeddedBroker, free_port
+from fieldops.adapters.mqtt.broker import EmbeddedBroker, free_port, wait_for_port
 from fieldops.cli import main
 from fieldops.core.problems import DesignError
 from tests.fixtures_mqtt import Sniffer
@@ -181,3 +182,42 @@ def test_embedded_broker_sends_retained_messages_only_for_own_subscriptions():
         finally:
             pub.close()
             watcher.close()
+
+
+@pytest.mark.mosquitto
+def test_the_shipped_production_config_runs_with_generated_fleet_files(mosquitto_bin, tmp_path):
+    from tests.fixtures_mqtt import SAMPLE_FLEET
+
+    repo = Path(__file__).resolve().parents[2]
+    fleet = tmp_path / "fleet"
+    write_fleet_files(SAMPLE_FLEET, fleet)
+    port = free_port()
+    conf = (repo / "deploy" / "mosquitto" / "mosquitto.conf").read_text()
+    conf = conf.replace("/etc/mosquitto/fieldops", str(fleet)).replace(
+        "listener 1883", f"listener {port} 127.0.0.1"
+    )
+    conf = conf.replace(
+        "persistence_location /var/lib/mosquitto/", f"persistence_location {tmp_path}/"
+    ).replace("log_dest syslog", "log_dest stderr")
+    if os.geteuid() == 0:
+        conf += "user root\n"
+    (tmp_path / "prod.conf").write_text(conf)
+    proc = subprocess.Popen(
+        [mosquitto_bin, "-c", str(tmp_path / "prod.conf")], stderr=subprocess.PIPE, text=True
+    )
+    try:
+        wait_for_port("127.0.0.1", port, 10)
+        creds = json.loads((fleet / "credentials.json").read_text())["users"]
+        ok = Client(f"mqtt://fieldops:{creds['fieldops']}@127.0.0.1:{port}", "fieldops")
+        bad = Client(f"mqtt://127.0.0.1:{port}", "anonymous")
+        assert ok.connected.wait(10)
+        for _ in range(100):
+            if bad.reason is not None:
+                break
+            threading.Event().wait(0.05)
+        assert bad.reason is not None and bad.reason.is_failure
+        ok.close()
+        bad.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
