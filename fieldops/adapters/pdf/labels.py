@@ -162,17 +162,29 @@ def fit_fields(
     fonts = [FONT_BOLD if i == 0 else FONT for i in range(len(fields))]
     words = [f.split(" ") for f in fields]
     widths = [[_word_width(w, font) for w in ws] for ws, font in zip(words, fonts, strict=True)]
-    wrapped: list[list[str]] = []
-    for size in SIZES_PT:
+
+    def attempt(size: float) -> list[list[str]] | None:
         max_lines = int(height / (size * LEADING) + 1e-9)
         if max_lines < len(fields):
-            continue
+            return None
         wrapped = [
             _wrap_unit(ws, wd, font, width / size)
             for ws, wd, font in zip(words, widths, fonts, strict=True)
         ]
-        if sum(len(w) for w in wrapped) <= max_lines:
-            return size, [(fonts[i], line) for i, w in enumerate(wrapped) for line in w]
+        return wrapped if sum(len(w) for w in wrapped) <= max_lines else None
+
+    # binary search for the largest size that fits (a smaller size never needs more lines)
+    lo, hi, best = 0, len(SIZES_PT) - 1, None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        got = attempt(SIZES_PT[mid])
+        if got is not None:
+            best, hi = (SIZES_PT[mid], got), mid - 1
+        else:
+            lo = mid + 1
+    if best is not None:
+        size, wrapped = best
+        return size, [(fonts[i], line) for i, w in enumerate(wrapped) for line in w]
     size = SIZES_PT[-1]
     max_lines = max(1, int(height / (size * LEADING) + 1e-9))
     wrapped = [
