@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 
 from fieldops.adapters.store import Invalid, NotFound
 from fieldops.adapters.store.rules import CodeError, parse_scan
-from fieldops.bootstrap import REPO_DIR, data_dir
+from fieldops.bootstrap import PACKAGE_DIR, REPO_DIR
 from fieldops.core.problems import DesignError
 from fieldops.web.security import CAN, crew_scope, require, store
 
@@ -70,7 +70,8 @@ def my_crew() -> str:
 
 @bp.get("/openapi.yaml")
 def openapi():
-    for base in (REPO_DIR / "docs", data_dir("static") / "docs"):
+    """docs/openapi.yaml from a checkout, or fieldops/docs/ when a wheel ships it."""
+    for base in (REPO_DIR / "docs", PACKAGE_DIR / "docs"):
         path = base / "openapi.yaml"
         if path.is_file():
             return Response(path.read_text(encoding="utf-8"), mimetype="application/yaml")
