@@ -10,6 +10,7 @@ DATA_DIRS = {
     "fieldops.static": "static",
     "fieldops.floorplans": "floorplans",
     "fieldops.robot_profiles": "robot_profiles",
+    "fieldops.docs": "docs",  # openapi.yaml is served by the web app
 }
 HERE = Path(__file__).parent
 DATA_DIRS = {pkg: folder for pkg, folder in DATA_DIRS.items() if (HERE / folder).is_dir()}
