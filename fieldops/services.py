@@ -136,7 +136,7 @@ def plan_design(
                 from fieldops.adapters.pdf import write_cutsheets, write_labels
 
                 progress("printing cut sheets and labels")
-                files.append(write_cutsheets(stage / "cutsheets.pdf", design, cable_plan, work))
+                files.append(write_cutsheets(stage / "cutsheets.pdf", design, cable_plan, work, walk=walk))
                 files.append(write_labels(stage / "labels.pdf", design, cable_plan))
         files = [Path(outdir) / f.relative_to(stage) for f in files]
     return PlanResult(loaded, cable_plan, work, files)
