@@ -26,8 +26,11 @@ Routing runs one multi-source Dijkstra per media class over the unique source ra
 from __future__ import annotations
 
 import bisect
+import dataclasses
+import gc
 import math
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,7 +41,7 @@ from shapely.geometry import LineString, Polygon
 from shapely.ops import nearest_points
 
 from fieldops.core.cableplan import CableEnd, CablePlan, CableRun, Point3, ReachProblem
-from fieldops.core.labels import _clean, assign_ids, cable_identity
+from fieldops.core.labels import _clean, assign_ids
 from fieldops.core.model import FRONT, REAR, U_MM, Design, Media
 
 RACK_BASE_MM = 100  # bottom of U1 above the floor (plinth, castors)
@@ -110,6 +113,8 @@ class _RackGeo:
         "normal",
         "width",
         "footprint",
+        "dense",
+        "tops",
     )
 
     def __init__(self, index, rack, rt, grid):
@@ -126,16 +131,8 @@ class _RackGeo:
         self.normal = rack.front_normal()
         self.axis = (-self.normal[1], self.normal[0])
         self.footprint = Polygon(rack.footprint(rt))
-
-
-class _End:
-    __slots__ = ("device", "port", "rack", "face", "z", "u", "port_type", "ref")
-
-    def __init__(self, device, port, rack, face, z, u, port_type):
-        self.device, self.port, self.rack, self.face = device, port, rack, face
-        self.u, self.port_type, self.z = u, port_type, z
-        u_text = "U--" if u is None else f"U{u:02d}"
-        self.ref = f"{rack.label_prefix} {u_text} {_clean(device)} {_clean(port)}"
+        self.dense = -1  # index in name order (set by the planner)
+        self.tops = {f: (p[0], p[1], self.top) for f, p in self.faces.items()}
 
 
 def _r2(p) -> tuple[float, float]:
@@ -148,9 +145,14 @@ def _opposite(face: str) -> str:
 
 def port_face(device, device_type, port) -> str:
     """The rack face a port is on (see the module docstring)."""
+    return _face_for(device, device_type, port.kind in POWER_KINDS)
+
+
+def _face_for(device, device_type, power: bool) -> str:
+    """:func:`port_face` for a data port (``power=False``) or a power port of a device."""
     if device_type.u_height == 0:
         return REAR
-    if port.kind in POWER_KINDS:
+    if power:
         return _opposite(device.face)
     if device.ports_face:
         return device.ports_face
@@ -165,17 +167,6 @@ def port_height_mm(device, device_type, rack_top_mm: float) -> float:
         return rack_top_mm / 2
     z = RACK_BASE_MM + (device.position - 1 + device_type.u_height / 2) * U_MM
     return min(max(z, 0.0), rack_top_mm)
-
-
-def _adjacent(a: _RackGeo, b: _RackGeo, gap: float) -> bool:
-    if a is b:
-        return True
-    if abs(a.rotation - b.rotation) > 0.01:
-        return False
-    dx, dy = b.cx - a.cx, b.cy - a.cy
-    along = abs(dx * a.axis[0] + dy * a.axis[1])
-    across = abs(dx * a.normal[0] + dy * a.normal[1])
-    return across <= gap and along <= (a.width + b.width) / 2 + gap
 
 
 # ---------------------------------------------------------------- tray graph
@@ -306,6 +297,19 @@ class TrayGraph:
         else:
             self.matrix = csr_matrix((n, n))
         self.tray_of = {k: v[1] for k, v in self._edges.items()}
+        # the same as arrays, for extracting many paths at once (see _batch_paths)
+        self.coords_array = np.array(self.coords, dtype=float).reshape(-1, 3)
+        self.tray_names = [t.name for t in trays]
+        tray_index = {name: k for k, name in enumerate(self.tray_names)}
+        if self._edges:
+            flat = keys[:, 0] * n + keys[:, 1]
+            order = np.argsort(flat)
+            self.edge_keys = flat[order]
+            tid = np.array([tray_index.get(v[1], -1) for v in self._edges.values()], dtype=np.int64)
+            self.edge_tray = tid[order]
+        else:
+            self.edge_keys = np.zeros(0, dtype=np.int64)
+            self.edge_tray = np.zeros(0, dtype=np.int64)
         # trays that join no other tray of the class
         if len(trays) > 1:
             joined = {i for i, *_ in junctions} | {j for _, _, j, *_ in junctions}
@@ -376,7 +380,129 @@ def _dedupe3(pts) -> list[Point3]:
     return out
 
 
+# ---------------------------------------------------------------- tray paths in bulk
+
+_SOURCE_CHUNK = 256  # Dijkstra sources per pass (bounds the distance/predecessor matrices)
+
+
+def _batch_paths(
+    g: TrayGraph, pred: np.ndarray, rows: np.ndarray, src: np.ndarray, dst: np.ndarray
+):
+    """Tray paths for many (source row, up node, down node) triples at once.
+
+    Returns ``(polylines, tray names, bends, plain)`` per pair, exactly as :meth:`TrayGraph.path`
+    and :func:`count_bends` give them one by one: the predecessor chains are walked, the tray
+    names looked up and the bends counted with numpy; only the polyline tuples are built per
+    pair (from the graph's shared coordinate tuples).
+    """
+    p_count = len(src)
+    if p_count == 0:
+        return [], [], np.zeros(0, dtype=np.int64), []
+    # walk every chain back to its source at once: back[k, p] = pred^k(dst[p]) (then src)
+    cur = dst.astype(np.int64)
+    back = [cur]
+    active = np.flatnonzero(cur != src)
+    for _ in range(len(g.coords) + 1):
+        if not len(active):
+            break
+        cur = cur.copy()
+        cur[active] = pred[rows[active], cur[active]]
+        back.append(cur)
+        active = active[cur[active] != src[active]]
+    chains = np.stack(back)
+    m = (chains != src[None, :]).sum(axis=0)  # edges per path
+    # forward node lists, flattened pair after pair
+    n_nodes = m + 1
+    node_off = np.concatenate(([0], np.cumsum(n_nodes)[:-1]))
+    pair_of = np.repeat(np.arange(p_count), n_nodes)
+    k = np.arange(int(n_nodes.sum())) - node_off[pair_of]
+    nodes = chains[m[pair_of] - k, pair_of]
+    # tray names along each path: edge -> tray, empty joins/drops skipped, repeats merged
+    same = pair_of[1:] == pair_of[:-1]
+    ea, eb = nodes[:-1][same], nodes[1:][same]
+    e_pair = pair_of[:-1][same]
+    key = ea * len(g.coords) + eb
+    at = np.searchsorted(g.edge_keys, key)
+    tid = g.edge_tray[np.minimum(at, len(g.edge_keys) - 1)]
+    named = tid >= 0
+    e_pair, tid = e_pair[named], tid[named]
+    keep = np.ones(len(tid), dtype=bool)
+    keep[1:] = (e_pair[1:] != e_pair[:-1]) | (tid[1:] != tid[:-1])
+    e_pair, tid = e_pair[keep], tid[keep]
+    name_cut = np.searchsorted(e_pair, np.arange(p_count + 1)).tolist()
+    tid_list = tid.tolist()
+    # bends: points [n0, above n0 at the tray height, n1 .. n(m-1), above n(m), n(m)]; the
+    # "above" points that coincide with a neighbour are zero-length and do not count
+    xyz = g.coords_array
+    pt_count = m + 3
+    pt_off = np.concatenate(([0], np.cumsum(pt_count)[:-1]))
+    pts = np.empty((int(pt_count.sum()), 3))
+    pos = pt_off[pair_of] + k + (k >= 1) + (k == m[pair_of])
+    pts[pos] = xyz[nodes]
+    first = nodes[node_off]
+    second = nodes[node_off + 1]
+    last = nodes[node_off + m]
+    before = nodes[node_off + m - 1]
+    pts[pt_off + 1, 0:2] = xyz[first, 0:2]
+    pts[pt_off + 1, 2] = xyz[second, 2]
+    pts[pt_off + m + 1, 0:2] = xyz[last, 0:2]
+    pts[pt_off + m + 1, 2] = xyz[before, 2]
+    bends = _bends_flat(pts, np.repeat(np.arange(p_count), pt_count), p_count)
+    # polylines (tuples shared with the graph's coordinates, as TrayGraph.path builds them)
+    c = g.coords
+    names = g.tray_names
+    node_list = nodes.tolist()
+    off_list = node_off.tolist()
+    m_list = m.tolist()
+    polylines, tray_names, plain = [], [], []
+    for p in range(p_count):
+        o, mm = off_list[p], m_list[p]
+        seq = node_list[o : o + mm + 1]
+        c0, c1 = c[seq[0]], c[seq[1]]
+        out = [c0]
+        a1 = (c0[0], c0[1], c1[2])
+        if a1 != c0 and a1 != c1:
+            out.append(a1)
+        out.extend([c[i] for i in seq[1:mm]])
+        prev, end = c[seq[mm - 1]], c[seq[mm]]
+        a2 = (end[0], end[1], prev[2])
+        if a2 != prev and a2 != end:
+            out.append(a2)
+        out.append(end)
+        polylines.append(tuple(out))
+        plain.append(out[1][:2] == out[0][:2] and out[-2][:2] == out[-1][:2])
+        s, e = name_cut[p], name_cut[p + 1]
+        tray_names.append(tuple([names[i] for i in tid_list[s:e]]))
+    return polylines, tray_names, bends, plain
+
+
+def _bends_flat(pts: np.ndarray, owner: np.ndarray, count: int) -> np.ndarray:
+    """:func:`count_bends` for many polylines stored one after another (``owner`` per point)."""
+    d = pts[1:] - pts[:-1]
+    seg_owner = owner[:-1]
+    n = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] + d[:, 2] * d[:, 2])
+    ok = (seg_owner == owner[1:]) & ~(n < 1e-6)
+    d, n, seg_owner = d[ok], n[ok], seg_owner[ok]
+    u = d / n[:, None]
+    dot = u[:-1, 0] * u[1:, 0] + u[:-1, 1] * u[1:, 1] + u[:-1, 2] * u[1:, 2]
+    bend = (seg_owner[:-1] == seg_owner[1:]) & (dot < math.cos(math.radians(BEND_MIN_DEG)))
+    return np.bincount(seg_owner[:-1][bend], minlength=count)
+
+
 # ---------------------------------------------------------------- the plan
+
+
+@contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector while hundreds of thousands of acyclic run objects
+    are built (its generation-2 passes grow with the heap)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def build_cable_plan(
@@ -391,15 +517,154 @@ def build_cable_plan(
     left out with a warning; cables with no tray path get a straight-line estimate, ordered
     length 0 and a :class:`ReachProblem` naming the rack or tray at fault.
 
+    Ports are resolved per device, IDs hashed in bulk, tray paths found with one multi-source
+    Dijkstra pass per media class and extracted per rack pair with numpy; lengths, bends and
+    orderable lengths are computed as arrays; only the run objects are built one by one.
+
     Examples
     --------
     >>> plan = build_cable_plan(design)
-    >>> run = plan.by_id()["C-6Q2Y2C4"]
+    >>> run = plan.by_id()["C-6BMR43E27H"]
     >>> run.route_mm, run.length_mm, run.ordered_mm, run.sku
     (5222.0, 6105, 7000, 'CAT6A-7M')
     """
     say = progress or (lambda msg: None)
     options = options or RoutingOptions()
+    with _gc_paused():
+        return _plan(design, say, options)
+
+
+class _Resolved:
+    """The cables that resolved, as parallel lists and arrays (one entry per cable)."""
+
+    def __init__(self):
+        self.cables: list = []
+        self.media: list[Media] = []
+        self.idents: list[str] = []
+        self.labels: list[str] = []
+        # per end: dense rack index, face, port height, U, label reference, port type
+        self.ra: list[int] = []
+        self.rb: list[int] = []
+        self.fa: list[str] = []
+        self.fb: list[str] = []
+        self.za: list[float] = []
+        self.zb: list[float] = []
+        self.pa3: list[Point3] = []  # port points (shared per device face)
+        self.pb3: list[Point3] = []
+        self.ua: list = []
+        self.ub: list = []
+        self.refa: list[str] = []
+        self.refb: list[str] = []
+        self.pta: list[str] = []
+        self.ptb: list[str] = []
+
+
+def _resolve(design: Design, racks: dict[str, _RackGeo], warnings: list[str]) -> _Resolved:
+    """Both ends of every cable: device -> rack, face, height, U and label text, cached per
+    device and per device type (a cable end costs a few dictionary look-ups)."""
+    devices = design.device_index()
+    dtypes = design.device_types
+    media_of = design.media
+    dev_cache: dict[str, tuple | str] = {}
+    type_ports: dict[str, dict[str, tuple[bool, str]]] = {}
+    clean_port: dict[str, str] = {}
+
+    def device_info(name: str):
+        dev = devices.get(name)
+        if dev is None:
+            return f"unknown device '{name}'"
+        if dev.rack not in racks:
+            return f"device '{dev.name}' is in unknown rack '{dev.rack}'"
+        dt = dtypes.get(dev.device_type)
+        if dt is None:
+            return f"device '{dev.name}' has unknown device type '{dev.device_type}'"
+        ports = type_ports.get(dt.slug)
+        if ports is None:
+            ports = type_ports[dt.slug] = {
+                p.name: (p.kind in POWER_KINDS, p.type) for p in reversed(dt.ports)
+            }
+        rack = racks[dev.rack]
+        u = dev.position if dt.u_height != 0 else None
+        u_text = "U--" if u is None else f"U{u:02d}"
+        no_pos = (
+            f"device '{dev.name}' has no position; its ports are placed at mid-rack"
+            if dev.position is None and dt.u_height != 0
+            else ""
+        )
+        z = port_height_mm(dev, dt, rack.top)
+        data, power = _face_for(dev, dt, False), _face_for(dev, dt, True)
+        fd, fp = rack.faces[data], rack.faces[power]
+        point_data = (fd[0], fd[1], z)
+        point_power = point_data if power == data else (fp[0], fp[1], z)
+        return (
+            dev.name,
+            rack.dense,
+            z,
+            u,
+            (data, point_data),
+            (power, point_power),
+            f"{rack.label_prefix} {u_text} {_clean(dev.name)} ",
+            ports,
+            dt.slug,
+            no_pos,
+        )
+
+    out = _Resolved()
+    for cable in design.cables:
+        ends = []
+        bad = []
+        for term in (cable.a, cable.b):
+            info = dev_cache.get(term.device)
+            if info is None:
+                info = dev_cache[term.device] = device_info(term.device)
+            if info.__class__ is str:
+                bad.append(f"{term}: {info}")
+                continue
+            port = info[7].get(term.port)
+            if port is None:
+                bad.append(f"{term}: device type '{info[8]}' has no port '{term.port}'")
+                continue
+            if info[9]:
+                warnings.append(info[9])
+            ends.append((info, term.port, port))
+        media = media_of.get(cable.media)
+        if media is None or bad:
+            if media is None:
+                bad.append(f"unknown media '{cable.media}'")
+            warnings.append(f"cable {cable.a} -- {cable.b} not routed: {'; '.join(bad)}")
+            continue
+        (ia, pa, (pwa, pta)), (ib, pb, (pwb, ptb)) = ends
+        cpa = clean_port.get(pa)
+        if cpa is None:
+            cpa = clean_port[pa] = _clean(pa)
+        cpb = clean_port.get(pb)
+        if cpb is None:
+            cpb = clean_port[pb] = _clean(pb)
+        out.cables.append(cable)
+        out.media.append(media)
+        sa, sb = f"{ia[0]}:{pa}", f"{ib[0]}:{pb}"
+        out.idents.append(f"{sa}|{sb}" if sa <= sb else f"{sb}|{sa}")
+        out.labels.append(cable.label)
+        out.ra.append(ia[1])
+        out.rb.append(ib[1])
+        out.za.append(ia[2])
+        out.zb.append(ib[2])
+        out.ua.append(ia[3])
+        out.ub.append(ib[3])
+        fa, pa3 = ia[5] if pwa else ia[4]
+        fb, pb3 = ib[5] if pwb else ib[4]
+        out.fa.append(fa)
+        out.fb.append(fb)
+        out.pa3.append(pa3)
+        out.pb3.append(pb3)
+        out.refa.append(ia[6] + cpa)
+        out.refb.append(ib[6] + cpb)
+        out.pta.append(pta)
+        out.ptb.append(ptb)
+    return out
+
+
+def _plan(design: Design, say, options: RoutingOptions) -> CablePlan:
     fp = design.floorplan
     warnings: list[str] = []
     racks: dict[str, _RackGeo] = {}
@@ -411,267 +676,472 @@ def build_cable_plan(
             )
             continue
         racks.setdefault(rack.name, _RackGeo(k, rack, rt, fp.grid))
-    devices = design.device_index()
-    dtypes = design.device_types
-
-    # -- resolve both ends of every cable
-    port_cache: dict[tuple[str, str], _End | str] = {}
-    port_index: dict[str, dict] = {}
-
-    def resolve(term) -> _End | str:
-        key = (term.device, term.port)
-        hit = port_cache.get(key)
-        if hit is not None:
-            return hit
-        dev = devices.get(term.device)
-        if dev is None:
-            out: _End | str = f"unknown device '{term.device}'"
-        elif dev.rack not in racks:
-            out = f"device '{dev.name}' is in unknown rack '{dev.rack}'"
-        elif dev.device_type not in dtypes:
-            out = f"device '{dev.name}' has unknown device type '{dev.device_type}'"
-        else:
-            dt = dtypes[dev.device_type]
-            ports = port_index.get(dt.slug)
-            if ports is None:
-                ports = port_index[dt.slug] = {p.name: p for p in reversed(dt.ports)}
-            port = ports.get(term.port)
-            if port is None:
-                out = f"device type '{dt.slug}' has no port '{term.port}'"
-            else:
-                rack = racks[dev.rack]
-                if dev.position is None and dt.u_height != 0:
-                    warnings.append(
-                        f"device '{dev.name}' has no position; its ports are placed at mid-rack"
-                    )
-                u = dev.position if dt.u_height != 0 else None
-                out = _End(
-                    dev.name,
-                    term.port,
-                    rack,
-                    port_face(dev, dt, port),
-                    port_height_mm(dev, dt, rack.top),
-                    u,
-                    port.type,
-                )
-        port_cache[key] = out
-        return out
+    geos = [racks[name] for name in sorted(racks)]  # dense index = name order
+    for i, geo in enumerate(geos):
+        geo.dense = i
 
     say(f"resolving {len(design.cables):,} cables")
-    resolved = []
-    for cable in design.cables:
-        media = design.media.get(cable.media)
-        ea, eb = resolve(cable.a), resolve(cable.b)
-        if media is None or ea.__class__ is str or eb.__class__ is str:
-            bad = [f"{t}: {e}" for t, e in ((cable.a, ea), (cable.b, eb)) if isinstance(e, str)]
-            if media is None:
-                bad.append(f"unknown media '{cable.media}'")
-            warnings.append(f"cable {cable.a} -- {cable.b} not routed: {'; '.join(bad)}")
-            continue
-        a, b = cable.a, cable.b
-        ident = cable_identity(f"{a.device}:{a.port}", f"{b.device}:{b.port}")
-        resolved.append((cable, media, ea, eb, ident))
+    res = _resolve(design, racks, warnings)
+    n = len(res.cables)
 
     say("assigning cable IDs")
-    ids, id_warnings = assign_ids([(ident, c.label) for c, _, _, _, ident in resolved])
+    ids, id_warnings = assign_ids(zip(res.idents, res.labels, strict=True))
     warnings.extend(id_warnings)
 
-    # -- tray graphs and one multi-source shortest-path pass per media class
+    # per-cable arrays
+    ra = np.array(res.ra, dtype=np.int64)
+    rb = np.array(res.rb, dtype=np.int64)
+    za = np.array(res.za, dtype=float)
+    zb = np.array(res.zb, dtype=float)
+    fa_rear = np.array([f == REAR for f in res.fa], dtype=bool)
+    fb_rear = np.array([f == REAR for f in res.fb], dtype=bool)
+    media_list = list({m.slug: m for m in res.media}.values())
+    media_idx = {m.slug: i for i, m in enumerate(media_list)}
+    mi = np.array([media_idx[m.slug] for m in res.media], dtype=np.int64)
+    top = np.array([g.top for g in geos], dtype=float)
+    depth = np.array([g.depth for g in geos], dtype=float)
+    other_rack = ra != rb
+
+    # -- in-rack / rack-to-rack candidates (same rack, or side by side)
     gap = options.adjacent_gap_mm
-    need: dict[str, set[tuple[str, str]]] = {}
-    for _, media, ea, eb, _ in resolved:
-        if ea.rack is not eb.rack:
-            x, y = sorted((ea.rack.name, eb.rack.name))
-            need.setdefault(media.media_class, set()).add((x, y))
+    inrack = ~other_rack
+    if other_rack.any() and geos:
+        rot = np.array([g.rotation for g in geos])
+        cx = np.array([g.cx for g in geos])
+        cy = np.array([g.cy for g in geos])
+        ax0 = np.array([g.axis[0] for g in geos])
+        ax1 = np.array([g.axis[1] for g in geos])
+        n0 = np.array([g.normal[0] for g in geos])
+        n1 = np.array([g.normal[1] for g in geos])
+        width = np.array([g.width for g in geos])
+        dx, dy = cx[rb] - cx[ra], cy[rb] - cy[ra]
+        along = np.abs(dx * ax0[ra] + dy * ax1[ra])
+        across = np.abs(dx * n0[ra] + dy * n1[ra])
+        adjacent = (
+            other_rack
+            & ~(np.abs(rot[ra] - rot[rb]) > 0.01)
+            & (across <= gap)
+            & (along <= (width[ra] + width[rb]) / 2 + gap)
+        )
+        inrack |= adjacent
+    # route: through the depth when the faces differ, sideways to the far rack, up or down
+    faces_differ = fa_rear != fb_rear
+    side = np.zeros(n)
+    sideways = np.flatnonzero(inrack & other_rack)
+    if len(sideways):
+        cache: dict[tuple[int, int, bool], float] = {}
+        vals = []
+        for a, b, rear in zip(
+            ra[sideways].tolist(), rb[sideways].tolist(), fb_rear[sideways].tolist(), strict=True
+        ):
+            v = cache.get((a, b, rear))
+            if v is None:
+                f = REAR if rear else FRONT
+                p, q = geos[a].faces[f], geos[b].faces[f]
+                v = cache[(a, b, rear)] = math.hypot(q[0] - p[0], q[1] - p[1])
+            vals.append(v)
+        side[sideways] = vals
+    ir_route = np.where(faces_differ, depth[ra], 0.0) + side + np.abs(zb - za)
+    ir_bends = np.maximum(0, faces_differ.astype(np.int64) + other_rack + (zb != za) - 1)
+
+    # -- tray paths: one multi-source Dijkstra per media class over the rack pairs it needs
+    tray = np.flatnonzero(other_rack)
+    lo = np.minimum(ra, rb)
+    hi = np.maximum(ra, rb)
+    n_racks = max(len(geos), 1)
+    pair_key = lo * n_racks + hi
+    classes = sorted({m.media_class for m in media_list})
+    class_of_media = np.array([classes.index(m.media_class) for m in media_list], dtype=np.int64)
+    cls_of_cable = class_of_media[mi] if n else np.zeros(0, dtype=np.int64)
+    tr_route = np.full(n, np.inf)
+    tr_bends = np.zeros(n, dtype=np.int64)
+    tr_plain = np.zeros(n, dtype=bool)
+    tr_pair = np.full(n, -1, dtype=np.int64)  # index into pair_poly / pair_names
+    tr_fail: dict[int, str] = {}  # cable -> why no tray path
+    pair_poly: list[tuple] = []
+    pair_names: list[tuple] = []
     rack_list = sorted(racks.values(), key=lambda r: r.index)
-    graphs: dict[str, TrayGraph] = {}
-    tray_paths: dict[tuple[str, str, str], tuple[float, list[Point3], tuple[str, ...]] | str] = {}
-    for cls in sorted(need):
+    for c_i, cls in enumerate(classes):
+        on = tray[cls_of_cable[tray] == c_i]
+        if not len(on):
+            continue
+        keys, inverse = np.unique(pair_key[on], return_inverse=True)
+        px, py = (keys // n_racks).tolist(), (keys % n_racks).tolist()
         say(
-            f"routing {len(need[cls]):,} {cls} rack pairs over {sum(cls in t.media_classes for t in fp.trays)} trays"
+            f"routing {len(keys):,} {cls} rack pairs over {sum(cls in t.media_classes for t in fp.trays)} trays"
         )
         g = TrayGraph(cls, fp.trays, rack_list, options)
-        graphs[cls] = g
         warnings.extend(g.warnings)
-        pairs = sorted(need[cls])
-        sources = sorted({x for x, _ in pairs if x in g.up})
-        row = {s: k for k, s in enumerate(sources)}
-        dist, pred = g.shortest(sources)
+        up = np.array([g.up.get(geos[x].name, -1) for x in range(len(geos))], dtype=np.int64)
+        down = np.array([g.down.get(geos[x].name, -1) for x in range(len(geos))], dtype=np.int64)
+        kx, ky = keys // n_racks, keys % n_racks
+        routable = (up[kx] >= 0) & (down[ky] >= 0)
+        pair_d = np.full(len(keys), np.inf)
+        pair_at = np.full(len(keys), -1, dtype=np.int64)
+        pair_bends = np.zeros(len(keys), dtype=np.int64)
+        pair_plain = np.zeros(len(keys), dtype=bool)
+        sources = np.unique(kx[routable])
+        for s0 in range(0, len(sources), _SOURCE_CHUNK):
+            chunk = sources[s0 : s0 + _SOURCE_CHUNK]
+            dist, pred = g.shortest([geos[x].name for x in chunk.tolist()])
+            sel = np.flatnonzero(routable & (kx >= chunk[0]) & (kx <= chunk[-1]))
+            rows = np.searchsorted(chunk, kx[sel])
+            d = dist[rows, down[ky[sel]]]
+            fin = np.isfinite(d)
+            sel, rows, d = sel[fin], rows[fin], d[fin]
+            polys, names, bends, plain = _batch_paths(g, pred, rows, up[kx[sel]], down[ky[sel]])
+            pair_d[sel] = d
+            pair_at[sel] = np.arange(len(pair_poly), len(pair_poly) + len(sel))
+            pair_bends[sel] = bends
+            pair_plain[sel] = plain
+            pair_poly.extend(polys)
+            pair_names.extend(names)
+            del dist, pred
         unreached: set[str] = set()
-        for x, y in pairs:
+        reasons: dict[int, str] = {}
+        for p in np.flatnonzero(~np.isfinite(pair_d)).tolist():
+            x, y = geos[px[p]].name, geos[py[p]].name
             if x not in g.up or y not in g.down:
                 unreached.update(r for r in (x, y) if r not in g.up)
-                tray_paths[(cls, x, y)] = _no_path_reason(g, x, y, fp.trays)
-                continue
-            r = row[x]
-            d = float(dist[r, g.down[y]])
-            if not math.isfinite(d):
-                tray_paths[(cls, x, y)] = _no_path_reason(g, x, y, fp.trays)
-                continue
-            pts, names = g.path(pred[r], g.up[x], g.down[y])
-            # joints with the in-rack legs add 2 bends per end when the path starts and ends
-            # with a vertical rise above the exit (any other shape is counted in full)
-            plain = pts[1][:2] == pts[0][:2] and pts[-2][:2] == pts[-1][:2]
-            tray_paths[(cls, x, y)] = (d, pts, names, count_bends(pts), plain)
+            reasons[p] = _no_path_reason(g, x, y, fp.trays)
         for name in sorted(unreached):
             warnings.append(
                 f"rack '{name}' is reached by no {cls} tray (none passes within {options.drop_reach_mm} mm of it)"
             )
+        tr_route[on] = pair_d[inverse]
+        tr_pair[on] = pair_at[inverse]
+        tr_bends[on] = pair_bends[inverse]
+        tr_plain[on] = pair_plain[inverse]
+        for k in np.flatnonzero(~np.isfinite(pair_d[inverse])).tolist():
+            tr_fail[int(on[k])] = reasons[int(inverse[k])]
 
-    # -- build the runs
-    say(f"sizing {len(resolved):,} cables")
-    runs: list[CableRun] = []
-    media_terms: dict[str, tuple[float, int, int]] = {}
-    skus: dict[tuple[str, int], str] = {}
-    problems: list[ReachProblem] = []
-    for cable, media, ea, eb, ident in resolved:
-        cid = ids[ident]
-        ra, rb = ea.rack, eb.rack
-        best = None  # (route, polyline, tray names, bends)
-        if ra is rb or _adjacent(ra, rb, gap):
-            best = _in_rack_route(ea, eb)
-        failure = ""
-        if ra is not rb:
-            x, y = sorted((ra.name, rb.name))
-            tp = tray_paths.get((media.media_class, x, y), "")
-            if isinstance(tp, str):
-                failure = tp or f"no {media.media_class} tray path"
-            else:
-                d, mid, names, mid_bends, plain = tp
-                if ra.name != x:
-                    mid = mid[::-1]
-                fa, fb = ra.faces[ea.face], rb.faces[eb.face]
-                route = (ra.top - ea.z) + ra.depth / 2 + d + rb.depth / 2 + (rb.top - eb.z)
-                if best is None or route < best[0] - 1e-6:
-                    pts = [
-                        (fa[0], fa[1], ea.z),
-                        (fa[0], fa[1], ra.top),
-                        *mid,
-                        (fb[0], fb[1], rb.top),
-                        (fb[0], fb[1], eb.z),
-                    ]
-                    if plain and ea.z < ra.top and eb.z < rb.top:
-                        bends = mid_bends + 4
-                    else:
-                        bends = count_bends(pts)
-                    best = (route, pts, names, bends)
-        estimated = False
-        if best is None:
-            fa, fb = ra.faces[ea.face], rb.faces[eb.face]
-            pts = [
-                (fa[0], fa[1], ea.z),
-                (fa[0], fa[1], ra.top),
-                (ra.cx, ra.cy, ra.top),
-                (rb.cx, rb.cy, rb.top),
-                (fb[0], fb[1], rb.top),
-                (fb[0], fb[1], eb.z),
+    # -- choose the shorter path per cable, size it
+    say(f"sizing {n:,} cables")
+    has_tray = np.isfinite(tr_route)
+    tr_total = np.full(n, np.inf)
+    if has_tray.any():
+        t = np.flatnonzero(has_tray)
+        tr_total[t] = (
+            (top[ra[t]] - za[t])
+            + depth[ra[t]] / 2
+            + tr_route[t]
+            + depth[rb[t]] / 2
+            + (top[rb[t]] - zb[t])
+        )
+    use_tray = has_tray & (~inrack | (tr_total < ir_route - 1e-6))
+    estimated = ~inrack & ~has_tray
+    route = np.where(use_tray, tr_total, ir_route)
+    bends = np.where(use_tray, tr_bends + 4, ir_bends)
+    # tray paths that do not leave the exits straight up (or ports at the rack top): count
+    recount = np.flatnonzero(use_tray & ~(tr_plain & (za < top[ra]) & (zb < top[rb])))
+    polylines: dict[int, tuple] = {}
+    for i in recount.tolist():
+        polylines[i] = pts = _tray_polyline(i, res, geos, pair_poly[tr_pair[i]], ra, rb)
+        bends[i] = count_bends(pts)
+    for i in np.flatnonzero(estimated).tolist():
+        a, b = geos[res.ra[i]], geos[res.rb[i]]
+        fa, fb = a.faces[res.fa[i]], b.faces[res.fb[i]]
+        pts = _dedupe3(
+            [
+                (fa[0], fa[1], res.za[i]),
+                (fa[0], fa[1], a.top),
+                (a.cx, a.cy, a.top),
+                (b.cx, b.cy, b.top),
+                (fb[0], fb[1], b.top),
+                (fb[0], fb[1], res.zb[i]),
             ]
-            pts = _dedupe3(pts)
-            best = (polyline_length(pts), pts, (), count_bends(pts))
-            estimated = True
-        route, pts, names, bends = best
-        allow, slack2, reach = media_terms.get(media.slug) or media_terms.setdefault(
-            media.slug,
-            (bend_allowance_mm(media), 2 * media.slack_per_end_mm, effective_reach(media)),
         )
-        length = math.ceil(route + bends * allow + slack2 - 1e-9)
-        ordered = 0 if estimated else orderable(media, length)
-        if estimated:
+        polylines[i] = tuple(pts)
+        route[i] = polyline_length(pts)
+        bends[i] = count_bends(pts)
+    allow = np.array([bend_allowance_mm(m) for m in media_list])
+    slack2 = np.array([2 * m.slack_per_end_mm for m in media_list], dtype=float)
+    reach = np.array([effective_reach(m) for m in media_list], dtype=np.int64)
+    length = (
+        np.ceil(route + bends * allow[mi] + slack2[mi] - 1e-9).astype(np.int64)
+        if n
+        else np.zeros(0, dtype=np.int64)
+    )
+    ordered = np.zeros(n, dtype=np.int64)
+    for k, m in enumerate(media_list):
+        sel = np.flatnonzero((mi == k) & ~estimated)
+        if len(sel) and m.lengths_mm:
+            lengths = np.array(m.lengths_mm, dtype=np.int64)
+            at = np.searchsorted(lengths, length[sel], side="left")
+            ordered[sel] = np.where(at < len(lengths), lengths[np.minimum(at, len(lengths) - 1)], 0)
+
+    # -- problems
+    problems: list[ReachProblem] = []
+    for i in np.flatnonzero(estimated | (length > reach[mi]) | (ordered == 0)).tolist():
+        cable, media, cid, ln = res.cables[i], res.media[i], ids[res.idents[i]], int(length[i])
+        rch = int(reach[mi[i]])
+        if estimated[i]:
+            failure = tr_fail.get(i) or f"no {media.media_class} tray path"
             problems.append(
                 ReachProblem(
                     cid,
                     media.slug,
-                    length,
-                    reach,
+                    ln,
+                    rch,
                     "",
-                    f"cable {cid} ({cable.a} -- {cable.b}): {failure}; estimated {length / 1000:.2f} m in a straight line, not ordered",
+                    f"cable {cid} ({cable.a} -- {cable.b}): {failure}; estimated {ln / 1000:.2f} m in a straight line, not ordered",
                 )
             )
-        elif length > reach or ordered == 0:
-            sugg = _suggest(design, media, route, bends, (ea.port_type, eb.port_type), length)
-            why = (
-                f"beyond its {reach / 1000:g} m reach"
-                if length > reach
-                else f"longer than its longest orderable length ({media.lengths_mm[-1] / 1000:g} m)"
-            )
-            tip = f"; use {sugg} (reaches)" if sugg else "; no catalogue media reaches"
-            problems.append(
-                ReachProblem(
-                    cid,
-                    media.slug,
-                    length,
-                    reach,
-                    sugg,
-                    f"cable {cid} ({cable.a} -- {cable.b}) needs {length / 1000:.2f} m of {media.slug}, {why}{tip}",
-                )
-            )
-        near_a, near_b = ea.ref, eb.ref
-        runs.append(
-            CableRun(
-                id=cid,
-                a=CableEnd(
-                    ea.device,
-                    ea.port,
-                    ra.name,
-                    ra.location_id,
-                    ea.u,
-                    ea.face,
-                    f"{cid}/A {near_a} > {near_b}",
-                ),
-                b=CableEnd(
-                    eb.device,
-                    eb.port,
-                    rb.name,
-                    rb.location_id,
-                    eb.u,
-                    eb.face,
-                    f"{cid}/B {near_b} > {near_a}",
-                ),
-                media=media.slug,
-                media_class=media.media_class,
-                route_mm=round(route, 1),
-                length_mm=length,
-                ordered_mm=ordered,
-                sku=(
-                    skus.get((media.slug, ordered))
-                    or skus.setdefault((media.slug, ordered), media.sku_for(ordered))
-                )
-                if ordered
-                else "",
-                tray_path=names,
-                polyline=tuple(pts),
-                bends=bends,
-                qr_payload=cid,
+            continue
+        sugg = _suggest(design, media, float(route[i]), int(bends[i]), (res.pta[i], res.ptb[i]), ln)
+        why = (
+            f"beyond its {rch / 1000:g} m reach"
+            if ln > rch
+            else f"longer than its longest orderable length ({media.lengths_mm[-1] / 1000:g} m)"
+        )
+        tip = f"; use {sugg} (reaches)" if sugg else "; no catalogue media reaches"
+        problems.append(
+            ReachProblem(
+                cid,
+                media.slug,
+                ln,
+                rch,
+                sugg,
+                f"cable {cid} ({cable.a} -- {cable.b}) needs {ln / 1000:.2f} m of {media.slug}, {why}{tip}",
             )
         )
-    runs.sort(key=lambda r: r.id)
+
+    # -- the run objects
+    arrays = {
+        "route": route,
+        "length": length,
+        "ordered": ordered,
+        "bends": bends,
+        "use_tray": use_tray,
+        "pair": tr_pair,
+        "media": mi,
+    }
+    runs = _build_runs(res, ids, geos, arrays, pair_poly, pair_names, polylines, media_list)
+    runs.sort(key=_run_id)
     problems.sort(key=lambda p: p.cable_id)
     return CablePlan(tuple(runs), tuple(problems), tuple(dict.fromkeys(warnings)))
 
 
-def _in_rack_route(ea: _End, eb: _End) -> tuple[float, list[Point3], tuple, int]:
-    """Along the face, through the rack depth when the faces differ, then up or down.
+def _run_id(run: CableRun) -> str:
+    return run.id
 
-    ``(route_mm, polyline, (), bends)``; the legs (depth, sideways, vertical) are at right
-    angles, so bends = legs - 1.
+
+def _tray_polyline(i: int, res: _Resolved, geos, mid: tuple, ra, rb) -> tuple:
+    a, b = geos[res.ra[i]], geos[res.rb[i]]
+    if ra[i] > rb[i]:
+        mid = mid[::-1]
+    fa, fb = a.faces[res.fa[i]], b.faces[res.fb[i]]
+    return (
+        (fa[0], fa[1], res.za[i]),
+        (fa[0], fa[1], a.top),
+        *mid,
+        (fb[0], fb[1], b.top),
+        (fb[0], fb[1], res.zb[i]),
+    )
+
+
+_END_FIELDS = ("device", "port", "rack", "location_id", "u", "face", "label")
+_RUN_FIELDS = (
+    "id",
+    "a",
+    "b",
+    "media",
+    "media_class",
+    "route_mm",
+    "length_mm",
+    "ordered_mm",
+    "sku",
+    "tray_path",
+    "polyline",
+    "bends",
+    "qr_payload",
+)
+
+
+def _slot_constructor(cls, names: tuple[str, ...]):
+    """A positional constructor for a frozen, slotted dataclass that fills its slots directly.
+
+    The generated ``__init__`` of a frozen dataclass calls ``object.__setattr__`` per field,
+    which is most of the cost of building 300,000 run objects; setting the slot descriptors
+    is about twice as fast and gives equal objects. Falls back to the class itself when its
+    fields are not exactly ``names`` or it has a ``__post_init__``.
     """
-    ra, rb = ea.rack, eb.rack
-    fa = ra.faces[ea.face]
-    pts = [(fa[0], fa[1], ea.z)]
-    route = 0.0
-    if ea.face != eb.face:
-        other = ra.faces[eb.face]
-        pts.append((other[0], other[1], ea.z))
-        route += ra.depth
-    fb = rb.faces[eb.face]
+    if (
+        tuple(f.name for f in dataclasses.fields(cls)) != names
+        or len(cls.__dataclass_fields__) != len(names)
+        or hasattr(cls, "__post_init__")
+        or not all(isinstance(cls.__dict__.get(n), _MEMBER) for n in names)
+    ):
+        return cls
+    new = object.__new__
+    sets = tuple(cls.__dict__[n].__set__ for n in names)
+    if len(names) == len(_END_FIELDS):
+        s0, s1, s2, s3, s4, s5, s6 = sets
+
+        def make_end(device, port, rack, location_id, u, face, label):
+            o = new(cls)
+            s0(o, device)
+            s1(o, port)
+            s2(o, rack)
+            s3(o, location_id)
+            s4(o, u)
+            s5(o, face)
+            s6(o, label)
+            return o
+
+        return make_end
+    s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12 = sets
+
+    def make_run(id, a, b, media, media_class, route, length, ordered, sku, trays, poly, bends, qr):  # noqa: A002
+        o = new(cls)
+        s0(o, id)
+        s1(o, a)
+        s2(o, b)
+        s3(o, media)
+        s4(o, media_class)
+        s5(o, route)
+        s6(o, length)
+        s7(o, ordered)
+        s8(o, sku)
+        s9(o, trays)
+        s10(o, poly)
+        s11(o, bends)
+        s12(o, qr)
+        return o
+
+    return make_run
+
+
+_MEMBER = type(CableEnd.device)
+_new_end = _slot_constructor(CableEnd, _END_FIELDS)
+_new_run = _slot_constructor(CableRun, _RUN_FIELDS)
+
+
+def _build_runs(
+    res: _Resolved,
+    ids: dict[str, str],
+    geos: list[_RackGeo],
+    arrays: dict[str, np.ndarray],
+    pair_poly: list[tuple],
+    pair_names: list[tuple],
+    polylines: dict[int, tuple],
+    media_list: list[Media],
+) -> list[CableRun]:
+    """One CableRun (and two CableEnds) per cable, from the computed arrays.
+
+    Point tuples are shared (port points per device face, rack-top points per rack face, tray
+    paths per rack pair, in-rack polylines per geometry), so the plan holds few small objects.
+    """
+    skus: dict[tuple[int, int], str] = {}
+    reversed_poly: dict[int, tuple] = {}
+    in_rack: dict[tuple, tuple] = {}
+    runs: list[CableRun] = []
+    append = runs.append
+    new_run, new_end = _new_run, _new_end
+    special = polylines.get if polylines else None
+    rows = zip(
+        res.idents,
+        res.cables,
+        res.ra,
+        res.rb,
+        res.fa,
+        res.fb,
+        res.pa3,
+        res.pb3,
+        res.ua,
+        res.ub,
+        res.refa,
+        res.refb,
+        arrays["route"].tolist(),
+        arrays["length"].tolist(),
+        arrays["ordered"].tolist(),
+        arrays["bends"].tolist(),
+        arrays["use_tray"].tolist(),
+        arrays["pair"].tolist(),
+        arrays["media"].tolist(),
+        strict=True,
+    )
+    for i, row in enumerate(rows):
+        ident, cable, ra, rb, fa, fb, pa3, pb3, ua, ub, near_a, near_b = row[:12]
+        route, length, ordered, bends, tray, p, m = row[12:]
+        cid = ids[ident]
+        a, b = geos[ra], geos[rb]
+        names: tuple = ()
+        pts = special(i) if special else None
+        if tray:
+            names = pair_names[p]
+            if pts is None:
+                if ra > rb:
+                    mid = reversed_poly.get(p)
+                    if mid is None:
+                        mid = reversed_poly[p] = pair_poly[p][::-1]
+                else:
+                    mid = pair_poly[p]
+                pts = (pa3, a.tops[fa], *mid, b.tops[fb], pb3)
+        elif pts is None:
+            key = (ra, fa, pa3[2], rb, fb, pb3[2])
+            pts = in_rack.get(key)
+            if pts is None:
+                pts = in_rack[key] = _in_rack_points(a, b, fa, fb, pa3, pb3)
+        media = media_list[m]
+        sku = ""
+        if ordered:
+            sku = skus.get((m, ordered))
+            if sku is None:
+                sku = skus[(m, ordered)] = media.sku_for(ordered)
+        append(
+            new_run(
+                cid,
+                new_end(
+                    cable.a.device,
+                    cable.a.port,
+                    a.name,
+                    a.location_id,
+                    ua,
+                    fa,
+                    f"{cid}/A {near_a} > {near_b}",
+                ),
+                new_end(
+                    cable.b.device,
+                    cable.b.port,
+                    b.name,
+                    b.location_id,
+                    ub,
+                    fb,
+                    f"{cid}/B {near_b} > {near_a}",
+                ),
+                media.slug,
+                media.media_class,
+                round(route, 1),
+                length,
+                ordered,
+                sku,
+                names,
+                pts,
+                bends,
+                cid,
+            )
+        )
+    return runs
+
+
+def _in_rack_points(
+    ra: _RackGeo, rb: _RackGeo, face_a: str, face_b: str, pa3: Point3, pb3: Point3
+) -> tuple[Point3, ...]:
+    """In-rack / rack-to-rack polyline from port ``pa3`` to port ``pb3``: through the rack
+    depth when the faces differ, sideways to the far rack's face, then up or down. The legs
+    are at right angles, so bends = points - 2 (computed as arrays in ``_plan``)."""
+    za, zb = pa3[2], pb3[2]
+    pts = [pa3]
+    if face_a != face_b:
+        other = ra.faces[face_b]
+        pts.append((other[0], other[1], za))
     if ra is not rb:
-        last = pts[-1]
-        route += math.hypot(fb[0] - last[0], fb[1] - last[1])
-        pts.append((fb[0], fb[1], ea.z))
-    if eb.z != ea.z:
-        route += abs(eb.z - ea.z)
-        pts.append((fb[0], fb[1], eb.z))
-    return route, pts, (), max(0, len(pts) - 2)
+        fb = rb.faces[face_b]
+        pts.append((fb[0], fb[1], za))
+    if zb != za:
+        pts.append(pb3)
+    return tuple(pts)
 
 
 def _no_path_reason(g: TrayGraph, x: str, y: str, trays) -> str:

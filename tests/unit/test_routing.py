@@ -322,3 +322,85 @@ def test_ids_do_not_depend_on_order_or_end_swap():
     assert sorted(r.id for r in plan1.runs) == sorted(r.id for r in plan2.runs)
     lengths1 = {r.id: r.length_mm for r in plan1.runs}
     assert {r.id: r.length_mm for r in plan2.runs} == lengths1
+
+
+# ---------------------------------------------------------------- the vectorised internals
+
+
+def test_batch_paths_equal_one_path_at_a_time():
+    """Every rack pair of the ROUTE hall, both classes: _batch_paths gives what TrayGraph.path
+    and count_bends give pair by pair."""
+    import numpy as np
+
+    from fieldops.core.routing import RoutingOptions, TrayGraph, _batch_paths, _RackGeo
+
+    d = route_design()
+    fp = d.floorplan
+    racks = [_RackGeo(k, r, fp.rack_types[r.rack_type], fp.grid) for k, r in enumerate(fp.racks)]
+    checked = 0
+    for cls in ("copper", "fibre", "power"):
+        g = TrayGraph(cls, fp.trays, racks, RoutingOptions())
+        names = sorted(g.up)
+        dist, pred = g.shortest(names)
+        pairs = [
+            (r, g.up[x], g.down[y])
+            for r, x in enumerate(names)
+            for y in names
+            if y != x and np.isfinite(dist[r, g.down[y]])
+        ]
+        rows, src, dst = (np.array(v, dtype=np.int64) for v in zip(*pairs, strict=True))
+        polys, trays, bends, plain = _batch_paths(g, pred, rows, src, dst)
+        for k, (r, s, t) in enumerate(pairs):
+            pts, tray_names = g.path(pred[r], s, t)
+            assert polys[k] == tuple(pts) and trays[k] == tray_names
+            assert bends[k] == count_bends(pts)
+            assert plain[k] == (pts[1][:2] == pts[0][:2] and pts[-2][:2] == pts[-1][:2])
+            checked += 1
+    assert checked >= 20
+
+
+POINT = st.tuples(*[st.sampled_from([0.0, 1.0, -1.0, 2.5, 1e-7, 1000.0])] * 3)
+
+
+@given(st.lists(st.lists(POINT, max_size=7), max_size=6))
+def test_bends_in_bulk_equal_count_bends(polylines):
+    import numpy as np
+
+    from fieldops.core.routing import _bends_flat
+
+    flat = [p for line in polylines for p in line]
+    owner = np.repeat(np.arange(len(polylines)), [len(line) for line in polylines])
+    pts = np.array(flat, dtype=float).reshape(-1, 3)
+    got = _bends_flat(pts, owner, len(polylines))
+    assert got.tolist() == [count_bends(line) for line in polylines]
+
+
+def test_fast_run_constructors_build_equal_objects():
+    from dataclasses import dataclass
+
+    from fieldops.core.cableplan import CableEnd, CableRun
+    from fieldops.core.routing import _END_FIELDS, _new_end, _new_run, _slot_constructor
+
+    args = ("srv-a", "p0", "A1", "1A-B04", 10, "rear", "C-6BMR43E27H/A X > Y")
+    assert _new_end is not CableEnd and _new_end(*args) == CableEnd(*args)
+    end = CableEnd(*args)
+    run = ("C-6BMR43E27H", end, end, "cat6a", "copper", 1.5, 602, 1000, "CAT6A-1M", ("TA",))
+    run += (((0.0, 0.0, 0.0), (1.0, 0.0, 0.0)), 0, "C-6BMR43E27H")
+    built = _new_run(*run)
+    assert built == CableRun(*run) and hash(built) == hash(CableRun(*run))
+
+    @dataclass(frozen=True, slots=True)
+    class Checked:  # a __post_init__ (validation) must not be bypassed: fall back
+        device: str
+        port: str
+        rack: str
+        location_id: str
+        u: int
+        face: str
+        label: str
+
+        def __post_init__(self):
+            raise ValueError("checked")
+
+    assert _slot_constructor(Checked, _END_FIELDS) is Checked
+    assert _slot_constructor(CableEnd, _END_FIELDS[:-1]) is CableEnd  # fields changed
