@@ -1,20 +1,24 @@
 """Cable IDs, label text and QR payloads. Pure.
 
-A cable ID is ``C-`` followed by 7 upper-case alphanumerics (``C-4K7Q2M9``). It is derived
-only from the cable's own identity, never from list positions, so re-planning after other
-cables were added or removed keeps every existing ID (and every printed label) valid:
+A cable ID is ``C-`` followed by 10 characters of Crockford's base32 alphabet (digits and
+upper-case letters without I, L, O and U, so nothing reads as another character when typed):
+``C-6BMR43E27H``. It is derived only from the cable's own identity, never from list positions,
+so re-planning after other cables were added or removed keeps every existing ID (and every
+printed label) valid:
 
 * an explicit ``label`` in the connections file wins: a label that is already a cable ID
-  (``C-XXXXXXX``) is used as is; any other label is hashed into one;
-* otherwise the ID is a hash of the cable's sorted ends (``dev:port`` strings).
+  (``C-XXXXXXXXXX``, or a 7-character ID of fieldops before 10-character IDs) is used as is;
+  any other label is hashed into one;
+* otherwise the ID is a hash (BLAKE2b, top 50 bits) of the cable's sorted ends (``dev:port``).
 
-Two cables can hash to the same ID (about 6 % of designs with 100,000 cables have one such
-pair). The tie-break is deterministic: explicit IDs first, then the cable whose identity sorts
-first keeps the plain hash; the others take a salted hash (``identity#1``, ``#2``, ...). Pin a
-cable's ID by writing it as the cable's ``label`` if that ever matters.
+Fifty bits make two cables of a 100,000-cable design share a hash about 4 times in a million
+designs (n^2 / 2^51). Should it happen, the tie-break is deterministic (explicit IDs first,
+then the identity that sorts first keeps the plain hash; the others take a salted hash,
+``identity#1``, ``#2``, ...) and the plan warns, naming both cables: pin them by writing
+their IDs as their ``label`` so no later change can move them.
 
 QR codes carry ``{cable_id}/{end}`` (end ``A`` or ``B``): upper-case alphanumerics, ``-`` and
-``/``, so encoders use the compact QR alphanumeric mode.
+``/``, so encoders use the compact QR alphanumeric mode (14 characters fit version 1).
 """
 
 from __future__ import annotations
@@ -23,39 +27,52 @@ import hashlib
 import re
 from collections.abc import Iterable
 
-ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-ID_LEN = 7
+import numpy as np
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
+ID_LEN = 10
+ID_BITS = 5 * ID_LEN  # 50 bits of the hash
 ID_PREFIX = "C-"
-ID_RE = re.compile(r"^C-[0-9A-Z]{7}$")
+ID_RE = re.compile(r"^C-[0-9A-HJKMNP-TV-Z]{10}$")
+LEGACY_ID_RE = re.compile(r"^C-[0-9A-Z]{7}$")  # IDs printed before 10-character IDs
 ENDS = ("A", "B")
-_SPACE = 36**ID_LEN
+_SHIFTS = tuple(5 * k for k in range(ID_LEN - 1, -1, -1))
+_ALPHA_BYTES = np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)
+_TYPED = str.maketrans("ILO", "110")  # Crockford: I and L read as 1, O as 0
 
 
 def hash_id(identity: str) -> str:
     """The cable ID for an identity string.
 
     >>> hash_id("leaf-a:swp1|srv-01:eno1")
-    'C-6Q2Y2C4'
+    'C-6BMR43E27H'
     """
-    n = int.from_bytes(hashlib.blake2b(identity.encode(), digest_size=8).digest(), "big") % _SPACE
-    q, r = divmod(n, 46656)
-    q2, r2 = divmod(q, 46656)
-    t3 = _triples()
-    return ID_PREFIX + ALPHABET[q2] + t3[r2] + t3[r]
+    h = hashlib.blake2b(identity.encode(), digest_size=8).digest()
+    n = int.from_bytes(h, "big") >> (64 - ID_BITS)
+    return ID_PREFIX + "".join([ALPHABET[(n >> s) & 31] for s in _SHIFTS])
 
 
-_T3: list[str] = []
+def hash_ids(identities: Iterable[str]) -> list[str]:
+    """:func:`hash_id` of many identities at once (the hashes one by one, the rest in numpy).
 
-
-def _triples() -> list[str]:
-    """All 46,656 three-character base-36 strings, for fast ID formatting."""
-    if not _T3:
-        _T3.extend(a + b + c for a in ALPHABET for b in ALPHABET for c in ALPHABET)
-    return _T3
+    >>> hash_ids(["leaf-a:swp1|srv-01:eno1"])
+    ['C-6BMR43E27H']
+    """
+    blake = hashlib.blake2b
+    digest = b"".join([blake(s.encode(), digest_size=8).digest() for s in identities])
+    n = np.frombuffer(digest, dtype=">u8").astype(np.uint64) >> np.uint64(64 - ID_BITS)
+    width = len(ID_PREFIX) + ID_LEN
+    chars = np.empty((len(n), width), dtype=np.uint8)
+    chars[:, 0], chars[:, 1] = ord("C"), ord("-")
+    shifts = np.array(_SHIFTS, dtype=np.uint64)
+    chars[:, 2:] = _ALPHA_BYTES[(n[:, None] >> shifts[None, :]) & np.uint64(31)]
+    return chars.view(f"S{width}").ravel().astype(f"U{width}").tolist()
 
 
 def is_cable_id(text: str) -> bool:
-    return bool(ID_RE.match(text))
+    """Whether ``text`` is a cable ID as printed: ``C-`` + 10 base32 characters (or a
+    7-character ID of earlier fieldops versions)."""
+    return bool(ID_RE.match(text) or LEGACY_ID_RE.match(text))
 
 
 def cable_identity(a: str, b: str) -> str:
@@ -78,27 +95,37 @@ def assign_ids(cables: Iterable[tuple[str, str]]) -> tuple[dict[str, str], list[
     """Collision-free IDs for ``(identity, label)`` pairs: ``({identity: id}, warnings)``.
 
     Identities must be unique (a duplicate cable is a validation error); a repeated identity
-    keeps its first ID.
+    keeps its first ID. Every collision is warned about, naming the cables and the IDs to pin.
     """
-    wanted: dict[str, list[tuple[bool, str]]] = {}
+    idents: list[str] = []
+    labels: list[str] = []
     seen: set[str] = set()
     for identity, label in cables:
         if identity in seen:
             continue
         seen.add(identity)
-        cid, explicit = primary_id(identity, label)
-        wanted.setdefault(cid, []).append((not explicit, identity))
-    out: dict[str, str] = {}
+        idents.append(identity)
+        labels.append(label)
+    hashed = hash_ids(idents)
+    first: dict[str, tuple[bool, str]] = {}
+    clash: dict[str, list[tuple[bool, str]]] = {}
+    for identity, label, cid in zip(idents, labels, hashed, strict=True):
+        implicit = True
+        if label and label.strip():
+            cid, explicit = primary_id(identity, label)
+            implicit = not explicit
+        claim = (implicit, identity)
+        prev = first.setdefault(cid, claim)
+        if prev is not claim:
+            clash.setdefault(cid, [prev]).append(claim)
+    out = {identity: cid for cid, (_, identity) in first.items() if cid not in clash}
     warnings: list[str] = []
-    taken = set(wanted)
-    for cid in sorted(wanted):
-        claims = sorted(wanted[cid])
-        out[claims[0][1]] = cid
+    taken = set(first)
+    for cid in sorted(clash):
+        claims = sorted(clash[cid])
+        owner_implicit, owner = claims[0]
+        out[owner] = cid
         for implicit, identity in claims[1:]:
-            if not implicit and not claims[0][0]:
-                warnings.append(
-                    f"cable {identity.replace('|', ' -- ')}: label gives ID {cid}, already used by {claims[0][1].replace('|', ' -- ')}; it gets a new ID"
-                )
             n = 1
             while True:
                 alt = hash_id(f"{identity}#{n}")
@@ -107,7 +134,21 @@ def assign_ids(cables: Iterable[tuple[str, str]]) -> tuple[dict[str, str], list[
                 n += 1
             taken.add(alt)
             out[identity] = alt
+            who, other = _ends(identity), _ends(owner)
+            if not implicit and not owner_implicit:
+                warnings.append(
+                    f"cable {who}: label gives ID {cid}, already used by {other}; it gets a new ID {alt}"
+                )
+            else:
+                warnings.append(
+                    f"cable {who} and cable {other} hash to the same ID {cid}; {other} keeps it and "
+                    f"{who} gets {alt}: pin both by writing these IDs as their labels"
+                )
     return out, warnings
+
+
+def _ends(identity: str) -> str:
+    return identity.replace("|", " -- ")
 
 
 # ---------------------------------------------------------------- QR payloads
@@ -116,8 +157,8 @@ def assign_ids(cables: Iterable[tuple[str, str]]) -> tuple[dict[str, str], list[
 def qr_payload(cable_id: str, end: str) -> str:
     """What the QR code on one end's label encodes.
 
-    >>> qr_payload("C-4K7Q2M9", "A")
-    'C-4K7Q2M9/A'
+    >>> qr_payload("C-6BMR43E27H", "A")
+    'C-6BMR43E27H/A'
     """
     end = end.strip().upper()
     if end not in ENDS:
@@ -125,28 +166,29 @@ def qr_payload(cable_id: str, end: str) -> str:
     return f"{cable_id}/{end}"
 
 
-_QR_RE = re.compile(r"^(C-[0-9A-Z]{7})(?:\s*/\s*([AB]))?$")
+_QR_RE = re.compile(r"^C-?([0-9A-Z]{10}|[0-9A-Z]{7})(?:\s*/\s*([AB]))?$")
+_EXPECTED = "expected C-XXXXXXXXXX or C-XXXXXXXXXX/A"
 
 
 def parse_qr_payload(text: str) -> tuple[str, str | None]:
     """``(cable_id, end)`` from a scanned or typed code; end is None for a bare cable ID.
 
-    Tolerates lower case, surrounding whitespace and a missing dash (``c4k7q2m9/a``).
+    Tolerates lower case, surrounding whitespace, a missing dash (``c6bmr43e27h/a``) and, in
+    10-character IDs, the letters Crockford's alphabet reads as digits (``I``/``L`` as ``1``,
+    ``O`` as ``0``). Seven-character IDs of earlier versions are accepted as printed.
 
-    >>> parse_qr_payload(" c-4k7q2m9/b ")
-    ('C-4K7Q2M9', 'B')
+    >>> parse_qr_payload(" c-6bmr43e27h/b ")
+    ('C-6BMR43E27H', 'B')
     """
     if not isinstance(text, str) or len(text) > 64:
-        raise ValueError("not a cable code: expected C-XXXXXXX or C-XXXXXXX/A")
-    t = text.strip().upper()
-    if t.startswith("C") and not t.startswith("C-"):
-        t = "C-" + t[1:]
-    m = _QR_RE.match(t)
-    if not m:
-        raise ValueError(
-            f"not a cable code: {text.strip()[:40]!r} (expected C-XXXXXXX or C-XXXXXXX/A)"
-        )
-    return m.group(1), m.group(2)
+        raise ValueError(f"not a cable code: {_EXPECTED}")
+    m = _QR_RE.match(text.strip().upper())
+    body = m.group(1) if m else ""
+    if len(body) == ID_LEN:
+        body = body.translate(_TYPED)
+    if not m or (len(body) == ID_LEN and "U" in body):
+        raise ValueError(f"not a cable code: {text.strip()[:40]!r} ({_EXPECTED})")
+    return ID_PREFIX + body, m.group(2)
 
 
 # ---------------------------------------------------------------- label text
@@ -161,8 +203,8 @@ def end_reference(location_id: str, rack: str, u: int | None, device: str, port:
 def label_text(cable_id: str, end: str, near: str, far: str) -> str:
     """The text printed on one end's label: ID/end, this end, then ``>`` and the far end.
 
-    >>> label_text("C-4K7Q2M9", "A", "1A-F06 A01 U10 SRV-01 ENO1", "1A-H06 A03 U40 LEAF-A SWP1")
-    'C-4K7Q2M9/A 1A-F06 A01 U10 SRV-01 ENO1 > 1A-H06 A03 U40 LEAF-A SWP1'
+    >>> label_text("C-6BMR43E27H", "A", "1A-F06 A01 U10 SRV-01 ENO1", "1A-H06 A03 U40 LEAF-A SWP1")
+    'C-6BMR43E27H/A 1A-F06 A01 U10 SRV-01 ENO1 > 1A-H06 A03 U40 LEAF-A SWP1'
     """
     return f"{qr_payload(cable_id, end)} {near} > {far}"
 
