@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from fieldops.core.problems import DesignError, Problem
+from fieldops.core.vda5050 import ORDER_MAX_ACTIONS, ORDER_MAX_BYTES, ORDER_MAX_STOPS
 
 
 def register(sub) -> None:
@@ -62,6 +63,29 @@ def register(sub) -> None:
         default=2,
         metavar="N",
         help="stops released ahead of each robot; the rest is horizon (default 2)",
+    )
+    d.add_argument(
+        "--order-stops",
+        type=int,
+        default=ORDER_MAX_STOPS,
+        metavar="N",
+        help=f"most nodes one order or order update carries, base + horizon (default {ORDER_MAX_STOPS})",
+    )
+    d.add_argument(
+        "--order-bytes",
+        type=int,
+        default=ORDER_MAX_BYTES,
+        metavar="B",
+        help="byte budget of one order or order update; the horizon, then the base, is cut to fit "
+        f"(default {ORDER_MAX_BYTES}, a quarter of VDA 5050's 4 MiB message limit)",
+    )
+    d.add_argument(
+        "--order-actions",
+        type=int,
+        default=ORDER_MAX_ACTIONS,
+        metavar="N",
+        help="actions one orderId may hold before the next stops go out as a new order; bounds "
+        f"the robot's state messages, which list every action of the current order (default {ORDER_MAX_ACTIONS})",
     )
     d.add_argument(
         "--vda-version",
@@ -283,6 +307,14 @@ def run_dispatch(args) -> int:
     _check_url(args.broker)
     if args.window < 1:
         raise DesignError([Problem("--window", 0, "", "must be 1 or more")])
+    if args.order_stops < 2:
+        raise DesignError([Problem("--order-stops", 0, "", "must be 2 or more")])
+    if not 4096 <= args.order_bytes <= 4 * 1024 * 1024:
+        raise DesignError(
+            [Problem("--order-bytes", 0, "", "must be 4096..4194304 (VDA 5050's message limit)")]
+        )
+    if args.order_actions < 1:
+        raise DesignError([Problem("--order-actions", 0, "", "must be 1 or more")])
     say = (
         (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     )
@@ -306,6 +338,9 @@ def run_dispatch(args) -> int:
         map_id=map_id,
         version=args.vda_version,
         window=args.window,
+        order_stops=args.order_stops,
+        order_bytes=args.order_bytes,
+        order_actions=args.order_actions,
         walk=walk,
         hold_for_technician=args.hold_for_technician,
     )

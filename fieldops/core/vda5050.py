@@ -62,6 +62,16 @@ MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 MAX_ARRAY = 100_000
 MAX_STRING = 4_096
 
+# What one order (or order update) may carry: at most ORDER_MAX_STOPS nodes (base + horizon,
+# the first node included) and ORDER_MAX_BYTES of canonical JSON, a quarter of the message
+# limit. A robot with thousands of steps gets a bounded order that order updates extend.
+ORDER_MAX_STOPS = 16
+ORDER_MAX_BYTES = 1024 * 1024
+# Actions one orderId may hold before the next stops go out as a new order: a robot reports
+# every action of its current order in each ``state`` until a new order arrives, so this
+# bounds the state messages too (about 120 bytes per action state).
+ORDER_MAX_ACTIONS = 1000
+
 # Standard VDA 5050 2.x action types fieldops uses (and the instant ones it sends).
 STANDARD_ACTIONS = {
     "pick": "pick up a load (standard)",
@@ -234,6 +244,9 @@ def action(
     return out
 
 
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
 def _jsonable(value) -> bool:
     if value is None or isinstance(value, (str, bool, int)):
         return True
@@ -279,8 +292,13 @@ def step_parameters(step: Step) -> dict:
     if step.weight_kg:
         params["weightKg"] = step.weight_kg
     for key in sorted(step.action):
-        if isinstance(key, str) and key not in params and _jsonable(step.action[key]):
-            params[key] = _plain(step.action[key])
+        if not isinstance(key, str) or key in params:
+            continue
+        value = step.action[key]
+        if type(value) in _SCALARS:  # the common case, without the recursive checks
+            params[key] = value
+        elif _jsonable(value):
+            params[key] = _plain(value)
     return params
 
 
@@ -402,16 +420,43 @@ class Pose:
     theta_deg: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
 class Stop:
-    """One order node: a pose and the actions done there (stop 0 is where the robot starts)."""
+    """One order node: a pose and the actions done there (stop 0 is where the robot starts).
 
-    pose: Pose
-    step_ids: tuple[str, ...] = ()
-    actions: tuple[dict, ...] = ()
-    path_mm: tuple[
-        tuple[int, int], ...
-    ] = ()  # walking path from the previous stop (incl. both ends)
+    ``actions`` are built on first use from the stop's steps, so a route of thousands of steps
+    costs only what the orders actually sent need.
+    """
+
+    __slots__ = ("pose", "step_ids", "path_mm", "_steps", "_hold", "_actions")
+
+    def __init__(
+        self,
+        pose: Pose,
+        step_ids: tuple[str, ...] = (),
+        actions: tuple[dict, ...] | None = None,
+        path_mm: tuple[tuple[int, int], ...] = (),  # walking path from the previous stop
+        *,
+        steps: tuple[Step, ...] = (),
+        hold_for_technician: bool = False,
+    ) -> None:
+        self.pose = pose
+        self.step_ids = step_ids
+        self.path_mm = path_mm
+        self._steps = steps
+        self._hold = hold_for_technician
+        self._actions = actions
+
+    @property
+    def actions(self) -> tuple[dict, ...]:
+        if self._actions is None:
+            out: list[dict] = []
+            for n, step in enumerate(self._steps):
+                out += _step_actions(step, arrival=n == 0, hold_for_technician=self._hold)
+            self._actions = tuple(out)
+        return self._actions
+
+    def __repr__(self) -> str:
+        return f"Stop({self.pose!r}, {self.step_ids!r})"
 
 
 @dataclass(frozen=True)
@@ -431,6 +476,28 @@ class Route:
 
     def stop_of_step(self) -> dict[str, int]:
         return {s: i for i, stop in enumerate(self.stops) for s in stop.step_ids}
+
+    def action_count(self, index: int) -> int:
+        """How many actions stop ``index`` carries (without building them)."""
+        return sum(len(self.step_actions[s]) for s in self.stops[index].step_ids)
+
+    def segment_end(self, first: int, max_actions: int = ORDER_MAX_ACTIONS) -> int:
+        """The last stop of an order that starts at stop ``first`` and holds at most
+        ``max_actions`` actions after it (always at least one stop more, when there is one).
+
+        >>> from fieldops.core.workorder import Location, Step
+        >>> steps = [Step(f"S{i}", "stack", "mount_device", "t", "i", Location(rack=f"R{i}", x_mm=600 * i)) for i in range(5)]
+        >>> build_route(steps).segment_end(0, max_actions=4)  # 2 actions per stop
+        2
+        """
+        last = len(self.stops) - 1
+        end, total = first, 0
+        while end < last:
+            total += self.action_count(end + 1)
+            if total > max_actions and end > first:
+                break
+            end += 1
+        return end
 
 
 def _node_id(step: Step) -> str:
@@ -454,6 +521,7 @@ def build_route(
     without it the first stop is the first node. ``declared`` (from
     :func:`declared_action_types`) refuses any step whose action types the robot does not
     declare. ``walk(a_mm, b_mm)`` returns the walking polyline between two floor points.
+    A stop's action objects are built when an order first needs them.
 
     Examples
     --------
@@ -468,41 +536,50 @@ def build_route(
         if refused:
             raise VdaError("; ".join(reason for _s, reason in refused))
     seen: set[str] = set()
-    stops: list[Stop] = []
+    # (pose, steps, path) per stop, frozen into Stop objects at the end
+    groups: list[tuple[Pose, list[Step], tuple]] = []
     step_actions: dict[str, tuple[str, ...]] = {}
     step_confirm: dict[str, str] = {}
     if start is not None:
-        stops.append(Stop(start))
+        groups.append((start, [], ()))
     for step in steps:
         if step.id in seen:
             raise VdaError(f"step {step.id} appears twice in the robot's route")
         seen.add(step.id)
         loc = step.location
         pose = Pose(_node_id(step), int(loc.x_mm), int(loc.y_mm), float(loc.theta_deg))
-        same = bool(stops) and stops[-1].step_ids and stops[-1].pose == pose
-        acts = _step_actions(step, arrival=not same, hold_for_technician=hold_for_technician)
-        step_actions[step.id] = tuple(a["actionId"] for a in acts)
-        holds = any(a["actionType"] == "waitForTrigger" for a in acts)
+        same = bool(groups) and bool(groups[-1][1]) and groups[-1][0] == pose
+        types = step_action_types(step, hold_for_technician=hold_for_technician)
+        n = len(types) + (0 if same else 1)  # + the stop's finePositioning
+        step_actions[step.id] = tuple(f"{step.id}:{k}" for k in range(n))
+        holds = "waitForTrigger" in types
         step_confirm[step.id] = (
             "awaiting_confirmation"
             if step.confirm == CONFIRM_ROBOT_AND_TECH and not holds
             else "done"
         )
         if same:
-            last = stops[-1]
-            stops[-1] = Stop(
-                last.pose, (*last.step_ids, step.id), (*last.actions, *acts), last.path_mm
-            )
-        else:
-            path: tuple = ()
-            if stops and walk is not None:
-                a = (stops[-1].pose.x_mm, stops[-1].pose.y_mm)
-                b = (pose.x_mm, pose.y_mm)
-                pts = walk(a, b)
-                if pts:
-                    path = tuple((int(round(p[0])), int(round(p[1]))) for p in pts)
-            stops.append(Stop(pose, (step.id,), tuple(acts), path))
-    return Route(tuple(stops), step_actions, step_confirm)
+            groups[-1][1].append(step)
+            continue
+        path: tuple = ()
+        if groups and walk is not None:
+            prev = groups[-1][0]
+            pts = walk((prev.x_mm, prev.y_mm), (pose.x_mm, pose.y_mm))
+            if pts:
+                path = tuple((int(round(p[0])), int(round(p[1]))) for p in pts)
+        groups.append((pose, [step], path))
+    stops = tuple(
+        Stop(
+            pose,
+            tuple(s.id for s in group),
+            None,
+            path,
+            steps=tuple(group),
+            hold_for_technician=hold_for_technician,
+        )
+        for pose, group, path in groups
+    )
+    return Route(stops, step_actions, step_confirm)
 
 
 def _metres(mm: float) -> float:
@@ -514,12 +591,32 @@ def _radians(deg: float) -> float:
     return round(rad, 6) + 0.0
 
 
+def compact_path(path_mm: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A polyline without repeated points and without vertices on a straight line between
+    their neighbours (integer millimetres, so the test is exact).
+
+    >>> compact_path([(0, 0), (0, 0), (0, 500), (0, 1000), (800, 1000), (1600, 1000)])
+    [(0, 0), (0, 1000), (1600, 1000)]
+    """
+    pts: list[tuple[int, int]] = []
+    for p in path_mm:
+        p = (int(p[0]), int(p[1]))
+        if pts and p == pts[-1]:
+            continue
+        if len(pts) >= 2:
+            (ax, ay), (bx, by) = pts[-2], pts[-1]
+            cross = (bx - ax) * (p[1] - ay) - (by - ay) * (p[0] - ax)
+            dot = (bx - ax) * (p[0] - bx) + (by - ay) * (p[1] - by)
+            if cross == 0 and dot >= 0:  # b lies on the segment a-p: drop it
+                pts[-1] = p
+                continue
+        pts.append(p)
+    return pts
+
+
 def _trajectory(path_mm: Sequence[tuple[int, int]]) -> tuple[dict, float] | None:
     """A polyline as a degree-1 NURBS (control points = vertices, chord-length knots)."""
-    pts = [path_mm[0]]
-    for p in path_mm[1:]:
-        if p != pts[-1]:
-            pts.append(p)
+    pts = compact_path(path_mm)
     if len(pts) < 2:
         return None
     seg = [math.dist(pts[i], pts[i + 1]) for i in range(len(pts) - 1)]
@@ -539,6 +636,44 @@ def node_sequence_id(index: int) -> int:
     return 2 * index
 
 
+def _order_node(route: Route, i: int, map_id: str, *, released: bool, actions: bool) -> dict:
+    stop = route.stops[i]
+    return {
+        "nodeId": stop.pose.node_id,
+        "sequenceId": node_sequence_id(i),
+        "released": released,
+        "nodePosition": {
+            "x": _metres(stop.pose.x_mm),
+            "y": _metres(stop.pose.y_mm),
+            "theta": _radians(stop.pose.theta_deg),
+            "mapId": map_id,
+        },
+        "actions": [dict(a) for a in stop.actions] if actions else [],
+    }
+
+
+def _order_edge(route: Route, i: int, *, released: bool) -> dict:
+    """The edge from stop i-1 to stop i."""
+    prev, stop = route.stops[i - 1], route.stops[i]
+    edge = {
+        "edgeId": f"{prev.pose.node_id}>{stop.pose.node_id}",
+        "sequenceId": node_sequence_id(i - 1) + 1,
+        "released": released,
+        "startNodeId": prev.pose.node_id,
+        "endNodeId": stop.pose.node_id,
+        "actions": [],
+    }
+    traj = _trajectory(stop.path_mm) if stop.path_mm else None
+    if traj is not None:
+        edge["trajectory"], edge["length"] = traj
+    else:
+        edge["length"] = round(
+            math.dist((prev.pose.x_mm, prev.pose.y_mm), (stop.pose.x_mm, stop.pose.y_mm)) / 1000.0,
+            3,
+        )
+    return edge
+
+
 def build_order(
     route: Route,
     header: Header,
@@ -549,6 +684,8 @@ def build_order(
     first: int = 0,
     base_end: int | None = None,
     horizon_end: int | None = None,
+    max_stops: int | None = ORDER_MAX_STOPS,
+    max_bytes: int | None = ORDER_MAX_BYTES,
 ) -> dict:
     """An ``order`` (or an order update) for stops ``first..horizon_end``, released up to
     ``base_end`` (the base) and unreleased after it (the horizon).
@@ -556,7 +693,13 @@ def build_order(
     Sequence IDs are fixed per stop (node i is 2i, its outgoing edge 2i+1), so an update that
     starts at the previous base's last node (``first`` = previous ``base_end``) stitches onto
     the running order as VDA 5050 requires; bump ``order_update_id`` for each update. The
-    stitching node of an update is sent without its actions (they were sent with the base).
+    first node of an update, or of an order that starts mid-route (``first`` > 0: the robot
+    stands there, its work done), is sent without actions.
+
+    One message carries at most ``max_stops`` nodes and ``max_bytes`` bytes of
+    :func:`encode` output: the horizon (then the base) is cut short to fit, and
+    :func:`released_end` tells which stop the base really reaches. A stop too large to go
+    with the first node on its own raises :class:`VdaError`. ``None`` lifts a limit.
 
     Examples
     --------
@@ -578,56 +721,57 @@ def build_order(
         )
     if order_update_id < 0:
         raise VdaError("orderUpdateId must be 0 or more")
-    nodes: list[dict] = []
-    edges: list[dict] = []
-    for i in range(first, horizon_end + 1):
-        stop = route.stops[i]
-        released = i <= base_end
-        nodes.append(
-            {
-                "nodeId": stop.pose.node_id,
-                "sequenceId": node_sequence_id(i),
-                "released": released,
-                "nodePosition": {
-                    "x": _metres(stop.pose.x_mm),
-                    "y": _metres(stop.pose.y_mm),
-                    "theta": _radians(stop.pose.theta_deg),
-                    "mapId": map_id,
-                },
-                # the stitching node of an update carries no actions: they went with the base,
-                # and a robot appends (re-runs) actions given there
-                "actions": []
-                if (i == first and order_update_id > 0)
-                else [dict(a) for a in stop.actions],
-            }
-        )
-        if i > first:
-            prev = route.stops[i - 1]
-            edge = {
-                "edgeId": f"{prev.pose.node_id}>{stop.pose.node_id}",
-                "sequenceId": node_sequence_id(i - 1) + 1,
-                "released": released,
-                "startNodeId": prev.pose.node_id,
-                "endNodeId": stop.pose.node_id,
-                "actions": [],
-            }
-            traj = _trajectory(stop.path_mm) if stop.path_mm else None
-            if traj is not None:
-                edge["trajectory"], edge["length"] = traj
-            else:
-                edge["length"] = round(
-                    math.dist((prev.pose.x_mm, prev.pose.y_mm), (stop.pose.x_mm, stop.pose.y_mm))
-                    / 1000.0,
-                    3,
-                )
-            edges.append(edge)
-    return {
+    if max_stops is not None:
+        if max_stops < 2:
+            raise VdaError("an order must be allowed at least 2 stops")
+        horizon_end = min(horizon_end, first + max_stops - 1)
+        base_end = min(base_end, horizon_end)
+    out = {
         **header.fields(),
         "orderId": order_id,
         "orderUpdateId": order_update_id,
-        "nodes": nodes,
-        "edges": edges,
+        "nodes": [],
+        "edges": [],
     }
+    nodes: list[dict] = out["nodes"]
+    edges: list[dict] = out["edges"]
+    size = len(encode(out)) if max_bytes is not None else 0
+    for i in range(first, horizon_end + 1):
+        released = i <= base_end
+        # the stitching node of an update carries no actions: they went with the base,
+        # and a robot appends (re-runs) actions given there
+        node = _order_node(
+            route,
+            i,
+            map_id,
+            released=released,
+            actions=i > first or (first == 0 and order_update_id == 0),
+        )
+        edge = _order_edge(route, i, released=released) if i > first else None
+        if max_bytes is not None:
+            add = len(encode(node)) + (1 if nodes else 0)
+            if edge is not None:
+                add += len(encode(edge)) + (1 if edges else 0)
+            if size + add > max_bytes:
+                if i <= first + 1:
+                    raise VdaError(
+                        f"order {order_id}: node {route.stops[i].pose.node_id} (stop {i}) needs "
+                        f"{add:,} bytes, over the {max_bytes:,}-byte order budget"
+                    )
+                break
+            size += add
+        nodes.append(node)
+        if edge is not None:
+            edges.append(edge)
+    return out
+
+
+def released_end(order: Mapping) -> int:
+    """The stop index of the last released node of an order built by :func:`build_order`."""
+    seqs = [n["sequenceId"] for n in order["nodes"] if n["released"]]
+    if not seqs:
+        raise VdaError("order has no released node")
+    return max(seqs) // 2
 
 
 def build_instant_actions(header: Header, actions: Sequence[dict]) -> dict:

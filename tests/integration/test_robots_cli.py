@@ -43,6 +43,12 @@ def test_every_robot_command_has_help(argv, capsys):
             "neither a plan folder",
         ),
         (["robots", "dispatch", "floorplans/lab-hall", "--window", "0"], "--window"),
+        (["robots", "dispatch", "floorplans/lab-hall", "--order-stops", "1"], "--order-stops"),
+        (
+            ["robots", "dispatch", "floorplans/lab-hall", "--order-bytes", "5000000"],
+            "4096..4194304",
+        ),
+        (["robots", "dispatch", "floorplans/lab-hall", "--order-actions", "0"], "--order-actions"),
         (
             ["robots", "simulate", "--profile", "robot_profiles/technician.yaml"],
             "is a technician, not a robot",

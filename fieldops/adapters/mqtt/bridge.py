@@ -10,8 +10,11 @@ states into step status through a :class:`StepSink`:
 - the robot's last will (``CONNECTIONBROKEN``) or ``OFFLINE`` -> its unfinished steps go back
   to ``ready``; when it comes back it gets a fresh order for them.
 
-Only ``window`` stops are released ahead of the robot; the rest travel as the horizon, and an
-order update releases the next rack when the robot reaches the one before the base end. After a
+Only ``window`` stops are released ahead of the robot; a bounded horizon follows (one message
+carries at most ``order_stops`` nodes and ``order_bytes`` bytes), and an order update releases
+the next rack when the robot reaches the one before the base end. One ``orderId`` holds at most
+``order_actions`` actions (a robot reports all of them in every state): when the robot has
+finished them, the next stops go out as a new order starting where it stands. After a
 broker restart (or any reconnect) the bridge asks every robot for its state and re-sends what the
 state shows it lacks (a lost order or order update). Malformed, oversized, spoofed or otherwise
 hostile messages are dropped with one log line; they never stop the bridge.
@@ -38,6 +41,10 @@ from fieldops.core.workorder import Step
 log = logging.getLogger(__name__)
 
 FINAL = frozenset({"done", "awaiting_confirmation", "blocked", "failed"})
+# error types with which a robot refuses an order
+REJECTIONS = frozenset(
+    {"orderError", "orderActionError", "orderUpdateError", "noRouteError", "validationError"}
+)
 
 
 # ---------------------------------------------------------------- step status sinks
@@ -149,8 +156,11 @@ class _Robot:
         self.route: v.Route | None = None
         self.action_steps: dict[str, str] = {}
         self.order_id: str | None = None
+        self.prev_order_id: str | None = None
         self.update_id = 0
         self.base_end = 0
+        self.seg_first = 0  # first stop of the current orderId
+        self.seg_end = 0  # last stop the current orderId may reach
         self.last_message: dict | None = None
         self.sent_at = 0.0
         self.orders_sent = 0
@@ -180,9 +190,21 @@ class RobotBridge:
         max_message_bytes: int = v.MAX_MESSAGE_BYTES,
         clock: Callable[[], float] = time.time,
         order_prefix: str = "",
+        order_stops: int = v.ORDER_MAX_STOPS,
+        order_bytes: int = v.ORDER_MAX_BYTES,
+        order_actions: int = v.ORDER_MAX_ACTIONS,
     ):
         if window < 1:
             raise ValueError("window must be 1 or more")
+        if order_stops < 2:
+            raise ValueError("an order must carry at least 2 stops")
+        if not 1 <= order_bytes <= v.MAX_MESSAGE_BYTES:
+            raise ValueError(f"the order byte budget must be 1..{v.MAX_MESSAGE_BYTES:,}")
+        if order_actions < 1:
+            raise ValueError("an order must be allowed at least 1 action")
+        self.order_stops = order_stops
+        self.order_bytes = order_bytes
+        self.order_actions = order_actions
         self.map_id = map_id
         self.version = version
         self.window = window
@@ -287,11 +309,14 @@ class RobotBridge:
         return False
 
     def _action_type(self, r: _Robot, action_id: str) -> str:
-        for stop in r.route.stops if r.route else ():
-            for a in stop.actions:
-                if a["actionId"] == action_id:
-                    return a["actionType"]
-        return ""
+        step_id = r.action_steps.get(action_id)
+        if r.route is None or step_id is None:
+            return ""
+        ids = r.route.step_actions[step_id]
+        types = v.step_action_types(r.steps[step_id], hold_for_technician=self.hold)
+        # a step's work actions come last (after the stop's finePositioning, if any)
+        by_id = dict(zip(ids[len(ids) - len(types) :], types, strict=True))
+        return by_id.get(action_id, v.ARRIVAL_ACTION)
 
     def _robot_by_serial(self, serial: str) -> _Robot:
         for r in self.robots.values():
@@ -347,36 +372,53 @@ class RobotBridge:
             for s in remaining:
                 self._set(r, s.id, "blocked", {"error": str(exc)})
             return
-        r.orders_sent += 1
         r.route = route
         r.action_steps = route.action_steps()
+        self._start_segment(r, 0, self.window if start is not None else self.window - 1)
+
+    def _start_segment(self, r: _Robot, first: int, window: int) -> None:
+        """A new orderId from stop ``first`` (where the robot stands, or the first stop)."""
+        assert r.route is not None
+        r.orders_sent += 1
+        r.prev_order_id = r.order_id
         r.order_id = f"{self.order_prefix}-{r.serial}-{r.orders_sent}"
         r.update_id = 0
-        r.base_end = min(
-            len(route.stops) - 1, self.window if start is not None else self.window - 1
-        )
-        self._send_order(r, first=0)
+        r.seg_first = first
+        r.seg_end = r.route.segment_end(first, self.order_actions)
+        r.base_end = min(r.seg_end, first + window)
+        self._send_order(r, first=first)
 
     def _send_order(self, r: _Robot, first: int) -> None:
-        msg = v.build_order(
-            r.route,
-            self._header(r, "order"),
-            order_id=r.order_id,
-            map_id=self.map_id,
-            order_update_id=r.update_id,
-            first=first,
-            base_end=r.base_end,
-        )
+        try:
+            msg = v.build_order(
+                r.route,
+                self._header(r, "order"),
+                order_id=r.order_id,
+                map_id=self.map_id,
+                order_update_id=r.update_id,
+                first=first,
+                base_end=r.base_end,
+                horizon_end=r.seg_end,
+                max_stops=self.order_stops,
+                max_bytes=self.order_bytes,
+            )
+        except v.VdaError as exc:  # one stop's work does not fit the order budget
+            for sid in r.order:
+                if r.status[sid] not in FINAL:
+                    self._set(r, sid, "blocked", {"error": str(exc)})
+            return
+        r.base_end = v.released_end(msg)
         r.last_message = msg
         r.sent_at = time.monotonic()
         self._publish(r, "order", msg)
         log.info(
-            "robot %s: order %s update %d, stops %d..%d released",
+            "robot %s: order %s update %d, stops %d..%d released, %d in the message",
             r.serial,
             r.order_id,
             r.update_id,
             first,
             r.base_end,
+            len(msg["nodes"]),
         )
 
     # ------------------------------------------------------------ receiving
@@ -478,6 +520,16 @@ class RobotBridge:
         if r.order_id is None or state.order_id != r.order_id:
             if r.order_id is not None and time.monotonic() - r.sent_at < self.resend_after_s:
                 return  # our order is on its way
+            if (
+                state.order_id
+                and state.order_id == r.prev_order_id
+                and r.update_id == 0
+                and r.last_message is not None
+                and not any(e.error_type in REJECTIONS for e in state.errors)
+            ):  # the next segment's order got lost: the same message again
+                r.sent_at = time.monotonic()
+                self._publish(r, "order", r.last_message)
+                return
             if r.order_id is not None:
                 self._rejected(r, state)
                 if r.rejections > 3:
@@ -493,18 +545,7 @@ class RobotBridge:
         self._release(r, state)
 
     def _rejected(self, r: _Robot, state: v.RobotState) -> None:
-        errs = [
-            e
-            for e in state.errors
-            if e.error_type
-            in (
-                "orderError",
-                "orderActionError",
-                "orderUpdateError",
-                "noRouteError",
-                "validationError",
-            )
-        ]
+        errs = [e for e in state.errors if e.error_type in REJECTIONS]
         if not errs:
             return
         r.rejections += 1
@@ -551,7 +592,15 @@ class RobotBridge:
         assert r.route is not None
         last = len(r.route.stops) - 1
         here = state.last_node_sequence_id // 2
-        want = min(last, here + self.window)
+        if (
+            here == r.base_end == r.seg_end < last
+            and not state.node_sequence_ids
+            and not state.driving
+            and all(a.status in ("FINISHED", "FAILED") for a in state.action_states)
+        ):  # this orderId is complete: the next stops go out as a new order from here
+            self._start_segment(r, here, self.window)
+            return
+        want = min(r.seg_end, here + self.window)
         if want > r.base_end:
             first = r.base_end
             r.base_end = want
