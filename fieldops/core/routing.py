@@ -448,31 +448,40 @@ def _batch_paths(
     pts[pt_off + m + 1, 0:2] = xyz[last, 0:2]
     pts[pt_off + m + 1, 2] = xyz[before, 2]
     bends = _bends_flat(pts, np.repeat(np.arange(p_count), pt_count), p_count)
-    # polylines (tuples shared with the graph's coordinates, as TrayGraph.path builds them)
+    # polylines, as TrayGraph.path builds them: the graph's shared coordinate tuples, plus the
+    # point above the first node at the tray height (unless it coincides with a neighbour)
+    # and the point above the last node at the previous height (likewise)
+    x0, x1 = xyz[first], xyz[second]
+    xp, xe = xyz[before], xyz[last]
+    same1 = (x1[:, 0] == x0[:, 0]) & (x1[:, 1] == x0[:, 1])
+    same2 = (xp[:, 0] == xe[:, 0]) & (xp[:, 1] == xe[:, 1])
+    ins1 = ~((x1[:, 2] == x0[:, 2]) | same1)
+    ins2 = ~((xp[:, 2] == xe[:, 2]) | same2)
+    # the path leaves and reaches the exits straight up: its second point is above the first
+    plain = (~(x1[:, 2] == x0[:, 2]) | same1) & (~(xp[:, 2] == xe[:, 2]) | same2)
     c = g.coords
     names = g.tray_names
     node_list = nodes.tolist()
-    off_list = node_off.tolist()
-    m_list = m.tolist()
-    polylines, tray_names, plain = [], [], []
+    cut = np.append(node_off, len(nodes)).tolist()
+    ins1_l, ins2_l = ins1.tolist(), ins2.tolist()
+    polylines, tray_names = [], []
+    get = c.__getitem__
     for p in range(p_count):
-        o, mm = off_list[p], m_list[p]
-        seq = node_list[o : o + mm + 1]
-        c0, c1 = c[seq[0]], c[seq[1]]
-        out = [c0]
-        a1 = (c0[0], c0[1], c1[2])
-        if a1 != c0 and a1 != c1:
-            out.append(a1)
-        out.extend([c[i] for i in seq[1:mm]])
-        prev, end = c[seq[mm - 1]], c[seq[mm]]
-        a2 = (end[0], end[1], prev[2])
-        if a2 != prev and a2 != end:
-            out.append(a2)
-        out.append(end)
-        polylines.append(tuple(out))
-        plain.append(out[1][:2] == out[0][:2] and out[-2][:2] == out[-1][:2])
+        seq = list(map(get, node_list[cut[p] : cut[p + 1]]))
+        c0, c1 = seq[0], seq[1]
+        if ins2_l[p]:
+            end, prev = seq[-1], seq[-2]
+            seq.insert(len(seq) - 1, (end[0], end[1], prev[2]))
+        if ins1_l[p]:
+            seq.insert(1, (c0[0], c0[1], c1[2]))
+        polylines.append(tuple(seq))
         s, e = name_cut[p], name_cut[p + 1]
-        tray_names.append(tuple([names[i] for i in tid_list[s:e]]))
+        tray_names.append(tuple([names[i] for i in tid_list[s:e]]) if e > s else ())
+    if (m < 2).any():  # not built by TrayGraph (exit -> drop -> exit), but keep path()'s rule
+        for p in np.flatnonzero(m < 2).tolist():
+            pts = polylines[p]
+            plain[p] = pts[1][:2] == pts[0][:2] and pts[-2][:2] == pts[-1][:2]
+    plain = plain.tolist()
     return polylines, tray_names, bends, plain
 
 
@@ -534,29 +543,35 @@ def build_cable_plan(
         return _plan(design, say, options)
 
 
-class _Resolved:
-    """The cables that resolved, as parallel lists and arrays (one entry per cable)."""
+_COLUMNS = (
+    "cables",
+    "media",
+    "idents",
+    "labels",
+    "ra",  # per end: dense rack index
+    "rb",
+    "fa",  # rack face of the port
+    "fb",
+    "za",  # port height
+    "zb",
+    "pa3",  # port point (shared per device face)
+    "pb3",
+    "ua",  # device U (None for zero-U)
+    "ub",
+    "refa",  # label reference of the end
+    "refb",
+    "pta",  # port type
+    "ptb",
+)
 
-    def __init__(self):
-        self.cables: list = []
-        self.media: list[Media] = []
-        self.idents: list[str] = []
-        self.labels: list[str] = []
-        # per end: dense rack index, face, port height, U, label reference, port type
-        self.ra: list[int] = []
-        self.rb: list[int] = []
-        self.fa: list[str] = []
-        self.fb: list[str] = []
-        self.za: list[float] = []
-        self.zb: list[float] = []
-        self.pa3: list[Point3] = []  # port points (shared per device face)
-        self.pb3: list[Point3] = []
-        self.ua: list = []
-        self.ub: list = []
-        self.refa: list[str] = []
-        self.refb: list[str] = []
-        self.pta: list[str] = []
-        self.ptb: list[str] = []
+
+class _Resolved:
+    """The cables that resolved, as parallel columns (one entry per cable)."""
+
+    def __init__(self, rows: list[tuple]):
+        cols = list(zip(*rows, strict=True)) if rows else [() for _ in _COLUMNS]
+        for name, col in zip(_COLUMNS, cols, strict=True):
+            setattr(self, name, col)
 
 
 def _resolve(design: Design, racks: dict[str, _RackGeo], warnings: list[str]) -> _Resolved:
@@ -609,59 +624,70 @@ def _resolve(design: Design, racks: dict[str, _RackGeo], warnings: list[str]) ->
             no_pos,
         )
 
-    out = _Resolved()
+    rows: list[tuple] = []
+    append = rows.append
+    dev_get, media_get, clean_get = dev_cache.get, media_of.get, clean_port.get
     for cable in design.cables:
-        ends = []
-        bad = []
-        for term in (cable.a, cable.b):
-            info = dev_cache.get(term.device)
-            if info is None:
-                info = dev_cache[term.device] = device_info(term.device)
-            if info.__class__ is str:
-                bad.append(f"{term}: {info}")
-                continue
-            port = info[7].get(term.port)
-            if port is None:
-                bad.append(f"{term}: device type '{info[8]}' has no port '{term.port}'")
-                continue
-            if info[9]:
-                warnings.append(info[9])
-            ends.append((info, term.port, port))
-        media = media_of.get(cable.media)
-        if media is None or bad:
+        ta, tb = cable.a, cable.b
+        ia = dev_get(ta.device)
+        if ia is None:
+            ia = dev_cache[ta.device] = device_info(ta.device)
+        ib = dev_get(tb.device)
+        if ib is None:
+            ib = dev_cache[tb.device] = device_info(tb.device)
+        media = media_get(cable.media)
+        port_a = ia[7].get(ta.port) if ia.__class__ is tuple else None
+        port_b = ib[7].get(tb.port) if ib.__class__ is tuple else None
+        if port_a is None or port_b is None or media is None:
+            bad = []
+            for term, info, port in ((ta, ia, port_a), (tb, ib, port_b)):
+                if info.__class__ is str:
+                    bad.append(f"{term}: {info}")
+                elif port is None:
+                    bad.append(f"{term}: device type '{info[8]}' has no port '{term.port}'")
+                elif info[9]:
+                    warnings.append(info[9])
             if media is None:
                 bad.append(f"unknown media '{cable.media}'")
-            warnings.append(f"cable {cable.a} -- {cable.b} not routed: {'; '.join(bad)}")
+            warnings.append(f"cable {ta} -- {tb} not routed: {'; '.join(bad)}")
             continue
-        (ia, pa, (pwa, pta)), (ib, pb, (pwb, ptb)) = ends
-        cpa = clean_port.get(pa)
+        if ia[9]:
+            warnings.append(ia[9])
+        if ib[9]:
+            warnings.append(ib[9])
+        pa, pb = ta.port, tb.port
+        cpa = clean_get(pa)
         if cpa is None:
             cpa = clean_port[pa] = _clean(pa)
-        cpb = clean_port.get(pb)
+        cpb = clean_get(pb)
         if cpb is None:
             cpb = clean_port[pb] = _clean(pb)
-        out.cables.append(cable)
-        out.media.append(media)
-        sa, sb = f"{ia[0]}:{pa}", f"{ib[0]}:{pb}"
-        out.idents.append(f"{sa}|{sb}" if sa <= sb else f"{sb}|{sa}")
-        out.labels.append(cable.label)
-        out.ra.append(ia[1])
-        out.rb.append(ib[1])
-        out.za.append(ia[2])
-        out.zb.append(ib[2])
-        out.ua.append(ia[3])
-        out.ub.append(ib[3])
-        fa, pa3 = ia[5] if pwa else ia[4]
-        fb, pb3 = ib[5] if pwb else ib[4]
-        out.fa.append(fa)
-        out.fb.append(fb)
-        out.pa3.append(pa3)
-        out.pb3.append(pb3)
-        out.refa.append(ia[6] + cpa)
-        out.refb.append(ib[6] + cpb)
-        out.pta.append(pta)
-        out.ptb.append(ptb)
-    return out
+        sa, sb = f"{ta.device}:{pa}", f"{tb.device}:{pb}"
+        fa, pa3 = ia[5] if port_a[0] else ia[4]
+        fb, pb3 = ib[5] if port_b[0] else ib[4]
+        append(
+            (
+                cable,
+                media,
+                f"{sa}|{sb}" if sa <= sb else f"{sb}|{sa}",
+                cable.label,
+                ia[1],
+                ib[1],
+                fa,
+                fb,
+                ia[2],
+                ib[2],
+                pa3,
+                pb3,
+                ia[3],
+                ib[3],
+                ia[6] + cpa,
+                ib[6] + cpb,
+                port_a[1],
+                port_b[1],
+            )
+        )
+    return _Resolved(rows)
 
 
 def _plan(design: Design, say, options: RoutingOptions) -> CablePlan:
@@ -1061,9 +1087,27 @@ def _build_runs(
         arrays["media"].tolist(),
         strict=True,
     )
-    for i, row in enumerate(rows):
-        ident, cable, ra, rb, fa, fb, pa3, pb3, ua, ub, near_a, near_b = row[:12]
-        route, length, ordered, bends, tray, p, m = row[12:]
+    for i, (
+        ident,
+        cable,
+        ra,
+        rb,
+        fa,
+        fb,
+        pa3,
+        pb3,
+        ua,
+        ub,
+        near_a,
+        near_b,
+        route,
+        length,
+        ordered,
+        bends,
+        tray,
+        p,
+        m,
+    ) in enumerate(rows):
         cid = ids[ident]
         a, b = geos[ra], geos[rb]
         names: tuple = ()
