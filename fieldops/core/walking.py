@@ -5,7 +5,9 @@ the walker's width (``clearance_mm``): it is the set of places the *centre* of a
 robot of that width can be. Shortest paths in such a polygonal area bend only at its reflex
 corners, so :class:`WalkGraph` keeps an exact visibility graph over those corners (all pairs
 precomputed with scipy) and joins query points to the corners they see. Racks standing side by
-side merge into one blocker, so a hall of rows has a few corners per row, not per rack.
+side merge into one blocker, so a hall of rows has a few corners per row, not per rack. Each
+query point's shortest distances to every corner (through the corners it sees) are cached, so
+a query costs one straight-line visibility test and one vector sum over the far point's corners.
 
 Visibility is tested against the blocked area shrunk by ``TOLERANCE_MM`` (1 mm), so paths may
 graze the walkable boundary by at most that much (float corners of rotated racks).
@@ -114,6 +116,7 @@ class WalkGraph:
         shapely.prepare(self._covers)
         self._build_corner_graph()
         self._attached: dict[tuple[float, float], tuple[XY, np.ndarray, np.ndarray]] = {}
+        self._reach: dict[tuple[float, float], tuple[np.ndarray, np.ndarray]] = {}
         self._racks = {r.name: r for r in fp.racks}
         self._waypoints = {w.name: w for w in fp.waypoints}
         self._standoffs: dict[tuple[str, str], tuple[float, float, float]] = {}
@@ -163,7 +166,7 @@ class WalkGraph:
 
     def _attach(self, p: XY) -> tuple[XY, np.ndarray, np.ndarray]:
         """(snapped point, indices of visible corners, distances to them); cached."""
-        key = (round(float(p[0]), 3), round(float(p[1]), 3))
+        key = _key(p)
         hit = self._attached.get(key)
         if hit is not None:
             return hit
@@ -180,6 +183,25 @@ class WalkGraph:
         hit = (q, vis, d)
         self._attached[key] = hit
         return hit
+
+    def _reach_corners(self, key: tuple[float, float], vis: np.ndarray, d: np.ndarray):
+        """For an attached point: the shortest distance to every corner through the corners
+        it sees, and the seen corner each of those paths enters by (first in index order on
+        ties); cached, so a query costs one vector sum over the far point's corners."""
+        hit = self._reach.get(key)
+        if hit is None:
+            via = d[:, None] + self._dist[vis]
+            first = np.argmin(via, axis=0)
+            hit = (via[first, np.arange(via.shape[1])], vis[first])
+            self._reach[key] = hit
+        return hit
+
+    def _sees(self, a: XY, b: XY) -> bool:
+        """Whether the straight segment a-b stays on the floor (one segment of
+        :meth:`_visible_pairs`)."""
+        if a == b:
+            return bool(shapely.contains_xy(self._covers, a[0], a[1]))
+        return not shapely.intersects(self._blocked, shapely.linestrings((a, b)))
 
     # ------------------------------------------------------------ public
 
@@ -245,20 +267,29 @@ class WalkGraph:
         head = (a,) if qa != a else ()
         tail = (b,) if qb != b else ()
         extra = math.dist(a, qa) + math.dist(b, qb)
-        if self._visible_pairs(np.array([qa]), np.array([qb]))[0]:
+        if self._sees(qa, qb):
             pts = _dedupe((*head, qa, qb, *tail))
             return pts, extra + math.dist(qa, qb)
         if len(va) == 0 or len(vb) == 0:
             raise self._unreachable(a, b)
-        m = da[:, None] + self._dist[np.ix_(va, vb)] + db[None, :]
-        k = int(np.argmin(m))
-        best = float(m.flat[k])
+        # through the corners: min over (u seen by a, v seen by b) of da[u] + dist[u, v] + db[v],
+        # the same sums and the same tie-break (first u, then first v) as the full matrix
+        reach, entry = self._reach_corners(_key(a), va, da)
+        total = reach[vb] + db
+        k = int(np.argmin(total))
+        best = float(total[k])
         if not math.isfinite(best):
             raise self._unreachable(a, b)
-        u, v = int(va[k // len(vb)]), int(vb[k % len(vb)])
+        u = int(entry[vb[k]])
+        ties = np.flatnonzero(total == best)
+        if len(ties) > 1:
+            u = int(entry[vb[ties]].min())
+            k = int(ties[np.flatnonzero(entry[vb[ties]] == u)[0]])
+        v = int(vb[k])
         chain = [v]
+        pred = self._pred[u]
         while chain[-1] != u:
-            chain.append(int(self._pred[u, chain[-1]]))
+            chain.append(int(pred[chain[-1]]))
         chain.reverse()
         mid = tuple((float(self.corners[i, 0]), float(self.corners[i, 1])) for i in chain)
         return _dedupe((*head, qa, *mid, qb, *tail)), best + extra
@@ -326,6 +357,10 @@ class WalkGraph:
                 )
             ]
         )
+
+
+def _key(p) -> tuple[float, float]:
+    return (round(float(p[0]), 3), round(float(p[1]), 3))
 
 
 def _dedupe(pts) -> tuple[tuple[float, float], ...]:

@@ -130,3 +130,61 @@ def test_points_off_the_floor_step_onto_it_first(a):
     path, _ = g.walk(a, g.standoff("A1", "front")[:2])
     assert path[0] == pytest.approx(a)
     assert g.covers(path[1:])
+
+
+def test_equal_detours_break_ties_the_same_way_every_time():
+    """A free-standing block (x 4000..6000, y 2000..4000) between W (2000, 3000) and E (8000,
+    3000): north and south detours are equally long, 2 * hypot(1700, 1300) + 2600. Corners are
+    numbered in (x, y) order and the first entry corner wins a tie, so both directions take
+    the south side (y = 1700)."""
+    block = (Obstacle("B", "cooling", ((4000, 2000), (6000, 2000), (6000, 4000), (4000, 4000))),)
+    g = WalkGraph(walk_design(obstacles=block))
+    length = 2 * math.hypot(1700, 1300) + 2600
+    path, got = g.walk((2000, 3000), (8000, 3000))
+    assert path == ((2000, 3000), (3700, 1700), (6300, 1700), (8000, 3000))
+    assert got == pytest.approx(length)
+    back, got = g.walk((8000, 3000), (2000, 3000))
+    assert back == ((8000, 3000), (6300, 1700), (3700, 1700), (2000, 3000))
+    assert got == pytest.approx(length)
+
+
+def _reference_walk(g: WalkGraph, a, b):
+    """walk() as first written: the full (corners of a) x (corners of b) matrix per query."""
+    qa, va, da = g._attach(a)
+    qb, vb, db = g._attach(b)
+    head = (tuple(map(float, a)),) if qa != tuple(map(float, a)) else ()
+    tail = (tuple(map(float, b)),) if qb != tuple(map(float, b)) else ()
+    extra = math.dist(a, qa) + math.dist(b, qb)
+    if g._visible_pairs(np.array([qa]), np.array([qb]))[0]:
+        return (*head, qa, qb, *tail), extra + math.dist(qa, qb)
+    m = da[:, None] + g._dist[np.ix_(va, vb)] + db[None, :]
+    k = int(np.argmin(m))
+    u, v = int(va[k // len(vb)]), int(vb[k % len(vb)])
+    chain = [v]
+    while chain[-1] != u:
+        chain.append(int(g._pred[u, chain[-1]]))
+    mid = tuple((float(g.corners[i, 0]), float(g.corners[i, 1])) for i in reversed(chain))
+    return (*head, qa, *mid, qb, *tail), float(m.flat[k]) + extra
+
+
+GRID = st.tuples(
+    st.integers(0, 80).map(lambda v: v * 100), st.integers(0, 60).map(lambda v: v * 100)
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(GRID, GRID)
+def test_cached_corner_distances_give_the_full_matrix_answer(a, b):
+    """On 100 mm grid points (many equal detours) the cached per-point corner distances give
+    exactly the path and length of the full matrix, ties included."""
+    g = _graph()
+    try:
+        want = _reference_walk(g, a, b)
+    except (IndexError, ValueError):
+        with pytest.raises(WalkError):
+            g.walk(a, b)
+        return
+    path, length = g.walk(a, b)
+    from fieldops.core.walking import _dedupe
+
+    assert path == _dedupe(want[0]) and length == want[1]
