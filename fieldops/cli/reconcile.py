@@ -1,4 +1,5 @@
-"""fieldops reconcile DESIGN --observed FILE... [--asbuilt FILE] -o OUTDIR: drift and fix-ups."""
+"""fieldops reconcile DESIGN --observed FILE... [--asbuilt FILE] [--confirmations FILE [--plan DIR]]
+-o OUTDIR: drift and fix-ups."""
 
 from __future__ import annotations
 
@@ -41,6 +42,24 @@ def register(sub) -> None:
         "designed cable and device is checked, without it only the reporting devices' ports",
     )
     p.add_argument(
+        "--confirmations",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="step confirmations as the web app exports them (GET /api/confirmations), or a JSON "
+        "list of {step_id, how, codes} objects; each confirmed mount, cable and power step (and "
+        "robot FINISHED) is folded into the as-built record (on top of --asbuilt); with it every "
+        "designed cable and device is checked",
+    )
+    p.add_argument(
+        "--plan",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="plan folder (or its workorders.json) the confirmations refer to (default: plan the "
+        "design now with the default team; step IDs do not depend on the team)",
+    )
+    p.add_argument(
         "-o",
         "--out",
         required=True,
@@ -70,8 +89,14 @@ def run(args) -> int:
     )
     from fieldops.outdir import staged_outdir
 
-    if not args.observed and args.asbuilt is None:
-        print("fieldops reconcile: give --observed FILE... and/or --asbuilt FILE", file=sys.stderr)
+    if not args.observed and args.asbuilt is None and args.confirmations is None:
+        print(
+            "fieldops reconcile: give --observed FILE..., --asbuilt FILE and/or --confirmations FILE",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
+    if args.plan is not None and args.confirmations is None:
+        print("fieldops reconcile: --plan is only used with --confirmations", file=sys.stderr)
         return EXIT_INVALID
     design = services.load_valid_design(args.design).design
     hall = design.floorplan.name
@@ -79,13 +104,21 @@ def run(args) -> int:
     record = ab.AsBuilt(hall)
     if args.asbuilt is not None:
         record = load_asbuilt(args.asbuilt, hall)
+    if args.confirmations is not None:
+        confirmations = load_confirmations(args.confirmations)
+        steps = plan_steps(args.plan, args.design, hall)
+        try:
+            record = ab.build_from_confirmations(record, steps, confirmations)
+        except ab.AsBuiltError as exc:
+            raise DesignError([Problem(str(args.confirmations), 0, "", str(exc))]) from None
+    recorded = args.asbuilt is not None or args.confirmations is not None
     ids = planner_cable_ids(design)
     merged = merge_observed(record, obs)
     report = build_drift(
         design,
         merged,
-        scope=None if args.asbuilt is not None else obs.reporters,
-        devices_recorded=args.asbuilt is not None,
+        scope=None if recorded else obs.reporters,
+        devices_recorded=recorded,
         cable_ids=ids,
     )
     steps = build_fixups(design, report)
@@ -158,6 +191,68 @@ def load_asbuilt(path: Path, hall: str):
             ]
         )
     return ab.AsBuilt(hall, record.devices, record.cables)
+
+
+def _read_json(path: Path, max_bytes: int):
+    from fieldops.adapters.yamlfile import read_text
+
+    label = str(path)
+    text = read_text(path, label, max_bytes=max_bytes)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        from fieldops.adapters.observed import looks_truncated
+
+        what = "truncated JSON" if looks_truncated(text) else f"invalid JSON: {exc.msg}"
+        raise DesignError(
+            [Problem(label, exc.lineno, "", f"{what} at line {exc.lineno} column {exc.colno}")]
+        ) from None
+    except RecursionError:
+        raise DesignError([Problem(label, 0, "", "JSON nested too deeply")]) from None
+
+
+def load_confirmations(path: Path) -> list:
+    """``[(step_id, Evidence)]`` from an exported confirmations file; DesignError otherwise."""
+    from fieldops.core import asbuilt as ab
+
+    data = _read_json(path, 200 * 1024 * 1024)
+    try:
+        return ab.confirmations_from_json(data)
+    except ab.AsBuiltError as exc:
+        raise DesignError([Problem(str(path), 0, "", str(exc))]) from None
+
+
+def plan_steps(plan: Path | None, design_path, hall: str) -> list:
+    """The plan's steps: from ``plan`` (a folder or its workorders.json) or planned now."""
+    if plan is not None:
+        from fieldops.adapters.workfiles import read_work_file
+
+        work_file = plan if plan.is_file() else plan / "workorders.json"
+        meta, wp = read_work_file(work_file)
+        info = meta.get("design") if isinstance(meta, dict) else None
+        plan_hall = info.get("hall") if isinstance(info, dict) else None
+        if plan_hall and plan_hall != hall:
+            raise DesignError(
+                [
+                    Problem(
+                        str(work_file),
+                        0,
+                        "design.hall",
+                        f"the plan is for hall '{plan_hall}', the design is hall '{hall}'",
+                    )
+                ]
+            )
+        return list(wp.steps)
+    import shutil
+    import tempfile
+
+    from fieldops import services
+
+    tmp = Path(tempfile.mkdtemp(prefix="fieldops-reconcile-"))
+    try:
+        return list(services.plan_design(design_path, tmp / "plan").work.steps)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_json(path: Path, doc: dict) -> Path:

@@ -508,3 +508,198 @@ def from_dict(d: Mapping) -> AsBuilt:
         except AsBuiltError as exc:
             raise AsBuiltError(f"events[{i}]: {exc}") from None
     return apply_all(base, events)
+
+
+# ---------------------------------------------------------------- confirmations -> events
+
+HOWS = ("scan", "manual", "robot")
+ROBOT_STATES = ("WAITING", "INITIALIZING", "RUNNING", "PAUSED", "FINISHED", "FAILED")
+MAX_CONFIRMATIONS = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """How a step was confirmed, as the store records it (``Confirmation.how`` and its codes).
+
+    ``codes``: scanned or typed codes (``C-XXXXXXXXXX/A`` cable labels, bare cable IDs, asset
+    tags); ``robot_state``: the VDA 5050 status of the step's actions when ``how`` is
+    ``robot`` (only ``FINISHED`` says the work happened); ``serial`` and ``asset_tag``:
+    captured at stack time.
+    """
+
+    how: str = "manual"
+    codes: tuple[str, ...] = ()
+    robot_state: str = "FINISHED"
+    serial: str = ""
+    asset_tag: str = ""
+
+
+def _cable_code(code: str) -> tuple[str, str | None] | None:
+    from fieldops.core.labels import parse_qr_payload
+
+    try:
+        return parse_qr_payload(code)
+    except ValueError:
+        return None
+
+
+def _port(end) -> str | None:
+    if isinstance(end, Mapping) and end.get("device") and end.get("port"):
+        return f"{end['device']}:{end['port']}"
+    return None
+
+
+def events_for_confirmation(step, evidence: Evidence = Evidence()) -> list:
+    """The as-built events a confirmed step stands for (``step``: a workorder ``Step``).
+
+    - ``mount_device``: :class:`DeviceMounted` in the step's rack, U (``None`` for zero-U)
+      and face, with the serial and asset tag captured (a scanned code that is not a cable
+      label is the asset tag; else the planned one);
+    - ``run_cable`` and ``connect_power``: :class:`CableConnected` between the two ports.
+      Scanned labels say which cable went in: a label of another cable (``C-OTHER/A``)
+      puts that cable's end there instead, so the drift shows the mix-up;
+    - fix-up and revision steps (an action with ``ops``): :class:`StepDone`;
+    - anything else (racks, rails, burn-in, verification): nothing the record holds.
+
+    A robot result other than ``FINISHED`` stands for nothing.
+
+    Examples
+    --------
+    >>> from fieldops.core.workorder import Location, Step
+    >>> s = Step("power:C-1", "power", "connect_power", "t", "i", Location(rack="A01"),
+    ...          action={"cable": "C-08R9X3C5BC", "device": "srv-01", "port": "PSU1", "pdu": "pdu-a", "outlet": "Outlet3"})
+    >>> events_for_confirmation(s, Evidence("robot"))
+    [CableConnected(cable='C-08R9X3C5BC', a='srv-01:PSU1', b='pdu-a:Outlet3')]
+    """
+    if evidence.how not in HOWS:
+        raise AsBuiltError(
+            f"step {step.id}: 'how' is '{evidence.how}', not one of {', '.join(HOWS)}"
+        )
+    if evidence.how == "robot" and evidence.robot_state != "FINISHED":
+        return []
+    act = step.action if isinstance(step.action, Mapping) else {}
+    if isinstance(act.get("ops"), list):
+        return [StepDone(step.id, act)]
+    if step.kind == "mount_device":
+        device = act.get("device") or next((p.ref for p in step.parts if p.kind == "device"), "")
+        rack = act.get("rack") or step.location.rack
+        if not device or not rack:
+            raise AsBuiltError(f"step {step.id}: a mount step without device or rack")
+        position = act.get("u", step.location.u)
+        face = act.get("face") or step.location.face or FRONT
+        scanned = [c for c in evidence.codes if _cable_code(c) is None]
+        tag = (
+            evidence.asset_tag or (scanned[0] if scanned else "") or str(act.get("asset_tag") or "")
+        )
+        return [DeviceMounted(device, rack, position, face, evidence.serial, tag)]
+    if step.kind == "run_cable":
+        cable, a, b = act.get("cable"), _port(act.get("a")), _port(act.get("b"))
+    elif step.kind == "connect_power":
+        cable = act.get("cable")
+        a = _port({"device": act.get("device"), "port": act.get("port")})
+        b = _port({"device": act.get("pdu"), "port": act.get("outlet")})
+    else:
+        return []
+    if not cable or not a or not b:
+        raise AsBuiltError(f"step {step.id}: a cable step without its cable ID or both ports")
+    at = {"A": "", "B": ""}  # which cable the scanned labels put at each end
+    bare = ""
+    for code in evidence.codes:
+        parsed = _cable_code(code)
+        if parsed is None:
+            continue
+        ref, end = parsed
+        if end in at:
+            at[end] = at[end] or ref
+        else:
+            bare = bare or ref
+    ref_a = at["A"] or bare or cable
+    ref_b = at["B"] or bare or cable
+    if ref_a == ref_b:
+        return [CableConnected(ref_a, a, b)]
+    return [CablePlugged(ref_a, a), CablePlugged(ref_b, b)]
+
+
+def evidence_from_dict(d: Mapping, where: str = "") -> tuple[str, Evidence]:
+    """``(step_id, Evidence)`` from one exported confirmation: the store's
+    ``{"step_id", "how", "codes", "evidence": {...}, ...}`` or a plain ``{step_id, how, codes}``.
+
+    A robot confirmation's ``evidence.actions`` (actionId -> VDA 5050 status) gives its
+    state: FINISHED when all are, else FAILED if any failed, else the first other status.
+    """
+    w = f"{where}: " if where else ""
+    if not isinstance(d, Mapping):
+        raise AsBuiltError(f"{w}expected an object with step_id, how and codes")
+    step_id = d.get("step_id")
+    if not isinstance(step_id, str) or not step_id:
+        raise AsBuiltError(f"{w}'step_id' must be a non-empty string")
+    how = d.get("how", "manual")
+    if how not in HOWS:
+        raise AsBuiltError(f"{w}'how' must be one of {', '.join(HOWS)}, not {str(how)[:40]!r}")
+    codes = d.get("codes", []) or []
+    if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+        raise AsBuiltError(f"{w}'codes' must be a list of strings")
+    if len(codes) > 100:
+        raise AsBuiltError(f"{w}{len(codes)} codes; a confirmation holds at most 100")
+    extra = d.get("evidence")
+    extra = {} if extra is None else extra
+    if not isinstance(extra, Mapping):
+        raise AsBuiltError(f"{w}'evidence' must be an object")
+    state = "FINISHED"
+    actions = extra.get("actions")
+    if isinstance(actions, Mapping) and actions:
+        states = [str(s) for s in actions.values()]
+        if not all(s == "FINISHED" for s in states):
+            state = "FAILED" if "FAILED" in states else next(s for s in states if s != "FINISHED")
+    elif isinstance(extra.get("state"), str):
+        state = extra["state"]
+    if how == "robot" and state not in ROBOT_STATES:
+        raise AsBuiltError(f"{w}robot state {state[:40]!r} is not a VDA 5050 action status")
+
+    def text(key: str) -> str:
+        v = d.get(key, extra.get(key, ""))
+        if not isinstance(v, str | int) or isinstance(v, bool):
+            raise AsBuiltError(f"{w}'{key}' must be text")
+        return str(v).strip()[:200]
+
+    return step_id, Evidence(
+        how, tuple(c.strip() for c in codes), state, text("serial"), text("asset_tag")
+    )
+
+
+def confirmations_from_json(doc) -> list[tuple[str, Evidence]]:
+    """The confirmations of an export: a list, or ``{"confirmations": [...]}`` (the web app's
+    ``GET /api/confirmations``). Raises AsBuiltError naming the first bad entry."""
+    items = doc.get("confirmations") if isinstance(doc, Mapping) else doc
+    if not isinstance(items, list):
+        raise AsBuiltError(
+            'expected a list of confirmations or {"confirmations": [...]} (each with step_id, how, codes)'
+        )
+    if len(items) > MAX_CONFIRMATIONS:
+        raise AsBuiltError(f"{len(items):,} confirmations; at most {MAX_CONFIRMATIONS:,} are read")
+    return [evidence_from_dict(c, f"confirmations[{i}]") for i, c in enumerate(items)]
+
+
+def build_from_confirmations(
+    base: AsBuilt, steps: Iterable, confirmations: Iterable[tuple[str, Evidence]]
+) -> AsBuilt:
+    """The record after every confirmation, in order, or AsBuiltError with nothing applied
+    (a confirmation of an unknown step, or one that contradicts an earlier one).
+
+    Confirming a step twice (a robot's FINISHED, then the technician's check) is harmless:
+    plugging a cable where it already is, or mounting a device where it already is, changes
+    nothing.
+    """
+    by_id = {s.id: s for s in steps}
+    work = _Work(base)
+    for i, (step_id, evidence) in enumerate(confirmations):
+        step = by_id.get(step_id)
+        where = f"confirmations[{i}] (step {step_id[:80]})"
+        if step is None:
+            raise AsBuiltError(f"{where}: the step is not in the plan")
+        try:
+            for ev in events_for_confirmation(step, evidence):
+                work.apply(ev)
+        except AsBuiltError as exc:
+            raise AsBuiltError(f"{where}: {exc}") from None
+    return work.freeze()
