@@ -121,9 +121,7 @@ def plan_design(
     work = None
     files: list[Path] = []
     with staged_outdir(Path(outdir)) as stage:
-        files += write_cable_files(design, cable_plan, stage)
         if not cables_only:
-            from fieldops.adapters.workfiles import write_work_files
             from fieldops.core.walking import WalkGraph
             from fieldops.core.workplan import build_work_plan
 
@@ -131,6 +129,11 @@ def plan_design(
             progress(f"building work orders for a team of {sum(p.count for p in team)}")
             walk = WalkGraph(design)
             work = build_work_plan(design, cable_plan, team, walk, progress=progress)
+        # written after the work plan, so the cut sheet names each cable's work order and step
+        files += write_cable_files(design, cable_plan, stage, work=work)
+        if work is not None:
+            from fieldops.adapters.workfiles import write_work_files
+
             files += write_work_files(design, work, stage)
             if pdf:
                 from fieldops.adapters.pdf import write_cutsheets, write_labels

@@ -1,6 +1,7 @@
 """Write a cable plan as files: ``cutsheet.csv``, ``bom.csv``, ``routes.json``.
 
-Columns and the spares policy are documented in docs/cables.md. Every file is written to a
+Columns and the spares policy are documented in docs/cables.md. Given the work plan, the cut
+sheet also names the work order and step that runs each cable or plugs each cord. Every file is written to a
 temporary name and renamed into place, so a failure never leaves half a file (the plan
 command also stages the whole output folder).
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from fieldops.core.cableplan import CablePlan, CableRun
 from fieldops.core.model import Design
+from fieldops.core.workorder import WorkPlan
 
 SCHEMA = "fieldops.routes/1.0"
 SPARES_RATE = 0.02  # 2 % spares per SKU, rounded up ...
@@ -49,6 +51,10 @@ CUTSHEET_COLUMNS = (
     "problem",
 )
 
+# with a work plan: the step that runs the cable (run_cable) or plugs the cord (connect_power)
+WORK_COLUMNS = ("work_order", "step")
+CABLE_STEP_KINDS = ("run_cable", "connect_power")
+
 BOM_COLUMNS = ("sku", "media", "media_class", "length_mm", "quantity", "spares", "order_quantity")
 
 
@@ -57,9 +63,33 @@ def spares_for(quantity: int) -> int:
     return max(SPARES_MIN, math.ceil(quantity * SPARES_RATE - 1e-9)) if quantity > 0 else 0
 
 
-def cutsheet_rows(plan: CablePlan) -> list[dict]:
-    """One row per cable, sorted by A-end rack, device and port (then cable ID)."""
+def cable_steps(work: WorkPlan) -> dict[str, tuple[str, str]]:
+    """cable ID -> (work order ID, step ID) of the step that runs or plugs it.
+
+    The step is the first ``run_cable`` / ``connect_power`` step whose parts name the cable;
+    the work order is the one listing that step (``""`` for a step no work order holds).
+    """
+    order_of = {sid: wo.id for wo in work.workorders for sid in wo.steps}
+    out: dict[str, tuple[str, str]] = {}
+    for step in work.steps:
+        if step.kind not in CABLE_STEP_KINDS:
+            continue
+        for part in step.parts:
+            if part.kind in ("cable", "cord") and part.ref not in out:
+                out[part.ref] = (order_of.get(step.id, ""), step.id)
+    return out
+
+
+def cutsheet_columns(work: WorkPlan | None = None) -> tuple[str, ...]:
+    """The cut sheet's columns: with a work plan, ``work_order`` and ``step`` at the end."""
+    return CUTSHEET_COLUMNS + (WORK_COLUMNS if work is not None else ())
+
+
+def cutsheet_rows(plan: CablePlan, work: WorkPlan | None = None) -> list[dict]:
+    """One row per cable, sorted by A-end rack, device and port (then cable ID); with a work
+    plan, each row also names its work order and step (empty when no step runs the cable)."""
     problem = {p.cable_id: p.message for p in plan.problems}
+    steps = cable_steps(work) if work is not None else None
     rows = []
     for r in sorted(plan.runs, key=lambda r: (r.a.rack, r.a.device, r.a.port, r.id)):
         rows.append(
@@ -90,6 +120,10 @@ def cutsheet_rows(plan: CablePlan) -> list[dict]:
                 "problem": problem.get(r.id, ""),
             }
         )
+        if steps is not None:
+            order, step = steps.get(r.id, ("", ""))
+            rows[-1]["work_order"] = order
+            rows[-1]["step"] = step
     return rows
 
 
@@ -176,11 +210,17 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def write_cable_files(design: Design, plan: CablePlan, outdir: str | Path) -> list[Path]:
-    """Write cutsheet.csv, bom.csv and routes.json into ``outdir``; return their paths."""
+def write_cable_files(
+    design: Design, plan: CablePlan, outdir: str | Path, work: WorkPlan | None = None
+) -> list[Path]:
+    """Write cutsheet.csv, bom.csv and routes.json into ``outdir``; return their paths.
+
+    With ``work`` (the plan's :class:`~fieldops.core.workorder.WorkPlan`), cutsheet.csv gets
+    the ``work_order`` and ``step`` columns.
+    """
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
-    cut = _csv_text(CUTSHEET_COLUMNS, cutsheet_rows(plan))
+    cut = _csv_text(cutsheet_columns(work), cutsheet_rows(plan, work))
     bom = _csv_text(BOM_COLUMNS, bom_rows(design, plan))
     routes = (
         json.dumps(

@@ -14,11 +14,18 @@ import sys
 
 import pytest
 
-from fieldops.adapters.cablefiles import BOM_COLUMNS, CUTSHEET_COLUMNS, spares_for
+from fieldops.adapters.cablefiles import (
+    BOM_COLUMNS,
+    CUTSHEET_COLUMNS,
+    WORK_COLUMNS,
+    cutsheet_columns,
+    cutsheet_rows,
+    spares_for,
+)
 from tests.samples import LAB_HALL, REPO, tiny_cables, tiny_devices, tiny_floorplan, write_design
 
 
-def run_plan(design, out):
+def run_plan(design, out, cables_only=True):
     return subprocess.run(
         [
             sys.executable,
@@ -28,7 +35,7 @@ def run_plan(design, out):
             str(design),
             "-o",
             str(out),
-            "--cables-only",
+            *(["--cables-only"] if cables_only else []),
             "-q",
         ],
         capture_output=True,
@@ -157,3 +164,80 @@ def test_zero_length_tray_is_a_clear_error(tmp_path):
     assert "tray 'T0' has zero length" in proc.stderr + proc.stdout
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "out" / "cutsheet.csv").exists()
+
+
+# ---------------------------------------------------------------- work order and step columns
+
+
+@pytest.fixture(scope="module")
+def lab_full(tmp_path_factory):
+    """``fieldops plan`` with work orders (no --cables-only)."""
+    out = tmp_path_factory.mktemp("lab-full")
+    proc = run_plan(LAB_HALL, out, cables_only=False)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def test_cutsheet_names_the_work_order_and_step_of_every_cable(lab_full, lab_out):
+    with open(lab_full / "cutsheet.csv", newline="") as f:
+        reader = csv.DictReader(f)
+        assert tuple(reader.fieldnames) == CUTSHEET_COLUMNS + ("work_order", "step")
+        rows = list(reader)
+    doc = json.loads((lab_full / "workorders.json").read_text())
+    steps = {s["id"]: s for s in doc["steps"]}
+    order_of = {sid: wo["id"] for wo in doc["workorders"] for sid in wo["steps"]}
+    assert len(rows) == 157
+    for row in rows:
+        # power cords are plugged by connect_power steps "power:<id>", the rest run by
+        # run_cable steps "cable:<id>"; each names the cable as its one part
+        power = row["media_class"] == "power"
+        assert row["step"] == ("power:" if power else "cable:") + row["cable_id"]
+        step = steps[row["step"]]
+        assert step["kind"] == ("connect_power" if power else "run_cable")
+        assert [p["ref"] for p in step["parts"]] == [row["cable_id"]]
+        assert row["work_order"] == order_of[row["step"]]
+        assert row["work_order"].startswith("WO-S") and step["assignee"] in row["work_order"]
+    # srv-01:eno1 -- leaf-a:swp1 has the pinned ID hash("leaf-a:swp1|srv-01:eno1")
+    (r,) = [r for r in rows if (r["a_device"], r["a_port"]) == ("srv-01", "eno1")]
+    assert (r["cable_id"], r["step"]) == ("C-6BMR43E27H", "cable:C-6BMR43E27H")
+    # every other column is what --cables-only writes
+    only = rows_by_ends(lab_out)
+    for row in rows:
+        assert {k: row[k] for k in CUTSHEET_COLUMNS} == only[(row["a_device"], row["a_port"])]
+    assert (lab_full / "bom.csv").read_bytes() == (lab_out / "bom.csv").read_bytes()
+    assert (lab_full / "routes.json").read_bytes() == (lab_out / "routes.json").read_bytes()
+
+
+def test_work_columns_from_a_hand_made_work_plan():
+    """cutsheet_rows(plan, work): the first run_cable / connect_power step naming the cable
+    wins; other kinds of step are ignored; a step in no work order has an empty work order;
+    a cable no step runs has both empty."""
+    from fieldops.core.routing import build_cable_plan
+    from fieldops.core.workorder import Location, Part, Step, WorkOrder, WorkPlan
+    from tests.samples_routing import route_design
+
+    plan = build_cable_plan(route_design())
+    data = [r for r in plan.runs if r.media_class != "power"]
+    cord = next(r for r in plan.runs if r.media_class == "power")
+    here = Location(rack="A1")
+
+    def step(sid, kind, part):
+        return Step(sid, "cable", kind, sid, "", here, parts=(part,))
+
+    work = WorkPlan(
+        steps=(
+            step("mount:x", "mount_device", Part("device", data[1].id)),  # not a cable step
+            step("cable:one", "run_cable", Part("cable", data[0].id)),
+            step("cable:again", "run_cable", Part("cable", data[0].id)),  # later: ignored
+            step("power:one", "connect_power", Part("cord", cord.id)),
+        ),
+        workorders=(WorkOrder("WO-1", "", "tech-1", 1, "A", ("mount:x", "cable:one")),),
+        team=(),
+    )
+    rows = {r["cable_id"]: r for r in cutsheet_rows(plan, work)}
+    assert (rows[data[0].id]["work_order"], rows[data[0].id]["step"]) == ("WO-1", "cable:one")
+    assert (rows[cord.id]["work_order"], rows[cord.id]["step"]) == ("", "power:one")
+    assert (rows[data[1].id]["work_order"], rows[data[1].id]["step"]) == ("", "")
+    assert cutsheet_columns(work) == CUTSHEET_COLUMNS + WORK_COLUMNS
+    assert cutsheet_columns(None) == CUTSHEET_COLUMNS
+    assert all("step" not in r for r in cutsheet_rows(plan))
