@@ -20,7 +20,10 @@ The model (docs/cables.md has the worked example):
   direction) + slack per end x 2, rounded up to whole mm, then up to the next orderable length.
 
 Routing runs one multi-source Dijkstra per media class over the unique source racks
-(scipy.sparse.csgraph), and caches each rack pair's tray path.
+(scipy.sparse.csgraph, in chunks of sources), extracts every rack pair's tray path, tray names
+and bends at once with numpy, and sizes all cables as arrays (lengths, bends, orderable lengths
+by ``searchsorted``); ports resolve per device and IDs hash in bulk. Only the run objects are
+built one by one, sharing their point tuples.
 """
 
 from __future__ import annotations
