@@ -54,13 +54,14 @@ def test_migrations_create_every_table_and_match_the_models(db_url):
             "step_codes",
             "work_orders",
             "assignees",
+            "step_deps",
         } <= names
-        assert current_revision(s.engine) == head_revision() == "0001"
+        assert current_revision(s.engine) == head_revision() == "0002"
         with s.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         assert diff == []
         Store(db_url).close()  # migrating again is a no-op
-        assert current_revision(s.engine) == "0001"
+        assert current_revision(s.engine) == "0002"
     finally:
         s.close()
 
@@ -181,6 +182,72 @@ def test_next_step_follows_dependencies(store):
     store.confirm("rack-R01", client_id="c-1", actor="ann", crew="technician-1")
     assert store.next_step("technician-1")["id"] == "mount-srv1"
     assert store.next_step("nobody") is None
+
+
+def test_next_step_prefers_the_step_in_progress_and_never_offers_one_with_an_unknown_dependency(
+    db_url,
+):
+    """technician-2's queue: cable 2, cable 3, check-pdu. Started cable 3 comes before cable 2;
+    a step depending on a step the plan does not have is never ready."""
+    plan = sample_plan()
+    steps = tuple(
+        replace(s, depends_on=("no-such-step",)) if s.id == f"cable-{CABLE_2}" else s
+        for s in plan.steps
+    )
+    s = Store(db_url)
+    try:
+        s.load_plan(replace(plan, steps=steps), design="tiny", revision="1", hall="TINY")
+        assert s.next_step("technician-2")["id"] == f"cable-{CABLE_3}"
+        assert s.step(f"cable-{CABLE_2}")["blocking"] == ["no-such-step"]
+        s.start(f"cable-{CABLE_3}", actor="bob", crew="technician-2")
+        assert s.next_step("technician-2")["id"] == f"cable-{CABLE_3}"
+        s.confirm(f"cable-{CABLE_3}", client_id="c3", actor="bob", codes=[f"{CABLE_3}/A"])
+        assert s.next_step("technician-2")["id"] == "check-pdu-R02"  # cable 2 is skipped
+        with pytest.raises(Conflict, match="waits for 1 earlier step"):
+            s.confirm(f"cable-{CABLE_2}", client_id="c2", actor="bob", codes=[f"{CABLE_2}/A"])
+        s.start("rack-R01", actor="ann", crew="technician-1")
+        s.start("mount-srv1", actor="ann", crew="technician-1")  # started out of order
+        assert s.next_step("technician-1")["id"] == "rack-R01"
+    finally:
+        s.close()
+
+
+def test_plans_loaded_before_the_step_deps_migration_get_their_dependencies(db_url):
+    """Load at head, go back to 0001 (no step_deps table), forward again: the rows are rebuilt
+    from each step's depends_on, and next_step works as before."""
+    from alembic import command
+
+    from fieldops.adapters.store.migrate import alembic_config, current_revision
+
+    s = Store(db_url)
+    try:
+        s.load_plan(sample_plan(), design="tiny", revision="1", hall="TINY")
+        before = _dep_pairs(s)
+        assert ("mount-srv1", "rack-R01") in before and len(before) == 2
+        with s.engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0001")
+        assert "step_deps" not in inspect(s.engine).get_table_names()
+        s.close()
+        s = Store(db_url)  # migrates to head
+        assert current_revision(s.engine) == "0002"
+        assert _dep_pairs(s) == before
+        s.confirm("rack-R01", client_id="c-1", actor="ann", crew="technician-1")
+        assert s.next_step("technician-1")["id"] == "mount-srv1"
+    finally:
+        s.close()
+
+
+def _dep_pairs(store) -> set[tuple[str, str]]:
+    with store.engine.connect() as conn:
+        return {
+            tuple(r)
+            for r in conn.execute(
+                text(
+                    "SELECT s.step_id, t.step_id FROM step_deps d JOIN steps s ON s.id = d.step "
+                    "JOIN steps t ON t.id = d.dep"
+                )
+            )
+        }
 
 
 def test_confirm_records_who_when_how_and_the_evidence(store, clock):

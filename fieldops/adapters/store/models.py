@@ -94,8 +94,12 @@ class StepRow(Base):
     __tablename__ = "steps"
     __table_args__ = (
         UniqueConstraint("revision_id", "step_id", name="uq_steps_revision_step"),
-        Index("ix_steps_queue", "revision_id", "assignee", "wo_seq"),
+        # an assignee's queue in order, with the status in the index (done steps are skipped
+        # without reading their rows)
+        Index("ix_steps_queue", "revision_id", "assignee", "wo_seq", "seq", "status"),
         Index("ix_steps_status", "revision_id", "status"),
+        # an assignee's steps in one state, latest first (in progress; finished last)
+        Index("ix_steps_assignee_status", "revision_id", "assignee", "status", "updated_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"))
@@ -126,6 +130,18 @@ class StepRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
     path: Mapped[list] = mapped_column(JSON, default=list)  # walking polyline [[x, y], ...] mm
     data: Mapped[dict] = mapped_column(JSON, default=dict)  # step_to_dict as loaded
+
+
+class StepDepRow(Base):
+    """One dependency of a step (``depends_on`` as rows), so "is every step it waits for done"
+    is a join in the query that finds the next step. ``dep`` is NULL for a dependency that names
+    no step of the plan: such a step is never ready."""
+
+    __tablename__ = "step_deps"
+    __table_args__ = (Index("ix_step_deps_step", "step", "dep"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    step: Mapped[int] = mapped_column(ForeignKey("steps.id"))
+    dep: Mapped[int | None] = mapped_column(ForeignKey("steps.id"), nullable=True)
 
 
 class StepCodeRow(Base):

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import create_engine, event, func, insert, select, update
+from sqlalchemy import bindparam, create_engine, event, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -34,6 +34,7 @@ from fieldops.adapters.store.models import (
     ProblemRow,
     RevisionRow,
     StepCodeRow,
+    StepDepRow,
     StepRow,
     UserRow,
     WorkOrderRow,
@@ -51,10 +52,75 @@ T_PROBLEM = ProblemRow.__table__
 T_USER = UserRow.__table__
 T_TOKEN = ApiTokenRow.__table__
 T_EVENT = EventRow.__table__
+T_DEP = StepDepRow.__table__
 
 MAX_NOTE = 2000
 STEP_COLS = [c for c in T_STEP.c if c.name != "data"]  # everything a view needs; data is for export
 MAX_NAME = 100
+
+# ---------------------------------------------------------------- hot statements, built once
+# The tablet's two requests (next step, confirm) run these. Building a statement costs more
+# than running it on SQLite, so they are made once with bound parameters.
+
+_DEP = T_DEP.alias("d")
+_DEP_STEP = T_STEP.alias("dep_step")
+# how many of a step's dependencies are not done (a dependency naming no step counts)
+UNMET = (
+    select(func.count())
+    .select_from(_DEP.outerjoin(_DEP_STEP, _DEP_STEP.c.id == _DEP.c.dep))
+    .where(
+        _DEP.c.step == T_STEP.c.id,
+        or_(_DEP_STEP.c.status.is_(None), _DEP_STEP.c.status != rules.DONE),
+    )
+    .correlate(T_STEP)
+    .scalar_subquery()
+)
+_UNMET_ANY = (
+    select(_DEP.c.id)
+    .select_from(_DEP.outerjoin(_DEP_STEP, _DEP_STEP.c.id == _DEP.c.dep))
+    .where(
+        _DEP.c.step == T_STEP.c.id,
+        or_(_DEP_STEP.c.status.is_(None), _DEP_STEP.c.status != rules.DONE),
+    )
+    .correlate(T_STEP)
+    .exists()
+)
+
+
+def _ready_in_queue(statuses: tuple[str, ...]):
+    return (
+        select(*STEP_COLS)
+        .where(
+            T_STEP.c.revision_id == bindparam("rid"),
+            T_STEP.c.assignee == bindparam("who"),
+            T_STEP.c.status.in_(statuses) if len(statuses) > 1 else T_STEP.c.status == statuses[0],
+            ~_UNMET_ANY,
+        )
+        .order_by(T_STEP.c.wo_seq, T_STEP.c.seq)
+        .limit(1)
+    )
+
+
+# an assignee's step in progress whose dependencies are done, else their first ready one
+NEXT_IN_PROGRESS = _ready_in_queue(("in_progress",))
+NEXT_READY = _ready_in_queue(tuple(s for s in rules.OPEN_STATUSES if s != "in_progress"))
+LOCK_STEP = select(*STEP_COLS, UNMET.label("unmet")).where(
+    T_STEP.c.revision_id == bindparam("rid"), T_STEP.c.step_id == bindparam("sid")
+)
+LOCK_STEP_PG = LOCK_STEP.with_for_update(of=T_STEP)
+CONF_BY_CLIENT = select(T_CONF).where(T_CONF.c.client_id == bindparam("cid"))
+MARK_DONE = (
+    update(T_STEP)
+    .where(T_STEP.c.id == bindparam("b_pk"), T_STEP.c.version == bindparam("b_version"))
+    .values(
+        status=rules.DONE,
+        status_detail="",
+        updated_at=bindparam("b_now"),
+        version=bindparam("b_version") + 1,
+    )
+)
+INSERT_CONF = insert(T_CONF)
+INSERT_EVENT = insert(T_EVENT)
 
 
 # ---------------------------------------------------------------- errors
@@ -119,7 +185,12 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             cur = dbapi_conn.cursor()
             if u.database not in (None, "", ":memory:"):
                 cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA synchronous=NORMAL")
+                cur.execute(
+                    "PRAGMA synchronous=NORMAL"
+                )  # WAL: durable at checkpoints, never corrupt
+                # reads share the OS page cache instead of copying pages into each connection
+                cur.execute("PRAGMA mmap_size=268435456")
+            cur.execute("PRAGMA temp_store=MEMORY")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=15000")
             cur.close()
@@ -181,6 +252,10 @@ class Store:
         self._rev_cache: tuple[float, dict | None] = (0.0, None)
         self._lock = threading.Lock()
         self._token_cache: dict[str, tuple[float, dict]] = {}
+        self._user_cache: dict[str, tuple[float, dict | None]] = {}
+        self._write_lock = (
+            threading.Lock() if self.engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        )
         if migrate:
             from fieldops.adapters.store.migrate import migrate as run_migrations
 
@@ -203,7 +278,12 @@ class Store:
     @contextmanager
     def _write(self):
         events: list[dict] = []
-        with self.engine.connect().execution_options(fieldops_write=True) as conn:
+        # SQLite has one writer at a time; threads of this process queue on a lock instead of
+        # in SQLite's busy handler, which sleeps 1, 2, 5, 10... ms between tries.
+        with (
+            self._write_lock,
+            self.engine.connect().execution_options(fieldops_write=True) as conn,
+        ):
             with conn.begin():
                 conn.info["fieldops_events"] = events
                 yield conn
@@ -226,9 +306,15 @@ class Store:
         at = self.clock()
         data = data or {}
         res = conn.execute(
-            insert(T_EVENT).values(
-                at=at, hall=hall, kind=kind, step_id=step_id, actor=actor, data=data
-            )
+            INSERT_EVENT,
+            {
+                "at": at,
+                "hall": hall,
+                "kind": kind,
+                "step_id": step_id,
+                "actor": actor,
+                "data": data,
+            },
         )
         ev = {
             "id": res.inserted_primary_key[0],
@@ -402,6 +488,9 @@ class Store:
             ]
             if codes:
                 conn.execute(insert(T_CODE), codes)
+            deps = [{"step": pk[s.id], "dep": pk.get(d)} for s in plan.steps for d in s.depends_on]
+            if deps:
+                conn.execute(insert(T_DEP), deps)
             self._event(
                 conn,
                 "plan_loaded",
@@ -762,39 +851,19 @@ class Store:
             .order_by(T_STEP.c.wo_seq, T_STEP.c.seq)
         )
 
-    def next_step(self, assignee: str, *, batch: int = 8, scan: int = 200) -> dict | None:
-        """The assignee's step to do now: one in progress, else the first ready one of their
-        queue (looking at most ``scan`` steps ahead, ``batch`` at a time)."""
+    def next_step(self, assignee: str) -> dict | None:
+        """The assignee's step to do now: the one in progress whose dependencies are done, else
+        the first step of their queue that is ready (every step it depends on done)."""
         rid = self._rid()
+        params = {"rid": rid, "who": assignee}
         with self._read() as conn:
-            row = (
-                conn.execute(
-                    select(*STEP_COLS)
-                    .where(
-                        T_STEP.c.revision_id == rid,
-                        T_STEP.c.assignee == assignee,
-                        T_STEP.c.status == "in_progress",
-                    )
-                    .order_by(T_STEP.c.wo_seq, T_STEP.c.seq)
-                    .limit(1)
-                )
-                .mappings()
-                .first()
-            )
-            if row is not None:
-                status_of = self._statuses(conn, rid, row["depends_on"])
-                if rules.is_ready(row["status"], row["depends_on"], status_of):
-                    return self._step_dict(row, status_of)
-            q = self._queue_query(rid, assignee).where(T_STEP.c.status != "in_progress")
-            for offset in range(0, scan, batch):
-                rows = conn.execute(q.limit(batch).offset(offset)).mappings().all()
-                if not rows:
-                    return None
-                status_of = self._statuses(conn, rid, [d for r in rows for d in r["depends_on"]])
-                for r in rows:
-                    if rules.is_ready(r["status"], r["depends_on"], status_of):
-                        return self._step_dict(r, status_of)
-        return None
+            row = conn.execute(NEXT_IN_PROGRESS, params).mappings().first()
+            if row is None:
+                row = conn.execute(NEXT_READY, params).mappings().first()
+            if row is None:
+                return None
+        # found by the query only when every dependency is done
+        return self._step_dict(row, dict.fromkeys(row["depends_on"], rules.DONE))
 
     def previous_point(self, assignee: str) -> tuple[int, int] | None:
         """Where the assignee stands now: the stand-off point of the step they finished last."""
@@ -859,10 +928,9 @@ class Store:
     # ------------------------------------------------------------ confirmations
 
     def _lock_step(self, conn: Connection, rid: int, step_id: str):
-        q = select(*STEP_COLS).where(T_STEP.c.revision_id == rid, T_STEP.c.step_id == step_id)
-        if self.dialect == "postgresql":
-            q = q.with_for_update()
-        row = conn.execute(q).mappings().first()
+        """The step's row (locked on PostgreSQL) with ``unmet``: its dependencies not done."""
+        q = LOCK_STEP_PG if self.dialect == "postgresql" else LOCK_STEP
+        row = conn.execute(q, {"rid": rid, "sid": step_id}).mappings().first()
         if row is None:
             raise NotFound(f"no step '{step_id}' in the active plan")
         return row
@@ -908,11 +976,7 @@ class Store:
         refusal: Refused | None = None
         with self._write() as conn:
             row = self._lock_step(conn, rid, step_id)
-            prior = (
-                conn.execute(select(T_CONF).where(T_CONF.c.client_id == client_id))
-                .mappings()
-                .first()
-            )
+            prior = conn.execute(CONF_BY_CLIENT, {"cid": client_id}).mappings().first()
             if prior is not None:
                 if prior["step"] != row["id"]:
                     raise Conflict(f"client_id '{client_id}' was already used for another step")
@@ -947,9 +1011,9 @@ class Store:
                 )
             if row["status"] not in rules.OPEN_STATUSES:
                 raise Conflict(f"step {step_id} is {row['status']} and cannot be confirmed")
-            status_of = self._statuses(conn, rid, row["depends_on"])
-            waiting = sorted(d for d in row["depends_on"] if status_of.get(d) != rules.DONE)
-            if waiting:
+            if row["unmet"]:
+                status_of = self._statuses(conn, rid, row["depends_on"])
+                waiting = sorted(d for d in row["depends_on"] if status_of.get(d) != rules.DONE)
                 raise Conflict(
                     f"step {step_id} waits for {len(waiting)} earlier step(s): {', '.join(waiting[:5])}",
                     waiting=waiting,
@@ -1013,9 +1077,7 @@ class Store:
             time.sleep(fault_delay_s)  # fault injection for the crash tests (config only)
         now = self.clock()
         n = conn.execute(
-            update(T_STEP)
-            .where(T_STEP.c.id == row["id"], T_STEP.c.version == row["version"])
-            .values(status=rules.DONE, status_detail="", updated_at=now, version=row["version"] + 1)
+            MARK_DONE, {"b_pk": row["id"], "b_version": row["version"], "b_now": now}
         ).rowcount
         if n != 1:
             raise Conflict(f"step {step_id} changed while you confirmed it; reload and try again")
@@ -1029,13 +1091,10 @@ class Store:
             "codes": [s.raw for s in scans],
             "evidence": evidence,
         }
-        try:
-            with conn.begin_nested():
-                cid = conn.execute(insert(T_CONF).values(**conf)).inserted_primary_key[0]
-        except IntegrityError:
-            raise Conflict(
-                f"client_id '{client_id}' is being recorded by another request; retry"
-            ) from None
+        try:  # the unique client_id: this ID already confirmed another step (or is racing)
+            cid = conn.execute(INSERT_CONF, conf).inserted_primary_key[0]
+        except IntegrityError:  # raising rolls the whole transaction back
+            raise Conflict(f"client_id '{client_id}' was already used for another step") from None
         conf["id"] = cid
         conf = self._conf_dict(conf, step_id)
         self._event(
