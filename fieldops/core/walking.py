@@ -117,6 +117,7 @@ class WalkGraph:
         self._build_corner_graph()
         self._attached: dict[tuple[float, float], tuple[XY, np.ndarray, np.ndarray]] = {}
         self._reach: dict[tuple[float, float], tuple[np.ndarray, np.ndarray]] = {}
+        self._segments: np.ndarray | None = None  # corner segments reused by _visible_from
         self._racks = {r.name: r for r in fp.racks}
         self._waypoints = {w.name: w for w in fp.waypoints}
         self._standoffs: dict[tuple[str, str], tuple[float, float, float]] = {}
@@ -171,18 +172,32 @@ class WalkGraph:
         if hit is not None:
             return hit
         q = key
-        if not self._covers.covers(Point(q)):
+        # off the floor, or inside its 1 mm tolerance band but touching the (shrunk) blocked
+        # area, from where every segment would touch it: step to the nearest walkable point
+        if not self._covers.covers(Point(q)) or shapely.intersects_xy(self._blocked, *q):
             near = nearest_points(self.walkable, Point(q))[0]
             q = (near.x, near.y)
         if len(self.corners):
-            qa = np.broadcast_to(np.array(q, dtype=float), self.corners.shape)
-            vis = np.flatnonzero(self._visible_pairs(qa, self.corners))
+            vis = np.flatnonzero(self._visible_from(q))
             d = np.hypot(*(self.corners[vis] - np.array(q)).T)
         else:
             vis, d = np.zeros(0, dtype=int), np.zeros(0)
         hit = (q, vis, d)
         self._attached[key] = hit
         return hit
+
+    def _visible_from(self, q: XY) -> np.ndarray:
+        """:meth:`_visible_pairs` from one point to every corner (segments built in place)."""
+        segs = self._segments
+        if segs is None:
+            segs = self._segments = np.empty((len(self.corners), 2, 2))
+            segs[:, 1] = self.corners
+        segs[:, 0] = q
+        out = ~shapely.intersects(self._blocked, shapely.linestrings(segs))
+        same = (self.corners[:, 0] == q[0]) & (self.corners[:, 1] == q[1])
+        if same.any():
+            out[same] = shapely.contains_xy(self._covers, q[0], q[1])
+        return out
 
     def _reach_corners(self, key: tuple[float, float], vis: np.ndarray, d: np.ndarray):
         """For an attached point: the shortest distance to every corner through the corners
