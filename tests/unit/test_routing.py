@@ -14,7 +14,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fieldops.core.routing import build_cable_plan, count_bends, polyline_length
+from fieldops.core.routing import (
+    bend_allowance_mm,
+    build_cable_plan,
+    count_bends,
+    orderable,
+    polyline_length,
+)
 from tests.samples_routing import ROUTE_CABLES, ROUTE_DEVICES, SRV, SW, cable, route_design
 
 
@@ -278,6 +284,15 @@ def test_route_is_never_shorter_than_the_straight_line(picks):
         assert r.route_mm >= math.dist(pa, pb) - 0.1
         assert math.dist(r.polyline[0], pa) < 0.01 and math.dist(r.polyline[-1], pb) < 0.01
         assert r.length_mm >= r.route_mm
+        # the array arithmetic agrees with the scalar model, cable by cable
+        m = d.media[r.media]
+        route = polyline_length(r.polyline)
+        assert route == pytest.approx(r.route_mm, abs=0.051)
+        assert r.bends == count_bends(r.polyline)
+        want = math.ceil(route + r.bends * bend_allowance_mm(m) + 2 * m.slack_per_end_mm - 1e-9)
+        assert abs(r.length_mm - want) <= 1  # route_mm is rounded to 0.1 mm, lengths are not
+        if r.ordered_mm:
+            assert r.ordered_mm == orderable(m, r.length_mm) and r.sku == m.sku_for(r.ordered_mm)
 
 
 @settings(max_examples=30, deadline=None)
