@@ -161,6 +161,7 @@ class _Robot:
         self.base_end = 0
         self.seg_first = 0  # first stop of the current orderId
         self.seg_end = 0  # last stop the current orderId may reach
+        self.seen: dict[str, str] = {}  # actionId -> status in the current orderId's states
         self.last_message: dict | None = None
         self.sent_at = 0.0
         self.orders_sent = 0
@@ -383,6 +384,7 @@ class RobotBridge:
         r.prev_order_id = r.order_id
         r.order_id = f"{self.order_prefix}-{r.serial}-{r.orders_sent}"
         r.update_id = 0
+        r.seen = {}
         r.seg_first = first
         r.seg_end = r.route.segment_end(first, self.order_actions)
         r.base_end = min(r.seg_end, first + window)
@@ -556,16 +558,20 @@ class RobotBridge:
                     self._set(r, sid, "blocked", {"error": f"robot rejected its order: {reason}"})
 
     def _apply_actions(self, r: _Robot, state: v.RobotState) -> None:
+        """Map the action states that changed since the robot's last state to step status
+        (a state repeats every action of the order; usually one or two changed)."""
         assert r.route is not None
-        seen: dict[str, str] = {}
-        results: dict[str, str] = {}
+        seen = r.seen
+        steps_of = r.action_steps
+        touched: set[str] = set()
         for a in state.action_states:
-            if a.action_id in r.action_steps:
-                seen[a.action_id] = a.status
-                if a.result:
-                    results[a.action_id] = a.result
-        touched = {r.action_steps[a] for a in seen}
-        errors_by_action = {aid: e for e in state.errors for aid in e.action_ids}
+            if seen.get(a.action_id) != a.status:
+                sid = steps_of.get(a.action_id)
+                if sid is not None:
+                    seen[a.action_id] = a.status
+                    touched.add(sid)
+        if not touched:
+            return
         for sid in sorted(touched):
             if r.status[sid] in FINAL:
                 continue
@@ -580,6 +586,8 @@ class RobotBridge:
             }
             if status == "blocked":
                 failed = [a for a, s in zip(ids, statuses, strict=True) if s == "FAILED"]
+                errors_by_action = {aid: e for e in state.errors for aid in e.action_ids}
+                results = {a.action_id: a.result for a in state.action_states if a.result}
                 e = next((errors_by_action[a] for a in failed if a in errors_by_action), None)
                 detail["error"] = (
                     e.description
