@@ -24,7 +24,7 @@ class CableEnd:
 
 @dataclass(frozen=True, slots=True)
 class CableRun:
-    id: str  # stable cable ID, e.g. C-4K7Q2M9
+    id: str  # stable cable ID, e.g. C-6BMR43E27H (see fieldops.core.labels)
     a: CableEnd
     b: CableEnd
     media: str  # media slug
