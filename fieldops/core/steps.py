@@ -467,6 +467,12 @@ def build_steps(
 
     # ------------------------------------------------------------ cable
     rack_rank = {r.name: i for i, r in enumerate(fp.racks)}
+    # text and keys shared by many cables, built once: per route (racks + trays), per media,
+    # per U; a cable's own dependency is at most two mounts
+    routes: dict[tuple[str, str, tuple[str, ...]], tuple[str, str, int]] = {}
+    media_names: dict[str, str] = {}
+    u_texts: dict[int | None, str] = {}
+    t_cable = times["run_cable"]
     for run in data_runs:
         sid = f"cable:{run.id}"
         first, second = run.a, run.b
@@ -477,25 +483,45 @@ def build_steps(
             first, second = second, first
         where = loc(first.rack, first.face, first.u, sid)
         a, b = end_dict(run.a, sid), end_dict(run.b, sid)
-        if first.rack == second.rack:
-            group = f"bundle:{first.rack}"
-            path = f"inside rack {first.rack}"
-        else:
-            group = f"bundle:{first.rack}-{second.rack}" + (
-                f":{'+'.join(run.tray_path)}" if run.tray_path else ""
-            )
-            path = (
-                f"along {', '.join(run.tray_path)}"
-                if run.tray_path
-                else "directly between the racks"
-            )
-        media = design.media.get(run.media)
-        media_name = media.name if media else run.media
+        rkey = (first.rack, second.rack, run.tray_path)
+        route = routes.get(rkey)
+        if route is None:
+            if first.rack == second.rack:
+                group = f"bundle:{first.rack}"
+                path = f"inside rack {first.rack}"
+            else:
+                group = f"bundle:{first.rack}-{second.rack}" + (
+                    f":{'+'.join(run.tray_path)}" if run.tray_path else ""
+                )
+                path = (
+                    f"along {', '.join(run.tray_path)}"
+                    if run.tray_path
+                    else "directly between the racks"
+                )
+            route = routes[rkey] = (group, path, elevation(run))
+        group, path, high = route
+        media_name = media_names.get(run.media)
+        if media_name is None:
+            media = design.media.get(run.media)
+            media_name = media_names[run.media] = media.name if media else run.media
         length = (
             f"{run.ordered_mm / 1000:g} m"
             if run.ordered_mm
             else "NO ORDERABLE LENGTH (see the cut sheet's reach problems)"
         )
+        u1 = u_texts.get(first.u)
+        if u1 is None:
+            u1 = u_texts[first.u] = _u_text(first.u, 1)
+        u2 = u_texts.get(second.u)
+        if u2 is None:
+            u2 = u_texts[second.u] = _u_text(second.u, 1)
+        da, db = run.a.device, run.b.device
+        ma = f"mount:{da}" if da in mounts else None
+        mb = f"mount:{db}" if db in mounts else None
+        if ma is None or mb is None or ma == mb:
+            deps = (ma,) if ma is not None else (mb,) if mb is not None else ()
+        else:
+            deps = (ma, mb) if ma < mb else (mb, ma)
         steps.append(
             Step(
                 id=sid,
@@ -505,8 +531,8 @@ def build_steps(
                 instruction=(
                     f"Take cable {run.id} ({run.sku or run.media}, {media_name}, {length}). Plug the end labelled "
                     f"'{first.label}' into {first.device} {first.port} (rack {first.rack}, {first.location_id}, "
-                    f"{_u_text(first.u, 1)}, {first.face}), run it {path}, and plug the end labelled '{second.label}' "
-                    f"into {second.device} {second.port} (rack {second.rack}, {second.location_id}, {_u_text(second.u, 1)}, "
+                    f"{u1}, {first.face}), run it {path}, and plug the end labelled '{second.label}' "
+                    f"into {second.device} {second.port} (rack {second.rack}, {second.location_id}, {u2}, "
                     f"{second.face}). Keep bends wider than the minimum radius, dress with hook-and-loop ties, "
                     f"then scan the label at each end."
                 ),
@@ -514,8 +540,8 @@ def build_steps(
                 confirm=CONFIRM_SCAN_LABEL,
                 expect_codes=(run.id,),
                 parts=(Part("cable", run.id, run.sku, 1),),
-                depends_on=tuple(sorted(set(mount_deps(run.a.device, run.b.device)))),
-                duration_s=times["run_cable"],
+                depends_on=deps,
+                duration_s=t_cable,
                 action={
                     "type": "run_cable",
                     "cable": run.id,
@@ -525,15 +551,16 @@ def build_steps(
                     "a": a,
                     "b": b,
                     "tray_path": list(run.tray_path),
-                    "max_elevation_mm": elevation(run),
+                    "max_elevation_mm": high,
                 },
                 required_actions=("run_cable",),
                 group=group,
             )
         )
-        for end, other in ((run.a, run.b), (run.b, run.a)):
-            cables_of[end.device].append(sid)
-            peers_of[end.device].add(other.device)
+        cables_of[da].append(sid)
+        cables_of[db].append(sid)
+        peers_of[da].add(db)
+        peers_of[db].add(da)
 
     # ------------------------------------------------------------ burn-in
     burned: set[str] = set()
@@ -553,7 +580,8 @@ def build_steps(
         )
         for peer in peers_of.get(dev.name, ()):
             deps.update(cords_of.get(peer, []))
-        lines = [f"{i}. {c['text']}" for i, c in enumerate(checks, 1)]
+        texts = [c.pop("text") for c in checks]  # the action keeps the rest of each check
+        lines = [f"{i}. {t}" for i, t in enumerate(texts, 1)]
         steps.append(
             Step(
                 id=sid,
@@ -573,7 +601,7 @@ def build_steps(
                     "type": "burnin_check",
                     "device": dev.name,
                     "role": dev.role,
-                    "checks": [{k: v for k, v in c.items() if k != "text"} for c in checks],
+                    "checks": checks,
                 },
                 required_actions=("burnin_check",),
                 group=f"burnin:{dev.rack}",
