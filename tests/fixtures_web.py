@@ -139,9 +139,15 @@ class LiveServer:
     """``fieldops serve`` in a subprocess; ``restart()`` keeps database and port."""
 
     def __init__(
-        self, db_url: str, workdir: Path, env: dict | None = None, broker: str | None = None
+        self,
+        db_url: str,
+        workdir: Path,
+        env: dict | None = None,
+        broker: str | None = None,
+        extra_args: list[str] | None = None,
     ):
         self.db_url = db_url
+        self.extra_args = list(extra_args or [])
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -165,6 +171,7 @@ class LiveServer:
         ]
         if self.broker:
             cmd += ["--broker", self.broker]
+        cmd += self.extra_args
         log = open(self.workdir / f"serve-{self.port}.log", "ab")  # noqa: SIM115 - closed in stop()
         self._log = log
         self.proc = subprocess.Popen(

@@ -50,6 +50,15 @@ def register(sub) -> None:
         help="worker threads; each open live view holds one (default 32)",
     )
     s.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes sharing the listening socket, each with --threads threads (default 1). "
+        "They stay consistent through the database; live events reach every worker through "
+        "--broker, or through an embedded broker on 127.0.0.1 started for them",
+    )
+    s.add_argument(
         "--plan",
         type=Path,
         default=None,
@@ -169,13 +178,13 @@ def register(sub) -> None:
     ls.set_defaults(func=run_users_list)
 
 
-def _store(url: str, pool_size: int = 5):
+def _store(url: str, pool_size: int = 5, *, migrate: bool = True):
     from sqlalchemy.exc import ArgumentError, OperationalError
 
     from fieldops.adapters.store import Store
 
     try:
-        return Store(url, pool_size=pool_size)
+        return Store(url, pool_size=pool_size, migrate=migrate)
     except ArgumentError:
         raise DesignError(
             [Problem("--db", 0, "", f"'{url}' is not a database URL (e.g. sqlite:///fieldops.db)")]
@@ -286,17 +295,27 @@ def run_users_list(args) -> int:
     return 0
 
 
+def _robot_profiles() -> dict:
+    """The bundled robot profiles by name (as ``fieldops robots`` reads them)."""
+    from fieldops.adapters.designfile import load_robot_profile
+    from fieldops.bootstrap import robot_profiles_dir
+
+    return {
+        p.name: p
+        for p in (load_robot_profile(f) for f in sorted(robot_profiles_dir().glob("*.y*ml")))
+    }
+
+
 def _start_bridge(store, broker: str):
     """Dispatch the active plan's robot steps; their results land in the store (StepSink)."""
     from types import SimpleNamespace
 
     from fieldops.adapters.mqtt.bridge import RobotBridge, assignments_from_plan
-    from fieldops.cli.robots import _profiles
 
     team = [SimpleNamespace(**t) for t in store.team()]
     robots = [t.name for t in team if t.kind == "robot"]
     steps = store.plan_steps(robots)
-    assignments, warnings = assignments_from_plan(steps, team, _profiles(None))
+    assignments, warnings = assignments_from_plan(steps, team, _robot_profiles())
     for w in warnings:
         print(f"  robots: {w}", file=sys.stderr)
     if not any(a.steps for a in assignments):
@@ -306,40 +325,79 @@ def _start_bridge(store, broker: str):
     ).start()
 
 
+def _listen(host: str, port: int):
+    """A bound, listening socket (bound before any worker starts, so all share it)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise DesignError(
+            [Problem("--host", 0, "", f"'{host}' is not an address: {exc}")]
+        ) from None
+    family, _, _, _, addr = infos[0]
+    try:
+        sock = socket.create_server(addr, family=family, backlog=1024)
+    except OSError as exc:
+        raise DesignError(
+            [Problem("--port", 0, "", f"cannot listen on {host}:{port}: {exc.strerror or exc}")]
+        ) from None
+    sock.setblocking(False)
+    return sock
+
+
+def _make_server(app, sock, threads: int):
+    from waitress import create_server
+
+    return create_server(
+        app,
+        sockets=[sock],
+        threads=threads,
+        channel_timeout=120,
+        connection_limit=1000,
+        ident="fieldops",
+    )
+
+
+def _app(args, store, secret: str, broker: str | None):
+    from fieldops.web import create_app
+
+    return create_app(
+        {
+            "DATABASE_URL": args.db,
+            "STORE": store,
+            "MQTT_BROKER": broker,
+            "DB_POOL_SIZE": args.threads,
+            "SECRET_KEY": secret,
+        }
+    )
+
+
 def run_serve(args) -> int:
     if not 0 < args.port < 65536:
         raise DesignError([Problem("--port", 0, "", "must be 1..65535")])
     if not 1 <= args.threads <= 1000:
         raise DesignError([Problem("--threads", 0, "", "must be 1..1000")])
+    if not 1 <= args.workers <= 64:
+        raise DesignError([Problem("--workers", 0, "", "must be 1..64")])
     if args.robots and not args.broker:
         raise DesignError([Problem("--robots", 0, "", "needs --broker")])
-    store = _store(args.db, pool_size=args.threads)
+    from fieldops.web import resolve_secret_key
+
+    store = _store(args.db, pool_size=args.threads)  # migrates, once, before any worker runs
     if args.plan is not None:
         _say_loaded(_load(store, args.plan, args.design))
-    from waitress import create_server
-
-    from fieldops.web import create_app
-
-    app = create_app(
-        {
-            "DATABASE_URL": args.db,
-            "STORE": store,
-            "MQTT_BROKER": args.broker,
-            "DB_POOL_SIZE": args.threads,
-        }
-    )
+    secret = resolve_secret_key(args.db)  # one key for every worker
+    sock = _listen(args.host, args.port)
+    where = f"http://{args.host}:{sock.getsockname()[1]}/"
+    if args.workers > 1:
+        store.close()  # nothing database-side may cross a fork
+        return _run_workers(args, sock, secret, where)
+    app = _app(args, store, secret, args.broker)
     bridge = _start_bridge(store, args.broker) if args.robots else None
-    server = create_server(
-        app,
-        host=args.host,
-        port=args.port,
-        threads=args.threads,
-        channel_timeout=120,
-        connection_limit=1000,
-        ident="fieldops",
-    )
+    server = _make_server(app, sock, args.threads)
     print(
-        f"fieldops serving on http://{args.host}:{server.effective_port}/ (database {_redact(args.db)}{', broker ' + _redact(args.broker) if args.broker else ''})",
+        f"fieldops serving on {where} (database {_redact(args.db)}{', broker ' + _redact(args.broker) if args.broker else ''})",
         flush=True,
     )
     try:
@@ -352,6 +410,197 @@ def run_serve(args) -> int:
         app.extensions["fieldops_hub"].close()
         server.close()
         store.close()
+    return 0
+
+
+# ---------------------------------------------------------------- several workers
+
+
+class _Stop(Exception):
+    """SIGTERM/SIGINT in the supervisor."""
+
+
+def _run_workers(args, sock, secret: str, where: str) -> int:
+    """Fork the workers after binding; supervise them (restart one that dies, stop all on
+    SIGTERM/SIGINT). The supervisor runs no threads, so forking again stays safe; every
+    worker exits when the supervisor dies (it watches a pipe the supervisor holds)."""
+    import signal
+    import time
+
+    from fieldops.adapters.mqtt.broker import free_port, wait_for_port
+
+    alive_r, alive_w = os.pipe()
+    children: dict[int, tuple[str, int]] = {}
+    broker = args.broker
+    if not broker:  # live events between workers need a broker: run one for them
+        mqtt_port = free_port("127.0.0.1")
+        pid = _fork(lambda: _broker_main(mqtt_port, alive_r), alive_w)
+        children[pid] = ("broker", 0)
+        broker = f"mqtt://127.0.0.1:{mqtt_port}"
+        try:
+            wait_for_port("127.0.0.1", mqtt_port, 15)
+        except TimeoutError:
+            _stop_children(children)
+            raise DesignError(
+                [
+                    Problem(
+                        "--workers", 0, "", "the embedded MQTT broker for the workers did not start"
+                    )
+                ]
+            ) from None
+
+    def spawn(index: int) -> None:
+        pid = _fork(lambda: _worker_main(args, index, sock, secret, broker, alive_r), alive_w)
+        children[pid] = ("worker", index)
+
+    def stop(_signum, _frame):
+        raise _Stop
+
+    old = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    started: dict[int, float] = {}
+    try:
+        for i in range(args.workers):
+            spawn(i)
+            started[i] = time.monotonic()
+        print(
+            f"fieldops serving on {where} with {args.workers} workers (database {_redact(args.db)}, broker {_redact(broker)})",
+            flush=True,
+        )
+        while True:
+            pid, status = os.wait()
+            role, index = children.pop(pid, ("?", -1))
+            code = os.waitstatus_to_exitcode(status)
+            print(f"fieldops: {role} {index} (pid {pid}) exited with {code}", file=sys.stderr)
+            if role != "worker":
+                return 1  # the broker is gone: live updates would silently stop
+            if time.monotonic() - started.get(index, 0.0) < 5.0:
+                print("fieldops: it died within 5 s of starting; stopping", file=sys.stderr)
+                return 1
+            spawn(index)
+            started[index] = time.monotonic()
+    except _Stop:
+        return 0
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        _stop_children(children)
+        os.close(alive_w)
+        os.close(alive_r)
+        sock.close()
+
+
+def _fork(main, alive_w: int) -> int:
+    pid = os.fork()
+    if pid == 0:  # the child never returns into the supervisor's code
+        code = 1
+        try:
+            os.close(alive_w)
+            code = main() or 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 0
+        except BaseException as exc:  # noqa: BLE001 - report, then leave without unwinding
+            print(f"fieldops worker: {exc!r}", file=sys.stderr, flush=True)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    return pid
+
+
+def _stop_children(children: dict, timeout: float = 10.0) -> None:
+    import signal
+    import time
+
+    for pid in list(children):
+        with _suppress_lookup():
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while children and time.monotonic() < deadline:
+        for pid in list(children):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                children.pop(pid, None)
+        time.sleep(0.05)
+    for pid in list(children):
+        with _suppress_lookup():
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        children.pop(pid, None)
+
+
+def _suppress_lookup():
+    import contextlib
+
+    return contextlib.suppress(ProcessLookupError, ChildProcessError)
+
+
+def _exit_with_supervisor(alive_r: int, on_exit) -> None:
+    """A daemon thread: when the supervisor's end of the pipe closes, leave."""
+    import threading
+
+    def watch():
+        try:
+            while os.read(alive_r, 1):
+                pass
+        except OSError:
+            pass
+        on_exit()
+
+    threading.Thread(target=watch, name="fieldops-supervisor-watch", daemon=True).start()
+
+
+def _worker_main(args, index: int, sock, secret: str, broker: str, alive_r: int) -> int:
+    import signal
+
+    app = None
+
+    def leave(*_):
+        if app is not None:  # open event streams end now, not after their 55 s
+            app.extensions["fieldops_hub"].stop_streams()
+        raise SystemExit(0)  # waitress stops its loop and its threads on SystemExit
+
+    signal.signal(signal.SIGTERM, leave)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the supervisor
+    _exit_with_supervisor(alive_r, lambda: os.kill(os.getpid(), signal.SIGTERM))
+    store = _store(args.db, pool_size=args.threads, migrate=False)
+    app = _app(args, store, secret, broker)
+    # one writer of robot orders: only the first worker runs the bridge
+    bridge = _start_bridge(store, broker) if args.robots and index == 0 else None
+    server = _make_server(app, sock, args.threads)
+    try:
+        server.run()
+    except SystemExit:
+        pass
+    finally:
+        if bridge is not None:
+            bridge.stop()
+        app.extensions["fieldops_hub"].close()
+        server.close()
+        store.close()
+    return 0
+
+
+def _broker_main(port: int, alive_r: int) -> int:
+    import logging
+    import signal
+    import threading
+
+    from fieldops.adapters.mqtt.broker import EmbeddedBroker
+
+    logging.getLogger("amqtt").setLevel(logging.CRITICAL)  # not every port probe as an error
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_supervisor(alive_r, done.set)
+    broker = EmbeddedBroker(host="127.0.0.1", port=port).start()
+    try:
+        while not done.wait(1.0):
+            pass
+    finally:
+        broker.stop()
     return 0
 
 

@@ -42,6 +42,7 @@ class Hub:
         self.client = None
         self.worker_id = uuid.uuid4().hex[:8]
         self.received = 0
+        self.closed = False  # set on shutdown: open streams end at once
         if broker_url:
             self._connect(broker_url)
 
@@ -99,7 +100,13 @@ class Hub:
         client.loop_start()
         self.client = client
 
+    def stop_streams(self) -> None:
+        """End every open stream now (the browsers reconnect, to another worker or later)."""
+        self.closed = True
+        self.notify()
+
     def close(self) -> None:
+        self.closed = True
         if self.client is not None:
             self.client.loop_stop()
             self.client.disconnect()
@@ -142,7 +149,7 @@ def stream():
         started = time.monotonic()
         generation = hub.generation
         yield f"retry: 2000\n: hello {user}\n\n"
-        while time.monotonic() - started < max_s:
+        while time.monotonic() - started < max_s and not hub.closed:
             events = st.events_after(last, limit=200)
             for ev in events:
                 last = ev["id"]

@@ -66,6 +66,35 @@ def test_migrations_create_every_table_and_match_the_models(db_url):
         s.close()
 
 
+def test_servers_starting_at_once_migrate_one_after_the_other(db_url):
+    """Four stores opened at the same moment on an empty database: every one comes up on the
+    head schema (no "table already exists" from a second migrator)."""
+    from fieldops.adapters.store.migrate import current_revision, head_revision
+
+    barrier = threading.Barrier(4)
+    stores, errors = [], []
+
+    def open_store():
+        barrier.wait()
+        try:
+            stores.append(Store(db_url))
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    try:
+        assert errors == []
+        assert len(stores) == 4
+        assert {current_revision(s.engine) for s in stores} == {head_revision()}
+    finally:
+        for s in stores:
+            s.close()
+
+
 def test_sqlite_runs_in_wal_mode(tmp_path):
     s = Store(f"sqlite:///{tmp_path / 'w.db'}")
     with s.engine.connect() as conn:

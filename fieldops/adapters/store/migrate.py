@@ -30,7 +30,17 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+MIGRATION_LOCK = 0x6669656C646F7073  # pg_advisory_xact_lock key ("fieldops")
+
+
 def migrate(engine: Engine, target: str = "head") -> None:
-    """Bring the database schema up to ``target`` (idempotent)."""
-    with engine.begin() as conn:
+    """Bring the database schema up to ``target`` (idempotent).
+
+    Processes starting at once (several servers on one database) migrate one after the other:
+    PostgreSQL holds an advisory lock for the transaction, SQLite takes its write lock up front
+    (``BEGIN IMMEDIATE``); the later ones then find the schema current and do nothing.
+    """
+    with engine.connect().execution_options(fieldops_write=True) as conn, conn.begin():
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         command.upgrade(alembic_config(conn), target)
