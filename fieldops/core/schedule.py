@@ -8,8 +8,12 @@ capable profiles, so one member does a rack or pulls a bundle in one go.
 List scheduling over simulated time: the member who is free first takes, among the first
 ``window`` released tasks (all dependencies scheduled) it can do in rank order, the one it can
 start soonest (travel from where it stands, or waiting for the last dependency), ties by rank.
-Two-person lifts book a second technician for the same interval. Steps never straddle a shift
-boundary. Times are whole seconds of working time from the start of the job.
+Two-person lifts book a second technician for the same interval. A robot step whose rule
+needs a technician's scan (``robot+technician``) books one: when the robot's batch is done, a
+confirmation task (the technician profile's ``action_time_s["confirm"]`` per step, else
+:data:`CONFIRM_S`, walking both cable ends) joins the technicians' queues, and the steps that
+depend on the robot's work wait for it. Steps never straddle a shift boundary. Times are whole
+seconds of working time from the start of the job.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ REACH_BASE_MM = 100  # the bottom of U1 above the floor (plinth, castors)
 SHIFT_S = 8 * 3600
 TASK_CAP = 24  # steps per task (a bundle larger than this is pulled in several goes)
 WINDOW = 16  # released tasks a member considers at each decision
+CONFIRM_S = 30  # a technician scanning what a robot step expected (``action_time_s["confirm"]``)
 MAX_PROBLEMS = 20
 
 _FIELDS = [f.name for f in fields(Step)]
@@ -152,6 +157,9 @@ class Schedule:
     walking_mm: dict[str, float]
     makespan_s: int = 0
     stats: dict = field(default_factory=dict)
+    # technicians' confirmations of robot+technician steps: (step position, technician,
+    # start_s, end_s), by start
+    confirmations: list[tuple[int, str, int, int]] = field(default_factory=list)
 
 
 def schedule_steps(
@@ -265,10 +273,19 @@ def schedule_steps(
     queues: list[list[tuple[int, int]]] = [[] for _ in range(nprof)]
     release = [0] * nt
     taken = [False] * nt
+    task_mask = [masks[ids[0]] for ids in tasks]
+    is_confirm = [False] * nt  # a technician confirming a robot's batch
+    techs_mask = 0
+    for pi, p in enumerate(profiles):
+        if p.kind == TECHNICIAN and p.count > 0:
+            techs_mask |= 1 << pi
+    confirm_secs = [
+        max(1, int(round(float(p.action_time_s.get("confirm") or CONFIRM_S)))) for p in profiles
+    ]
 
     def push(t: int) -> set[int]:
         pushed = set()
-        m = masks[tasks[t][0]]
+        m = task_mask[t]
         for pi in range(nprof):
             if m >> pi & 1:
                 heapq.heappush(queues[pi], (tasks[t][0], t))
@@ -289,11 +306,27 @@ def schedule_steps(
     helpers: list[tuple[str, ...]] = [()] * n
     start = [0] * n
     end = [0] * n
+    confirmations: list[tuple[int, str, int, int]] = []
+    pending_walk = [0.0] * nm  # walking to confirmations, added to the member's next step
     heap = [(0, a) for a in range(nm)]
     heapq.heapify(heap)
     sleeping: set[int] = set()
     done = 0
     tick = max(1000, nt // 10)  # progress every ~10 % on long runs only
+
+    confirmed = [0] * n  # when a technician confirmed a robot+technician step
+
+    def _log(b: int, i: int, w: float, conf: bool, far: bool = False) -> None:
+        """Member b walked w mm to step i (``far``: on to its far end): its sequence for work
+        orders. A confirmation is not in the technician's work orders (the robot's holds the
+        step); its walking is carried to the technician's next step."""
+        if conf:
+            pending_walk[b] += w
+        elif far:
+            seqs[b][-1] = (i, seqs[b][-1][1] + w)
+        else:
+            seqs[b].append((i, w + pending_walk[b]))
+            pending_walk[b] = 0.0
 
     def travel_s(a: int, frm: int, to: int) -> int:
         if frm == to:
@@ -306,9 +339,9 @@ def schedule_steps(
         k = t0 // shift_s
         return t0 if t0 + dur <= (k + 1) * shift_s else (k + 1) * shift_s
 
-    while done < nt:
+    while done < len(tasks):
         if not heap:
-            left = [steps[tasks[t][0]].id for t in range(nt) if not taken[t]][:5]
+            left = [steps[tasks[t][0]].id for t in range(len(tasks)) if not taken[t]][:5]
             raise DesignError(
                 [
                     Problem(
@@ -345,7 +378,7 @@ def schedule_steps(
             )
             ready = max(arrive, release[t])
             partner = -1
-            if steps[first].crew_size > 1:
+            if steps[first].crew_size > 1 and not is_confirm[t]:
                 others = [b for b in techs if b != a and prof_of[b] == pi]
                 if not others:
                     continue
@@ -369,6 +402,7 @@ def schedule_steps(
         taken[t] = True
         done += 1
         ids = tasks[t]
+        conf = is_confirm[t]
         team_now = [a] if partner < 0 else [a, partner]
         # the first step: everyone walks there, then waits for the last dependency
         cur = stop_of[ids[0]]
@@ -378,7 +412,7 @@ def schedule_steps(
             walked[b] += w
             arrive = max(free[b], now) + travel_s(b, pos[b], cur)
             time = max(time, arrive)
-            seqs[b].append((ids[0], w))
+            _log(b, ids[0], w, conf)
         for k, i in enumerate(ids):
             w_here = 0.0
             if k > 0 and stop_of[i] != cur:
@@ -387,25 +421,32 @@ def schedule_steps(
                 cur = stop_of[i]
                 for b in team_now:
                     walked[b] += w_here
-                    seqs[b].append((i, w_here))
+                    _log(b, i, w_here, conf)
             elif k > 0:
                 for b in team_now:
-                    seqs[b].append((i, 0.0))
-            dur = duration_s(profiles[pi], steps[i])
+                    _log(b, i, 0.0, conf)
+            dur = confirm_secs[pi] if conf else duration_s(profiles[pi], steps[i])
             time = fit_shift(time, dur)
-            start[i] = time
-            time += dur
-            end[i] = time
-            assignee[i] = members[a].name
-            if partner >= 0:
-                helpers[i] = (members[partner].name,)
+            if conf:
+                confirmations.append((i, members[a].name, time, time + dur))
+                time += dur
+            else:
+                start[i] = time
+                time += dur
+                end[i] = time
+                assignee[i] = members[a].name
+                if partner >= 0:
+                    helpers[i] = (members[partner].name,)
             if k == len(ids) - 1 and end_stop_of[i] >= 0 and end_stop_of[i] != cur:
                 w_end = float(dist[cur, end_stop_of[i]])
                 time += travel_s(a, cur, end_stop_of[i])
                 cur = end_stop_of[i]
                 for b in team_now:
                     walked[b] += w_end
-                    seqs[b][-1] = (i, seqs[b][-1][1] + w_end)
+                    _log(b, i, w_end, conf, far=True)
+        if conf:  # confirmed once the technician has scanned at both ends of the batch
+            for i in ids:
+                confirmed[i] = time
         for b in team_now:
             free[b] = time
             pos[b] = cur
@@ -413,13 +454,28 @@ def schedule_steps(
         heapq.heappush(heap, (time, a))
         if partner >= 0:
             heapq.heappush(heap, (time, partner))
-        # release what now has every dependency scheduled
         woken: set[int] = set()
+        held: set[int] = set()
+        if not conf and members[a].kind != TECHNICIAN and techs_mask:
+            # robot+technician steps: a technician confirms them before anything builds on them
+            held = {i for i in ids if steps[i].confirm not in (CONFIRM_MANUAL, CONFIRM_ROBOT)}
+            if held:
+                ct = len(tasks)
+                tasks.append([i for i in ids if i in held])
+                task_mask.append(techs_mask)
+                is_confirm.append(True)
+                release.append(max(end[i] for i in held))
+                taken.append(False)
+                woken |= push(ct)
+        # release what now has every dependency scheduled (and confirmed)
         for i in ids:
+            if i in held:
+                continue
+            ready_at = confirmed[i] if conf else end[i]
             for j in succ[i]:
                 u = task_of[j]
-                if end[i] > release[u]:
-                    release[u] = end[i]
+                if ready_at > release[u]:
+                    release[u] = ready_at
                 indeg[u] -= 1
                 if indeg[u] == 0:
                     woken |= push(u)
@@ -439,7 +495,11 @@ def schedule_steps(
         v = list(values(s))
         confirm = s.confirm
         if assignee[i] in robot_member:
-            confirm = CONFIRM_ROBOT if s.confirm == CONFIRM_MANUAL else CONFIRM_ROBOT_AND_TECH
+            confirm = (
+                CONFIRM_ROBOT
+                if s.confirm in (CONFIRM_MANUAL, CONFIRM_ROBOT)
+                else CONFIRM_ROBOT_AND_TECH
+            )
         v[_F_ASSIGNEE] = assignee[i]
         v[_F_HELPERS] = helpers[i]
         v[_F_START] = float(start[i])
@@ -447,14 +507,20 @@ def schedule_steps(
         v[_F_DURATION] = float(end[i] - start[i])
         v[_F_CONFIRM] = confirm
         out.append(Step(*v))
+    for a in range(nm):  # walking after a member's last step (to a confirmation)
+        if pending_walk[a] and seqs[a]:
+            i, w = seqs[a][-1]
+            seqs[a][-1] = (i, w + pending_walk[a])
     sequences = {members[a].name: seqs[a] for a in range(nm)}
+    confirmations.sort(key=lambda c: (c[2], c[1], c[0]))
     return Schedule(
         steps=out,
         members=members,
         sequences=sequences,
         walking_mm={members[a].name: walked[a] for a in range(nm)},
-        makespan_s=max(end, default=0),
-        stats={"tasks": nt},
+        makespan_s=max(max(end, default=0), max(confirmed, default=0)),
+        stats={"tasks": nt, "confirmations": len(confirmations)},
+        confirmations=confirmations,
     )
 
 

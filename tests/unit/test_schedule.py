@@ -283,3 +283,79 @@ def test_optimised_paths_are_never_longer_than_the_given_order(points):
     for path in (improve(d, nodes, 0), best_path(d, nodes, 0)):
         assert sorted(path) == nodes
         assert path_length(d, [0, *path]) <= given_len + 1e-6
+
+
+# ---------------------------------------------------------------- robot+technician confirmations
+
+CABLER = RobotProfile(
+    "cabler",
+    "robot",
+    actions=("run_cable",),
+    payload_kg=10,
+    u_min=1,
+    u_max=42,
+    speed_m_s=1.0,
+    action_time_s=frozen_map({"run_cable": 180}),
+)
+
+
+def test_a_robot_step_a_technician_must_scan_books_the_technician_before_successors():
+    heavy = step("mount:gpu", "mount_device", rack="A", u=10, weight=75, confirm=CONFIRM_SCAN_ASSET)
+    after = step("rack:next", deps=("mount:gpu",), rack="A")
+    sch = schedule_steps([heavy, after], [tech(), LIFT], DIST, [A, A], [-1, -1], S)
+    gpu, nxt = sch.steps
+    # the lift walks 3 m at 0.5 m/s and mounts 6-426 s; the technician, idle until then,
+    # walks to A (3 s) and scans the asset tag 426-456 s (CONFIRM_S); only then may the
+    # next step start (without the booking it started at 426)
+    assert (gpu.assignee, gpu.start_s, gpu.end_s) == ("lift-1", 6.0, 426.0)
+    assert gpu.confirm == CONFIRM_ROBOT_AND_TECH
+    assert sch.confirmations == [(0, "technician-1", 426, 456)]
+    assert (nxt.assignee, nxt.start_s, nxt.end_s) == ("technician-1", 456.0, 2256.0)
+    # the walk to the confirmation is counted, and carried to the technician's next step
+    assert sch.walking_mm["technician-1"] == 3000.0
+    assert sch.sequences["technician-1"] == [(1, 3000.0)]
+    assert sch.sequences["lift-1"] == [(0, 3000.0)]
+    assert sch.makespan_s == 2256
+
+
+def test_the_technician_profile_sets_the_confirmation_time():
+    heavy = step("mount:gpu", "mount_device", rack="A", u=10, weight=75, confirm=CONFIRM_SCAN_ASSET)
+    after = step("rack:next", deps=("mount:gpu",), rack="A")
+    times = frozen_map({"place_rack": 1800, "mount_device": 600, "confirm": 45})
+    sch = schedule_steps(
+        [heavy, after], [tech(action_time_s=times), LIFT], DIST, [A, A], [-1, -1], S
+    )
+    assert sch.confirmations == [(0, "technician-1", 426, 471)]
+    assert sch.steps[1].start_s == 471.0
+
+
+def test_a_robot_step_with_a_manual_rule_needs_no_technician():
+    heavy = step("mount:gpu", "mount_device", rack="A", u=10, weight=75, confirm="manual")
+    after = step("rack:next", deps=("mount:gpu",), rack="A")
+    sch = schedule_steps([heavy, after], [tech(), LIFT], DIST, [A, A], [-1, -1], S)
+    assert sch.steps[0].confirm == "robot" and sch.confirmations == []
+    assert sch.steps[1].start_s == 426.0  # straight after the robot (3 s walk long done)
+
+
+def test_a_robot_cable_is_confirmed_at_both_ends_and_the_last_confirmation_ends_the_job():
+    cable = step(
+        "cable:C1",
+        "run_cable",
+        rack="A",
+        action={"a": {"u": 5}, "b": {"u": 7}, "max_elevation_mm": 0},
+        confirm="scan_label",
+    )
+    only_tech = tech(actions=("place_rack", "mount_device"))  # cannot run cables itself
+    sch = schedule_steps([cable], [only_tech, CABLER], DIST, [A], [B], S)
+    c = sch.steps[0]
+    # the robot: 3 m to A (3 s), 180 s, on to B; the technician scans at A 183-213 s and
+    # walks on to B (3 s): the job ends at 216 s, after the robot's own end (183 s)
+    assert (c.assignee, c.start_s, c.end_s, c.confirm) == (
+        "cabler-1",
+        3.0,
+        183.0,
+        CONFIRM_ROBOT_AND_TECH,
+    )
+    assert sch.confirmations == [(0, "technician-1", 183, 213)]
+    assert sch.walking_mm == {"technician-1": 6000.0, "cabler-1": 6000.0}
+    assert sch.makespan_s == 216
