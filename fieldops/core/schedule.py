@@ -202,13 +202,21 @@ def schedule_steps(
     masks = [0] * n
     cache: dict[tuple, int] = {}
     for i, s in enumerate(steps):
-        key = (
-            s.required_actions,
-            s.weight_kg,
-            step_u_span(s),
-            (s.action or {}).get("max_elevation_mm", 0),
-            s.crew_size,
-        )
+        # what the capability check reads (the raw inputs of step_u_span), as a cache key
+        a = s.action
+        if isinstance(a, dict):
+            if s.kind == "run_cable":
+                ea, eb = a.get("a"), a.get("b")
+                raw = (
+                    ea.get("u") if isinstance(ea, dict) else None,
+                    eb.get("u") if isinstance(eb, dict) else None,
+                )
+            else:
+                raw = (a.get("u", s.location.u), a.get("u_height", 1))
+            high = a.get("max_elevation_mm", 0)
+        else:
+            raw, high = (s.location.u,), 0
+        key = (s.kind == "run_cable", s.required_actions, s.weight_kg, raw, high, s.crew_size)
         m = cache.get(key)
         if m is None:
             m = 0
