@@ -118,6 +118,17 @@ def register(sub) -> None:
         action="store_true",
         help="robot+technician steps end with waitForTrigger: the robot waits for the confirmation",
     )
+    d.add_argument(
+        "--assume-done",
+        default="none",
+        choices=("none", "technicians", "all"),
+        help="steps of others taken as done, since no technician confirms anything in this run: "
+        "'technicians' = every technician step and the technician's part of robot+technician "
+        "steps; 'all' = every step not sent to a robot here, and those parts. Default 'none' "
+        "(safe): a robot step is only sent once every step it depends on is done, so robot "
+        "steps that wait for people are not sent (listed, exit 1). In `fieldops serve` the "
+        "technicians' confirmations release the robots' work",
+    )
     d.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     d.set_defaults(func=run_dispatch)
 
@@ -302,7 +313,14 @@ def _load_plan(source: Path, args):
 
 
 def run_dispatch(args) -> int:
-    from fieldops.adapters.mqtt.bridge import JsonFileStepSink, RobotBridge, assignments_from_plan
+    from fieldops.adapters.mqtt.bridge import (
+        JsonFileStepSink,
+        RobotAssignment,
+        RobotBridge,
+        assignments_from_plan,
+        assumed_done,
+        never_released,
+    )
 
     _check_url(args.broker)
     if args.window < 1:
@@ -331,11 +349,38 @@ def run_dispatch(args) -> int:
         return 0
     status_path = args.status or (plan_dir or Path.cwd()) / "step-status.json"
     sink = JsonFileStepSink(status_path)
+    # Precedence: nobody confirms steps in this run, so robot steps that (directly or
+    # through other robot steps) wait for people can never be released: they are not sent.
+    assume = assumed_done(steps, team, assignments, args.assume_done)
+    never = never_released(assignments, assume, hold_for_technician=args.hold_for_technician)
+    if never:
+        first = next(s.id for a in assignments for s in a.steps if s.id in never)
+        print(
+            f"{len(never)} of {total} robot step(s) wait for steps nobody completes in this run "
+            f"(e.g. {first} waits for {never[first]}): they are not sent. "
+            "--assume-done technicians takes the technicians' work as done; under fieldops "
+            "serve the technicians' confirmations release them.",
+            file=sys.stderr,
+        )
+        for a in assignments:
+            for s in a.steps:
+                if s.id in never:
+                    sink.set_status(s.id, "pending", {"robot": a.serial, "waitingFor": never[s.id]})
+        assignments = [
+            RobotAssignment(a.profile, tuple(s for s in a.steps if s.id not in never), a.serial)
+            for a in assignments
+        ]
+        assignments = [a for a in assignments if a.steps]
+        if not assignments:
+            sink.close()
+            print(f"robot steps: pending {len(never)}; status in {status_path}")
+            return 1
     bridge = RobotBridge(
         args.broker,
         assignments,
         sink,
         map_id=map_id,
+        assume_done=assume,
         version=args.vda_version,
         window=args.window,
         order_stops=args.order_stops,
@@ -345,7 +390,7 @@ def run_dispatch(args) -> int:
         hold_for_technician=args.hold_for_technician,
     )
     say(
-        f"dispatching {total} steps to {len(assignments)} robot(s) on map {map_id} via {args.broker}"
+        f"dispatching {total - len(never)} steps to {len(assignments)} robot(s) on map {map_id} via {args.broker}"
     )
     bridge.start()
     deadline = time.monotonic() + args.timeout if args.timeout > 0 else None
@@ -354,12 +399,14 @@ def run_dispatch(args) -> int:
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 break
-            if bridge.wait(5.0 if left is None else min(5.0, left)):
+            if bridge.wait(5.0 if left is None else min(5.0, left)) or bridge.stalled():
                 break
             counts = bridge.counts()
+            waiting = bridge.waiting_for()
             say(
                 "  "
                 + ", ".join(f"{k} {counts[k]}" for k in sorted(counts))
+                + (f"; waiting for {', '.join(waiting[:3])}" if waiting else "")
                 + ("" if bridge.connected.is_set() else " (broker unreachable, retrying)")
             )
     except KeyboardInterrupt:
@@ -368,12 +415,19 @@ def run_dispatch(args) -> int:
         bridge.stop()
         sink.close()
     counts = bridge.counts()
+    if never:
+        counts["pending"] = counts.get("pending", 0) + len(never)
     print(
         f"robot steps: {', '.join(f'{k} {counts[k]}' for k in sorted(counts))}; status in {status_path}"
     )
+    if bridge.stalled():
+        print(
+            "stopped: the remaining robot steps depend on blocked steps (see the status file)",
+            file=sys.stderr,
+        )
     if bridge.dropped:
         print(f"dropped {bridge.dropped} malformed message(s) (see the log)", file=sys.stderr)
-    ok = bridge.all_final() and not counts.get("blocked")
+    ok = bridge.all_final() and not counts.get("blocked") and not never
     return 0 if ok else 1
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -515,8 +515,14 @@ def build_route(
     declared: Iterable[str] | None = None,
     walk: Callable[[tuple[int, int], tuple[int, int]], Sequence] | None = None,
     hold_for_technician: bool = False,
+    split_before: Collection[str] = (),
 ) -> Route:
     """Group a robot's steps (in execution order) into stops.
+
+    Consecutive steps at the same pose share a stop, except a step in ``split_before``: it
+    starts a new stop at the same pose (same ``nodeId``, next ``sequenceId``, its own
+    ``finePositioning``), so that an order can release the steps before it and hold it back
+    (a step that must wait until the one before it is done, e.g. confirmed by a technician).
 
     ``start`` is where the robot stands now (VDA 5050 wants it as the order's first node);
     without it the first stop is the first node. ``declared`` (from
@@ -549,7 +555,12 @@ def build_route(
         seen.add(step.id)
         loc = step.location
         pose = Pose(_node_id(step), int(loc.x_mm), int(loc.y_mm), float(loc.theta_deg))
-        same = bool(groups) and bool(groups[-1][1]) and groups[-1][0] == pose
+        same = (
+            bool(groups)
+            and bool(groups[-1][1])
+            and groups[-1][0] == pose
+            and step.id not in split_before
+        )
         types = step_action_types(step, hold_for_technician=hold_for_technician)
         n = len(types) + (0 if same else 1)  # + the stop's finePositioning
         step_actions[step.id] = tuple(f"{step.id}:{k}" for k in range(n))

@@ -103,6 +103,8 @@ def test_dispatch_plans_the_lab_hall_and_follows_two_robots_to_the_end(
                 str(status),
                 "--timeout",
                 "90",
+                "--assume-done",
+                "technicians",
                 "-q",
             ]
         )

@@ -15,6 +15,7 @@ from fieldops.adapters.mqtt.bridge import (
     RobotAssignment,
     RobotBridge,
     assignments_from_plan,
+    assumed_done,
 )
 from fieldops.adapters.mqtt.simulator import SimulatedRobot
 from fieldops.core import vda5050 as v
@@ -25,7 +26,10 @@ EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z: a fixed clock makes the payload
 
 
 def fleet_plan(tmp_path):
-    """(assignments, map_id): the real planned lab hall when the planner exists, else hand steps."""
+    """(assignments, map_id, assume_done): the real planned lab hall when the planner exists,
+    else hand steps. No technician works in these tests: their steps, and the technician's
+    part of robot+technician steps, are taken as done (what ``--assume-done technicians``
+    does), so the robots can finish every robot step on their own."""
     profiles = sample_profiles()
     if planner_available():
         from fieldops import services
@@ -34,17 +38,66 @@ def fleet_plan(tmp_path):
         result = services.plan_design(
             LAB_HALL, tmp_path / "plan", robots=["lift-robot", "cabling-robot"]
         )
-        assignments, _warn = assignments_from_plan(result.work.steps, result.work.team, profiles)
-        return [a for a in assignments if a.steps], result.loaded.design.floorplan.name
-    steps = hand_robot_steps()
-    team = [
-        Assignee("lift-robot-1", "lift-robot", "robot"),
-        Assignee("cabling-robot-1", "cabling-robot", "robot"),
-    ]
-    assignments, _warn = assignments_from_plan(
-        steps["lift-robot"] + steps["cabling-robot"], team, profiles
-    )
-    return assignments, "LAB"
+        steps, team = result.work.steps, result.work.team
+        map_id = result.loaded.design.floorplan.name
+    else:
+        hand = hand_robot_steps()
+        steps = hand["lift-robot"] + hand["cabling-robot"]
+        team = [
+            Assignee("lift-robot-1", "lift-robot", "robot"),
+            Assignee("cabling-robot-1", "cabling-robot", "robot"),
+        ]
+        map_id = "LAB"
+    assignments, _warn = assignments_from_plan(steps, team, profiles)
+    assignments = [a for a in assignments if a.steps]
+    return assignments, map_id, assumed_done(steps, team, assignments, "technicians")
+
+
+def released_at_start(a, route, assume, dispatched) -> int:
+    """The base end of a robot's first order, by the precedence rule: stop k (up to the
+    window of 2) is released when each dependency of its steps is another assignee's step
+    taken as done, or an earlier robot-only step of the same robot. (Steps of the other
+    robot are not done yet when the first order goes out.)"""
+    index = {s.id: i for i, s in enumerate(a.steps)}
+    mine = {s.id: s for s in a.steps}
+    end = 0
+    for k in range(1, min(2, len(route.stops) - 1) + 1):
+        for sid in route.stops[k].step_ids:
+            for d in mine[sid].depends_on:
+                in_sequence = (
+                    d in mine
+                    and index[d] < index[sid]
+                    and mine[d].confirm != CONFIRM_ROBOT_AND_TECH
+                )
+                if not in_sequence and (d in dispatched or d not in assume):
+                    return end
+        end = k
+    return end
+
+
+def waits_for_own_confirmation(a) -> set[str]:
+    """Steps of a robot that depend on one of its own robot+technician steps: each starts a
+    stop of its own, so the work before it can be released while it waits."""
+    mine = {s.id: s for s in a.steps}
+    return {
+        s.id
+        for s in a.steps
+        if any(d in mine and mine[d].confirm == CONFIRM_ROBOT_AND_TECH for d in s.depends_on)
+    }
+
+
+def assert_precedence(history, steps_by_id):
+    """No step starts (in progress) or finishes before every dependency is done or, for a
+    robot+technician step of a robot, finished by the robot (its technician taken as done)."""
+    met_at: dict[str, int] = {}
+    for i, (sid, status) in enumerate(history):
+        if status in ("done", "awaiting_confirmation"):
+            met_at.setdefault(sid, i)
+    for i, (sid, status) in enumerate(history):
+        if status in ("in_progress", "done", "awaiting_confirmation") and sid in steps_by_id:
+            for d in steps_by_id[sid].depends_on:
+                if d in steps_by_id:
+                    assert d in met_at and met_at[d] < i, f"{sid} {status} before {d}"
 
 
 def broker_urls(request, kind):
@@ -61,7 +114,7 @@ def broker_urls(request, kind):
 @pytest.mark.parametrize("kind", ["mosquitto", "embedded"])
 def test_two_robots_finish_every_robot_step(request, kind, tmp_path):
     fieldops_url, robot_urls = broker_urls(request, kind)
-    assignments, map_id = fleet_plan(tmp_path)
+    assignments, map_id, assume = fleet_plan(tmp_path)
     assert len(assignments) == 2 and all(a.steps for a in assignments)
     sniffer = Sniffer(fieldops_url, client_id="sniffer")
     sink = MemoryStepSink()
@@ -72,6 +125,7 @@ def test_two_robots_finish_every_robot_step(request, kind, tmp_path):
         map_id=map_id,
         clock=lambda: EPOCH,
         client_id="fieldops-bridge",
+        assume_done=assume,
     )
     robots = []
     try:
@@ -99,8 +153,11 @@ def test_two_robots_finish_every_robot_step(request, kind, tmp_path):
         assert "blocked" not in [st for s, st in sink.history if s == sid]
     assert sum(st == "in_progress" for _s, st in sink.history) >= len(expected) // 2
     assert bridge.dropped == 0
+    # robot steps that depend on the other robot's work waited for it
+    assert_precedence(sink.history, {s.id: s for a in assignments for s in a.steps})
 
     # the first order of each robot, byte for byte
+    dispatched = {s.id for a in assignments for s in a.steps}
     for a in assignments:
         orders = sniffer.on(v.topic(a.profile.manufacturer, a.serial, "order"))
         assert orders, f"no order seen for {a.serial}"
@@ -112,6 +169,7 @@ def test_two_robots_finish_every_robot_step(request, kind, tmp_path):
             a.steps,
             start=v.Pose(f"{a.serial}-start", 0, 0, 0.0),
             declared=v.declared_action_types(a.profile.actions),
+            split_before=waits_for_own_confirmation(a),
         )
         header = v.Header(0, "2026-01-01T00:00:00.000Z", a.profile.manufacturer, a.serial, "2.1.0")
         expected = v.build_order(
@@ -119,7 +177,7 @@ def test_two_robots_finish_every_robot_step(request, kind, tmp_path):
             header,
             order_id=f"{map_id}-{a.serial}-1",
             map_id=map_id,
-            base_end=min(2, len(route.stops) - 1),
+            base_end=released_at_start(a, route, assume, dispatched),
         )
         assert payload == v.encode(expected)
         # later messages are order updates of the same order, stitched at the old base end

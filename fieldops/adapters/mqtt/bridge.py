@@ -10,6 +10,15 @@ states into step status through a :class:`StepSink`:
 - the robot's last will (``CONNECTIONBROKEN``) or ``OFFLINE`` -> its unfinished steps go back
   to ``ready``; when it comes back it gets a fresh order for them.
 
+The work plan's precedence is never broken: a robot step is only released (put in an order's
+base) when every step it depends on is ``done``. The one exception is an earlier robot-only step
+of the same robot (a step whose robot finishing it makes it done): it runs first in the same
+order, so it completes in sequence. Steps of other assignees (technicians, other robots, a
+robot+technician step awaiting its technician) are read from the sink (:meth:`StepSink.statuses`);
+a robot whose next stop waits for them stays where it is with the stop in its horizon, and an
+order update releases the stop once they are done. :meth:`RobotBridge.notify_step_changed` wakes
+that check at once; it also runs every ``recheck_s`` seconds.
+
 Only ``window`` stops are released ahead of the robot; a bounded horizon follows (one message
 carries at most ``order_stops`` nodes and ``order_bytes`` bytes), and an order update releases
 the next rack when the robot reaches the one before the base end. One ``orderId`` holds at most
@@ -28,7 +37,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -36,11 +45,12 @@ from typing import Protocol, runtime_checkable
 from fieldops.adapters.mqtt import connect, make_client
 from fieldops.core import vda5050 as v
 from fieldops.core.model import RobotProfile
-from fieldops.core.workorder import Step
+from fieldops.core.workorder import CONFIRM_ROBOT_AND_TECH, Step
 
 log = logging.getLogger(__name__)
 
 FINAL = frozenset({"done", "awaiting_confirmation", "blocked", "failed"})
+BAD = frozenset({"blocked", "failed"})  # final without the work done
 # error types with which a robot refuses an order
 REJECTIONS = frozenset(
     {"orderError", "orderActionError", "orderUpdateError", "noRouteError", "validationError"}
@@ -52,12 +62,22 @@ REJECTIONS = frozenset(
 
 @runtime_checkable
 class StepSink(Protocol):
-    """Where step status goes. ``status`` is one of ``fieldops.core.workorder.STATUSES``;
-    ``detail`` is JSON-ready (``robot``, ``orderId``, ``actions``: actionId -> status, and
-    ``error`` when blocked). Called from the MQTT thread: implementations must be quick and
-    thread-safe. The web app's store implements this too."""
+    """Where step status goes, and where the bridge reads the status of the steps its robot
+    steps depend on. The web app's store implements this too.
+
+    ``set_status``: ``status`` is one of ``fieldops.core.workorder.STATUSES``; ``detail`` is
+    JSON-ready (``robot``, ``orderId``, ``actions``: actionId -> status, and ``error`` when
+    blocked). Called from the MQTT thread.
+
+    ``statuses(step_ids)``: the current status of each of those steps the sink knows (unknown
+    IDs are left out; only ``"done"`` matters to the bridge). Called from the bridge's re-check
+    thread, never while the bridge holds its lock, with the few steps robots wait for.
+
+    Both must be quick and thread-safe."""
 
     def set_status(self, step_id: str, status: str, detail: dict) -> None: ...
+
+    def statuses(self, step_ids: Iterable[str]) -> dict[str, str]: ...
 
 
 class MemoryStepSink:
@@ -75,6 +95,10 @@ class MemoryStepSink:
             self.detail[step_id] = dict(detail)
             self.history.append((step_id, status))
             self._cond.notify_all()
+
+    def statuses(self, step_ids: Iterable[str]) -> dict[str, str]:
+        with self._cond:
+            return {s: self.status[s] for s in step_ids if s in self.status}
 
     def wait_for(self, predicate: Callable[[MemoryStepSink], bool], timeout: float) -> bool:
         with self._cond:
@@ -101,6 +125,10 @@ class JsonFileStepSink:
             self._dirty = True
             if time.monotonic() - self._written >= self.interval_s:
                 self._write()
+
+    def statuses(self, step_ids: Iterable[str]) -> dict[str, str]:
+        with self._lock:
+            return {s: self.steps[s]["status"] for s in step_ids if s in self.steps}
 
     def _write(self) -> None:
         text = json.dumps(
@@ -143,13 +171,42 @@ class RobotAssignment:
 
 
 class _Robot:
-    def __init__(self, a: RobotAssignment):
+    def __init__(self, a: RobotAssignment, hold_for_technician: bool):
         self.manufacturer = a.profile.manufacturer
         self.serial = a.serial
+        self.key = (a.profile.manufacturer, a.serial)
         self.profile = a.profile
         self.steps = {s.id: s for s in a.steps}
         self.order = [s.id for s in a.steps]
         self.status: dict[str, str | None] = {s.id: None for s in a.steps}
+        # Dependencies: ``in_sequence`` are earlier steps of this robot that the robot itself
+        # makes done (robot-only, or held with waitForTrigger): they run first in the same
+        # order. Every other dependency (``needs``) must be done before the step is released.
+        self.index = index = {sid: i for i, sid in enumerate(self.order)}
+        self.in_sequence: dict[str, tuple[str, ...]] = {}
+        self.needs: dict[str, tuple[str, ...]] = {}
+        for i, s in enumerate(a.steps):
+            seq, needs = [], []
+            for d in dict.fromkeys(s.depends_on):
+                own = self.steps.get(d)
+                if (
+                    own is not None
+                    and index[d] < i
+                    and (own.confirm != CONFIRM_ROBOT_AND_TECH or hold_for_technician)
+                ):
+                    seq.append(d)
+                else:
+                    needs.append(d)
+            self.in_sequence[s.id] = tuple(seq)
+            self.needs[s.id] = tuple(needs)
+        # a step that waits for an earlier step of this robot to be done (confirmed by a
+        # technician) gets its own stop, so the stop before can be released without it
+        self.split_before = frozenset(
+            sid for sid in self.order if any(d in self.steps for d in self.needs[sid])
+        )
+        # what the robot's last state of the current order (and update) showed
+        self.here: int | None = None  # the stop it last reached
+        self.idle = False  # standing, no node left, every action FINISHED or FAILED
         self.factsheet: frozenset[str] | None = None
         self.ids = v.HeaderIds()
         self.online = False
@@ -194,7 +251,16 @@ class RobotBridge:
         order_stops: int = v.ORDER_MAX_STOPS,
         order_bytes: int = v.ORDER_MAX_BYTES,
         order_actions: int = v.ORDER_MAX_ACTIONS,
+        assume_done: Collection[str] = (),
+        recheck_s: float = 1.0,
     ):
+        """``assume_done``: step IDs whose work (or, for a robot+technician step of this
+        bridge, whose technician's part) is taken as done without asking the sink: a
+        dependency on one of them is met at once, or for a robot step of this bridge as soon
+        as its robot has finished it. Meant for dispatching without technicians
+        (``fieldops robots dispatch --assume-done``); the default assumes nothing.
+        ``recheck_s``: how often the status of the steps robots wait for is read again from
+        the sink (besides :meth:`notify_step_changed`)."""
         if window < 1:
             raise ValueError("window must be 1 or more")
         if order_stops < 2:
@@ -203,6 +269,8 @@ class RobotBridge:
             raise ValueError(f"the order byte budget must be 1..{v.MAX_MESSAGE_BYTES:,}")
         if order_actions < 1:
             raise ValueError("an order must be allowed at least 1 action")
+        if not recheck_s > 0:
+            raise ValueError("recheck_s must be above 0")
         self.order_stops = order_stops
         self.order_bytes = order_bytes
         self.order_actions = order_actions
@@ -221,7 +289,17 @@ class RobotBridge:
             key = (a.profile.manufacturer, a.serial)
             if key in self.robots:
                 raise ValueError(f"robot {a.serial} is assigned twice")
-            self.robots[key] = _Robot(a)
+            self.robots[key] = _Robot(a, hold_for_technician)
+        self.owner = {sid: r for r in self.robots.values() for sid in r.order}
+        self.assume_done = frozenset(assume_done)
+        self.recheck_s = recheck_s
+        # dependencies known done (done is final), and who waits for the others
+        self._met: set[str] = {d for d in self.assume_done if d not in self.owner}
+        self._waits: dict[str, set[tuple[str, str]]] = {}
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._rechecker: threading.Thread | None = None
+        self._no_statuses_logged = False
         self.dropped = 0
         self.received = 0
         self._lock = threading.RLock()
@@ -236,12 +314,22 @@ class RobotBridge:
     # ------------------------------------------------------------ lifecycle
 
     def start(self) -> RobotBridge:
+        self._stopping.clear()
+        self._rechecker = threading.Thread(
+            target=self._recheck_loop, name="fieldops-bridge-recheck", daemon=True
+        )
+        self._rechecker.start()
         connect(self.client)
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
         self.client.disconnect()
         self.client.loop_stop()
+        if self._rechecker is not None:
+            self._rechecker.join(10)
+            self._rechecker = None
 
     def wait(self, timeout: float) -> bool:
         """True when every step is final (done, awaiting confirmation, blocked) in time."""
@@ -260,6 +348,159 @@ class RobotBridge:
                     key = st or "ready"
                     out[key] = out.get(key, 0) + 1
         return out
+
+    def waiting_for(self) -> list[str]:
+        """The steps (of other assignees, or awaiting a technician) that robots wait for now."""
+        with self._lock:
+            return sorted(d for d in self._waits if d not in self._met)
+
+    def stalled(self) -> bool:
+        """True when some step is not final and none can progress: every unfinished step is
+        out of its robot's released base and depends (directly or through other steps of this
+        bridge) on a step that is blocked or failed. Nothing but a person can unblock that."""
+        with self._lock:
+            dead: dict[str, bool] = {}
+
+            def is_dead(root: str) -> bool:
+                # iterative depth-first: dependency chains can be thousands of steps long
+                visiting: set[str] = set()
+                stack = [(root, False)]
+                while stack:
+                    cur, expanded = stack.pop()
+                    if cur in dead:
+                        continue
+                    r = self.owner[cur]
+                    if r.status[cur] in FINAL:
+                        dead[cur] = r.status[cur] in BAD
+                        continue
+                    deps = [d for d in r.in_sequence[cur] + r.needs[cur] if d in self.owner]
+                    if expanded:
+                        visiting.discard(cur)
+                        dead[cur] = any(dead.get(d, False) for d in deps)  # a cycle: not dead
+                        continue
+                    if cur in visiting:
+                        continue
+                    visiting.add(cur)
+                    stack.append((cur, True))
+                    stack.extend((d, False) for d in deps if d not in dead and d not in visiting)
+                return dead[root]
+
+            pending = [
+                (r, sid)
+                for r in self.robots.values()
+                for sid in r.order
+                if r.status[sid] not in FINAL
+            ]
+            if not pending:
+                return False
+            return all(not self._released(r, sid) and is_dead(sid) for r, sid in pending)
+
+    def _released(self, r: _Robot, step_id: str) -> bool:
+        if r.route is None or r.order_id is None:
+            return False
+        stops = r.route.stops
+        return any(step_id in stops[i].step_ids for i in range(r.seg_first, r.base_end + 1))
+
+    # ------------------------------------------------------------ precedence
+
+    def notify_step_changed(self, step_id: str | None = None) -> None:
+        """A step's status changed somewhere else (a technician confirmed, the lead resolved a
+        problem); ``None``: maybe several. Cheap and non-blocking, safe from any thread (also
+        while the caller holds its own store lock): robots waiting for that step are
+        re-checked at once on the bridge's re-check thread, which reads the sink."""
+        if step_id is None or step_id in self._waits:
+            self._wake.set()
+
+    def _releasable(self, r: _Robot, step_id: str) -> bool:
+        """Every dependency of the step is met: done (or assumed done), or an earlier step of
+        this robot that runs before it in sequence (and has not failed)."""
+        for d in r.in_sequence[step_id]:
+            if r.status[d] in BAD:
+                return False
+        ok = True
+        for d in r.needs[step_id]:
+            if d not in self._met:
+                waiting = self._waits.setdefault(d, set())
+                if r.key not in waiting:
+                    waiting.add(r.key)
+                    log.info("robot %s: step %s waits for step %s", r.serial, step_id, d)
+                ok = False
+        return ok
+
+    def _gate(self, r: _Robot, first: int, upto: int) -> int:
+        """The last stop in ``first..upto`` up to which every stop after ``first`` holds only
+        releasable steps (``first`` itself is released already, or where the robot stands)."""
+        assert r.route is not None
+        k = first
+        while k < upto:
+            oks = [self._releasable(r, s) for s in r.route.stops[k + 1].step_ids]
+            if not all(oks):
+                break
+            k += 1
+        return k
+
+    def _mark_met(self, step_id: str) -> None:
+        if step_id in self._met:
+            return
+        self._met.add(step_id)
+        for key in sorted(self._waits.pop(step_id, ())):
+            self._advance(self.robots[key])
+
+    def _read_statuses(self, step_ids: list[str]) -> dict[str, str]:
+        """Status of other assignees' steps from the sink, never raising."""
+        try:
+            reader = getattr(self.sink, "statuses", None)
+            if reader is not None:
+                return dict(reader(step_ids))
+            step = getattr(self.sink, "step", None)  # a store without statuses(): one by one
+            if step is not None:
+                out = {}
+                for sid in step_ids:
+                    try:
+                        out[sid] = step(sid)["status"]
+                    except Exception:  # unknown step: not done
+                        continue
+                return out
+            if not self._no_statuses_logged:
+                self._no_statuses_logged = True
+                log.warning(
+                    "bridge: the step sink cannot report step status (no statuses()): robot "
+                    "steps that depend on other assignees' steps are held"
+                )
+        except Exception:
+            log.exception("bridge: reading step status from the sink failed; retrying")
+        return {}
+
+    def _recheck_loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(self.recheck_s)
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                self.recheck()
+            except Exception:  # the thread must survive anything
+                log.exception("bridge: re-checking dependencies failed")
+
+    def recheck(self) -> None:
+        """Read the status of every step robots wait for and release what became possible
+        (run by the re-check thread; public for tests and other schedulers)."""
+        with self._lock:
+            # a robot step of this bridge that is still under way becomes done through
+            # _set(); the sink only knows better once it is final here (a technician
+            # confirmed it, the lead resolved its problem)
+            ids = sorted(
+                d
+                for d in self._waits
+                if d not in self._met and (d not in self.owner or self.owner[d].status[d] in FINAL)
+            )
+        if not ids:
+            return
+        got = self._read_statuses(ids)  # outside the lock: the sink may be a database
+        with self._lock:
+            for d in ids:
+                if got.get(d) == "done":
+                    self._mark_met(d)
 
     # ------------------------------------------------------------ publishing
 
@@ -332,6 +573,10 @@ class RobotBridge:
             r.status[step_id] = status
             self.sink.set_status(step_id, status, {"robot": r.serial, **detail})
             self._done.notify_all()
+            if status == "done" or (
+                status == "awaiting_confirmation" and step_id in self.assume_done
+            ):
+                self._mark_met(step_id)
 
     def _declared(self, r: _Robot) -> frozenset[str]:
         return v.declared_action_types(r.profile.actions, r.factsheet)
@@ -368,6 +613,7 @@ class RobotBridge:
                 declared=self._declared(r),
                 walk=self.walk,
                 hold_for_technician=self.hold,
+                split_before=r.split_before,
             )
         except v.VdaError as exc:
             for s in remaining:
@@ -375,6 +621,10 @@ class RobotBridge:
             return
         r.route = route
         r.action_steps = route.action_steps()
+        if start is None and not all([self._releasable(r, s) for s in route.stops[0].step_ids]):
+            # no stand-still node to send: the first stop carries work that must wait
+            r.order_id = None
+            return
         self._start_segment(r, 0, self.window if start is not None else self.window - 1)
 
     def _start_segment(self, r: _Robot, first: int, window: int) -> None:
@@ -387,7 +637,8 @@ class RobotBridge:
         r.seen = {}
         r.seg_first = first
         r.seg_end = r.route.segment_end(first, self.order_actions)
-        r.base_end = min(r.seg_end, first + window)
+        r.base_end = self._gate(r, first, min(r.seg_end, first + window))
+        r.here = None
         self._send_order(r, first=first)
 
     def _send_order(self, r: _Robot, first: int) -> None:
@@ -410,6 +661,7 @@ class RobotBridge:
                     self._set(r, sid, "blocked", {"error": str(exc)})
             return
         r.base_end = v.released_end(msg)
+        r.here = None  # until a state shows the robot holds this message
         r.last_message = msg
         r.sent_at = time.monotonic()
         self._publish(r, "order", msg)
@@ -510,6 +762,7 @@ class RobotBridge:
             r.online = True
             return
         r.online = False
+        r.here = None  # nothing is released to a robot that is away
         # Keep order_id and route: a robot that comes back still running our order (a broker
         # restart) carries on; one that restarted reports no order and gets a fresh one.
         for sid in r.order:
@@ -572,7 +825,7 @@ class RobotBridge:
                     touched.add(sid)
         if not touched:
             return
-        for sid in sorted(touched):
+        for sid in sorted(touched, key=r.index.__getitem__):  # in execution order
             if r.status[sid] in FINAL:
                 continue
             ids = r.route.step_actions[sid]
@@ -597,18 +850,30 @@ class RobotBridge:
             self._set(r, sid, status, detail)
 
     def _release(self, r: _Robot, state: v.RobotState) -> None:
-        assert r.route is not None
-        last = len(r.route.stops) - 1
-        here = state.last_node_sequence_id // 2
-        if (
-            here == r.base_end == r.seg_end < last
-            and not state.node_sequence_ids
+        """A state of the current order and update: remember where the robot is, release more."""
+        r.here = state.last_node_sequence_id // 2
+        r.idle = (
+            not state.node_sequence_ids
             and not state.driving
             and all(a.status in ("FINISHED", "FAILED") for a in state.action_states)
-        ):  # this orderId is complete: the next stops go out as a new order from here
+        )
+        self._advance(r)
+
+    def _advance(self, r: _Robot) -> None:
+        """Release the next stops (up to ``window`` ahead of the robot, as far as their
+        dependencies allow), or start the next orderId when this one is complete. Works from
+        the robot's last state, so it also runs when a dependency becomes done."""
+        if r.route is None or r.order_id is None or r.here is None:
+            return  # no order, or the robot has not shown it holds the last message yet
+        last = len(r.route.stops) - 1
+        here = r.here
+        if here == r.base_end == r.seg_end < last and r.idle:
+            # this orderId is complete: the next stops go out as a new order from here
             self._start_segment(r, here, self.window)
             return
         want = min(r.seg_end, here + self.window)
+        if want > r.base_end:
+            want = self._gate(r, r.base_end, want)
         if want > r.base_end:
             first = r.base_end
             r.base_end = want
@@ -662,3 +927,88 @@ def _natural(name: str) -> tuple:
     import re
 
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name))
+
+
+ASSUME_CHOICES = ("none", "technicians", "all")
+
+
+def assumed_done(
+    steps: Sequence[Step],
+    team: Sequence,
+    assignments: Sequence[RobotAssignment],
+    who: str,
+) -> frozenset[str]:
+    """Step IDs a dispatch without people takes as done (``RobotBridge(assume_done=...)``).
+
+    ``who``: ``none`` (nothing: the safe default), ``technicians`` (every step assigned to a
+    technician of the team, and the technician's part of each dispatched robot+technician
+    step) or ``all`` (every step not dispatched to a robot here, and those technician parts).
+    """
+    if who not in ASSUME_CHOICES:
+        raise ValueError(f"assume-done must be one of {', '.join(ASSUME_CHOICES)}, not '{who}'")
+    if who == "none":
+        return frozenset()
+    dispatched = {s.id: s for a in assignments for s in a.steps}
+    out = {sid for sid, s in dispatched.items() if s.confirm == CONFIRM_ROBOT_AND_TECH}
+    if who == "technicians":
+        technicians = {a.name for a in team if a.kind == "technician"}
+        out.update(s.id for s in steps if s.assignee in technicians)
+    else:
+        out.update(s.id for s in steps if s.id not in dispatched)
+    return frozenset(out)
+
+
+def never_released(
+    assignments: Sequence[RobotAssignment],
+    assume_done: Collection[str] = (),
+    *,
+    hold_for_technician: bool = False,
+) -> dict[str, str]:
+    """Dispatched robot steps that can never be released when nothing but these robots
+    changes a step's status (``fieldops robots dispatch``: no technician confirms anything):
+    step ID -> the step it ultimately waits for (a step of another assignee not assumed done,
+    or a robot+technician step whose technician is not assumed). Pure; iterative, so long
+    dependency chains are fine."""
+    assume = frozenset(assume_done)
+    dispatched = {s.id: s for a in assignments for s in a.steps}
+
+    def finishes(d: str) -> bool:  # the robot alone makes it done
+        s = dispatched[d]
+        return s.confirm != CONFIRM_ROBOT_AND_TECH or hold_for_technician or d in assume
+
+    blocker: dict[str, str | None] = {}  # step -> root cause, None: can run
+    for root in dispatched:
+        stack = [(root, False)]
+        visiting: set[str] = set()
+        while stack:
+            cur, expanded = stack.pop()
+            if cur in blocker:
+                continue
+            deps = dispatched[cur].depends_on
+            if not expanded:
+                if cur in visiting:
+                    continue
+                visiting.add(cur)
+                stack.append((cur, True))
+                stack.extend(
+                    (d, False)
+                    for d in deps
+                    if d in dispatched and d not in blocker and d not in visiting
+                )
+                continue
+            visiting.discard(cur)
+            cause = None
+            for d in deps:
+                if d not in dispatched:
+                    if d not in assume:
+                        cause = d
+                elif d not in blocker:  # a dependency cycle: never
+                    cause = d
+                elif blocker[d] is not None:
+                    cause = blocker[d]
+                elif not finishes(d):
+                    cause = d
+                if cause is not None:
+                    break
+            blocker[cur] = cause
+    return {sid: cause for sid, cause in blocker.items() if cause is not None}
