@@ -2,7 +2,9 @@
 and confirms it, over and over, with its own API token and keep-alive connection.
 
 Prints throughput and p50/p95/p99 latency per request kind, for SQLite and (when reachable)
-PostgreSQL. Run: ``.venv/bin/python benchmarks/bench_web.py [--tablets 200] [--seconds 20]``.
+PostgreSQL, with the load average of the machine before each run (other jobs share it).
+Run: ``.venv/bin/python benchmarks/bench_web.py [--tablets 200] [--seconds 20] [--workers 2]
+[--poll page]``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import argparse
 import http.client
 import json
 import os
+import random
+import re
 import socket
 import statistics
 import subprocess
@@ -81,10 +85,25 @@ def prepare(url: str, tablets: int, steps_per_crew: int) -> list[str]:
     return tokens
 
 
+STEP_ON_PAGE = re.compile(rb'data-step="([^"]+)"')
+
+
 class Tablet(threading.Thread):
-    def __init__(self, port: int, token: str, stop_at: float, results: dict, think_s: float):
+    def __init__(
+        self,
+        port: int,
+        token: str,
+        stop_at: float,
+        results: dict,
+        think_s: float,
+        poll: str = "api",
+        jitter: float = 0.0,
+    ):
         super().__init__(daemon=True)
         self.think_s = think_s
+        self.poll = poll
+        self.jitter = jitter
+        self.rng = random.Random(token)  # seeded: the same tablet thinks the same way each run
         self.port, self.token, self.stop_at, self.results = port, token, stop_at, results
         self.errors = 0
 
@@ -106,17 +125,34 @@ class Tablet(threading.Thread):
         self.results[kind].append(time.perf_counter() - t0)
         return resp.status, payload
 
+    def think(self) -> None:
+        """The technician reads, walks, works: think_s on average, +-jitter of it."""
+        j = self.jitter
+        time.sleep(self.think_s * self.rng.uniform(1 - j, 1 + j))
+
     def run(self):
         self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        if self.jitter:  # tablets do not start in the same millisecond either
+            time.sleep(self.rng.uniform(0, self.think_s))
         while time.monotonic() < self.stop_at:
-            status, payload = self.call("next", "GET", "/api/next")
-            if status != 200:
-                self.errors += status is not None
-                continue
-            step = json.loads(payload)["step"]
+            if self.poll == "page":  # the tablet's page: step, floor map, rack elevation
+                status, payload = self.call("next", "GET", "/tech/")
+                m = STEP_ON_PAGE.search(payload or b"")
+                if status != 200 or m is None:
+                    self.errors += status is not None
+                    if payload and (b"All done" in payload or b"Nothing ready" in payload):
+                        break
+                    continue
+                step = {"id": m.group(1).decode()}
+            else:
+                status, payload = self.call("next", "GET", "/api/next")
+                if status != 200:
+                    self.errors += status is not None
+                    continue
+                step = json.loads(payload)["step"]
             if step is None:
                 break
-            time.sleep(self.think_s)  # the technician reads the step
+            self.think()  # the technician reads the step and does it
             status, _ = self.call(
                 "confirm",
                 "POST",
@@ -125,7 +161,7 @@ class Tablet(threading.Thread):
             )
             if status not in (200, 201):
                 self.errors += 1
-            time.sleep(self.think_s)
+            self.think()
         self.conn.close()
 
 
@@ -136,8 +172,23 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] * 1000
 
 
+def load_average() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
 def run_one(
-    label: str, url: str, tablets: int, seconds: float, threads: int, think_s: float
+    label: str,
+    url: str,
+    tablets: int,
+    seconds: float,
+    threads: int,
+    think_s: float,
+    workers: int = 1,
+    poll: str = "api",
+    jitter: float = 0.0,
 ) -> list[str]:
     tokens = prepare(url, tablets, steps_per_crew=400)
     port = free_port()
@@ -155,6 +206,7 @@ def run_one(
             str(port),
             "--threads",
             str(threads),
+            *(["--workers", str(workers)] if workers > 1 else []),
         ],
         cwd=REPO,
         env=env,
@@ -169,8 +221,9 @@ def run_one(
             except OSError:
                 time.sleep(0.1)
         results: dict[str, list[float]] = {"next": [], "confirm": []}
+        load = load_average()
         stop_at = time.monotonic() + seconds
-        tabs = [Tablet(port, t, stop_at, results, think_s) for t in tokens]
+        tabs = [Tablet(port, t, stop_at, results, think_s, poll, jitter) for t in tokens]
         t0 = time.monotonic()
         for t in tabs:
             t.start()
@@ -185,10 +238,11 @@ def run_one(
     done = st.counts()["confirmations"]
     st.close()
     rows = []
+    label = f"{label}, {workers} worker{'s' if workers > 1 else ''}, load {load}"
     for kind in ("next", "confirm"):
         xs = results[kind]
         rows.append(
-            f"| {label} | {kind} | {len(xs):,} | {len(xs) / wall:,.0f} | {pct(xs, 50):.1f} | {pct(xs, 95):.1f} | {pct(xs, 99):.1f} | {statistics.fmean(xs) * 1000 if xs else float('nan'):.1f} |"
+            f"| {label} | {kind if kind != 'next' or poll == 'api' else 'next (page)'} | {len(xs):,} | {len(xs) / wall:,.0f} | {pct(xs, 50):.1f} | {pct(xs, 95):.1f} | {pct(xs, 99):.1f} | {statistics.fmean(xs) * 1000 if xs else float('nan'):.1f} |"
         )
     all_xs = results["next"] + results["confirm"]
     rows.append(
@@ -209,6 +263,22 @@ def main() -> int:
         help="seconds each tablet waits after each request (0: closed loop, saturation)",
     )
     ap.add_argument("--only", choices=("sqlite", "postgresql"), default=None)
+    ap.add_argument("--workers", type=int, default=1, help="fieldops serve --workers")
+    ap.add_argument(
+        "--jitter",
+        type=float,
+        default=0.0,
+        help="each think time is uniform in think*(1-J)..think*(1+J) and each tablet starts at "
+        "a random moment of the first think time (default 0: all tablets in lockstep, the "
+        "worst case: 200 requests arrive together)",
+    )
+    ap.add_argument(
+        "--poll",
+        choices=("api", "page"),
+        default="api",
+        help="what a tablet polls: GET /api/next (JSON) or GET /tech/ (the HTML page with the "
+        "floor map and rack elevation)",
+    )
     args = ap.parse_args()
     rows = []
     tmp = Path(tempfile.mkdtemp(prefix="fieldops-bench-"))
@@ -220,6 +290,9 @@ def main() -> int:
             args.seconds,
             args.threads,
             args.think,
+            args.workers,
+            args.poll,
+            args.jitter,
         )
     if args.only in (None, "postgresql"):
         try:
@@ -235,13 +308,21 @@ def main() -> int:
             url = f"postgresql+psycopg://{p.get('user', 'postgres')}@{p.get('host', '127.0.0.1')}:{p.get('port', '5432')}/{p.get('dbname', 'test')}?options=-csearch_path%3D{schema}"
             try:
                 rows += run_one(
-                    "PostgreSQL", url, args.tablets, args.seconds, args.threads, args.think
+                    "PostgreSQL",
+                    url,
+                    args.tablets,
+                    args.seconds,
+                    args.threads,
+                    args.think,
+                    args.workers,
+                    args.poll,
+                    args.jitter,
                 )
             finally:
                 with psycopg.connect(PG_DSN, autocommit=True) as conn:
                     conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
     print(
-        f"\n{args.tablets} tablets (think time {args.think:g} s between requests), {args.seconds:g} s each run, fieldops serve --threads {args.threads} (waitress), {os.cpu_count()} cores shared with the load generator\n"
+        f"\n{args.tablets} tablets (think time {args.think:g} s between requests), {args.seconds:g} s each run, think jitter {args.jitter:g}, fieldops serve --threads {args.threads} --workers {args.workers} (waitress), {os.cpu_count()} cores shared with the load generator; load = 1/5/15-min load average before the run\n"
     )
     print("| database | request | count | req/s | p50 ms | p95 ms | p99 ms | mean ms |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import secrets
 import threading
 import time
@@ -22,6 +23,11 @@ from sqlalchemy import bindparam, create_engine, event, func, insert, or_, selec
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: threads still queue, processes use SQLite's
+    fcntl = None
 
 from fieldops.adapters.store import rules
 from fieldops.adapters.store.models import (
@@ -211,6 +217,40 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     return create_engine(u, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
 
 
+class SqliteWriteLock:
+    """SQLite has one writer at a time. Writers queue here instead of in SQLite's busy
+    handler, which sleeps 1, 2, 5, 10, ... ms between tries (a convoy under load): threads of
+    this process on a lock, processes (``fieldops serve --workers``) on an ``flock`` of the
+    file ``<database>-writelock``. Both wake the next writer the moment the last one commits;
+    the kernel drops the file lock of a process that dies."""
+
+    def __init__(self, database: str | None):
+        self._thread_lock = threading.Lock()
+        self._fd: int | None = None
+        if fcntl is not None and database not in (None, "", ":memory:"):
+            self._fd = os.open(f"{database}-writelock", os.O_RDWR | os.O_CREAT, 0o600)
+
+    def __enter__(self):
+        self._thread_lock.acquire()
+        if self._fd is not None:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            except BaseException:
+                self._thread_lock.release()
+                raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread_lock.release()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
@@ -254,7 +294,9 @@ class Store:
         self._token_cache: dict[str, tuple[float, dict]] = {}
         self._user_cache: dict[str, tuple[float, dict | None]] = {}
         self._write_lock = (
-            threading.Lock() if self.engine.dialect.name == "sqlite" else contextlib.nullcontext()
+            SqliteWriteLock(make_url(url).database)
+            if self.engine.dialect.name == "sqlite"
+            else contextlib.nullcontext()
         )
         if migrate:
             from fieldops.adapters.store.migrate import migrate as run_migrations
@@ -267,6 +309,8 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+        if isinstance(self._write_lock, SqliteWriteLock):
+            self._write_lock.close()
 
     # ------------------------------------------------------------ transactions
 
@@ -278,8 +322,6 @@ class Store:
     @contextmanager
     def _write(self):
         events: list[dict] = []
-        # SQLite has one writer at a time; threads of this process queue on a lock instead of
-        # in SQLite's busy handler, which sleeps 1, 2, 5, 10... ms between tries.
         with (
             self._write_lock,
             self.engine.connect().execution_options(fieldops_write=True) as conn,
@@ -586,7 +628,7 @@ class Store:
             conn.execute(
                 insert(T_USER).values(
                     name=name,
-                    password_hash=generate_password_hash(password),
+                    password_hash=generate_password_hash(password, method=self.password_method),
                     role=role,
                     crew=crew,
                     active=True,
