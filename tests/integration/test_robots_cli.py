@@ -119,3 +119,37 @@ def test_dispatch_plans_the_lab_hall_and_follows_two_robots_to_the_end(
     assert statuses <= {"done", "awaiting_confirmation"} and "done" in statuses
     assert {s["detail"]["robot"] for s in data["steps"].values()} == {"LIFT-001", "CABLE-001"}
     assert f"status in {status}" in out
+
+
+@pytest.mark.skipif(
+    not planner_available(), reason="needs the work planner (fieldops.core.workplan)"
+)
+def test_dispatch_without_technicians_sends_no_step_that_waits_for_people(tmp_path, capsys):
+    """The safe default: in the lab hall every robot step depends, directly or through other
+    robot steps, on a technician's step (racks placed, rails installed), and nobody confirms
+    anything in a dispatch run: nothing is sent (no broker is even needed), every robot step
+    is written as pending with what it waits for, exit 1."""
+    status = tmp_path / "status.json"
+    code = main(
+        [
+            "robots",
+            "dispatch",
+            str(LAB_HALL),
+            "--broker",
+            "mqtt://127.0.0.1:1",
+            "--robots",
+            "lift-robot,cabling-robot",
+            "--status",
+            str(status),
+            "-q",
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "wait for steps nobody completes in this run" in captured.err
+    assert "--assume-done technicians" in captured.err and "Traceback" not in captured.err
+    steps = json.loads(status.read_text())["steps"]
+    assert steps and {s["status"] for s in steps.values()} == {"pending"}
+    # the bug report's case: the lift robot's mounts in rack B03 wait for the rack
+    assert steps["mount:pdu-b03-a"]["detail"] == {"robot": "LIFT-001", "waitingFor": "rack:B03"}
+    assert f"robot steps: pending {len(steps)}" in captured.out

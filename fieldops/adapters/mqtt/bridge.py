@@ -420,7 +420,10 @@ class RobotBridge:
         ok = True
         for d in r.needs[step_id]:
             if d not in self._met:
-                waiting = self._waits.setdefault(d, set())
+                waiting = self._waits.get(d)
+                if waiting is None:  # a new wait: ask the sink now, it may be done already
+                    waiting = self._waits[d] = set()
+                    self._wake.set()
                 if r.key not in waiting:
                     waiting.add(r.key)
                     log.info("robot %s: step %s waits for step %s", r.serial, step_id, d)
