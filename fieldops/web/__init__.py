@@ -118,6 +118,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["DATABASE_URL"], pool_size=int(app.config["DB_POOL_SIZE"])
     )
     app.extensions["fieldops_store"] = st
+    from fieldops.web.drawing import DrawingCache
+
+    app.extensions["fieldops_drawings"] = DrawingCache()
 
     from fieldops.web.events import Hub
 

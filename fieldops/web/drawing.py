@@ -4,6 +4,9 @@ out; no scripts, no inline styles (the CSP forbids them): colours come from CSS 
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 from markupsafe import Markup, escape
 
 STATE_CLASSES = (
@@ -28,74 +31,106 @@ def _bounds(floor: dict) -> tuple[int, int, int, int]:
     return (min(xs), min(ys), max(xs), max(ys))
 
 
-def floor_map(
-    floor: dict,
-    *,
-    path: list | None = None,
-    target: str = "",
-    target_point=None,
-    rack_states: dict | None = None,
-    title: str = "Floor map",
-) -> Markup:
-    """The hall seen from above (y up, as in the floor frame). ``rack_states`` colours racks
-    by state (dashboard); ``target`` highlights one rack; ``path`` is the walking polyline."""
-    x0, y0, x1, y1 = _bounds(floor)
-    pad = 300
-    w, h = x1 - x0 + 2 * pad, y1 - y0 + 2 * pad
+class FloorDrawing:
+    """The floor map of one plan revision, prepared once: hall, obstacles, rack outlines and
+    waypoints are markup already; :meth:`render` adds what changes per request (the target
+    rack, rack colours, the walking path, the goal) by joining strings.
 
-    def X(x):
-        return int(x - x0 + pad)
+    The hall seen from above (y up, as in the floor frame).
+    """
 
-    def Y(y):
-        return int(y1 - y + pad)  # flip: the floor frame's y grows up the screen
+    def __init__(self, floor: dict):
+        x0, y0, x1, y1 = _bounds(floor)
+        pad = 300
+        self.w, self.h = x1 - x0 + 2 * pad, y1 - y0 + 2 * pad
+        self._x0, self._y1, self._pad = x0, y1, pad
+        font = max(120, min(self.w, self.h) // 40)
+        base = []
+        if floor.get("outline"):
+            base.append(f'<polygon class="hall" points="{self.points(floor["outline"])}"/>')
+        for o in floor.get("obstacles", []):
+            base.append(
+                f'<polygon class="obstacle obstacle-{escape(o["kind"])}" points="{self.points(o["polygon"])}"><title>{escape(o["name"])}</title></polygon>'
+            )
+        self._base = "".join(base)
+        # per rack: its name and the markup inside its <g> (classes vary per request)
+        self._racks: list[tuple[str, str]] = []
+        for r in floor.get("racks", []):
+            label = escape(r["name"])
+            cx, cy = r["position"]
+            self._racks.append(
+                (
+                    r["name"],
+                    f' data-rack="{label}"><polygon points="{self.points(r["footprint"])}"><title>{label} {escape(r.get("location_id", ""))}</title></polygon>'
+                    f'<text x="{self.X(cx)}" y="{self.Y(cy) + font // 3}" font-size="{font}" text-anchor="middle">{label}</text></g>',
+                )
+            )
+        tail = []
+        for wp in floor.get("waypoints", []):
+            px, py = wp["position"]
+            tail.append(
+                f'<g class="waypoint"><rect x="{self.X(px) - 150}" y="{self.Y(py) - 150}" width="300" height="300"/><text x="{self.X(px)}" y="{self.Y(py) - 220}" font-size="{font}" text-anchor="middle">{escape(wp["name"])}</text></g>'
+            )
+        self._waypoints = "".join(tail)
+        self._plain_racks = "".join(f'<g class="rack"{inner}' for _, inner in self._racks)
+        self.racks = {r["name"]: r for r in floor.get("racks", [])}
 
-    def pts(poly):
-        return " ".join(f"{X(p[0])},{Y(p[1])}" for p in poly)
+    def X(self, x) -> int:
+        return int(x - self._x0 + self._pad)
 
-    out = [
-        f'<svg class="floormap" viewBox="0 0 {w} {h}" role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
-        f"<title>{escape(title)}</title>",
-    ]
-    if floor.get("outline"):
-        out.append(f'<polygon class="hall" points="{pts(floor["outline"])}"/>')
-    for o in floor.get("obstacles", []):
-        out.append(
-            f'<polygon class="obstacle obstacle-{escape(o["kind"])}" points="{pts(o["polygon"])}"><title>{escape(o["name"])}</title></polygon>'
-        )
-    font = max(120, min(w, h) // 40)
-    for r in floor.get("racks", []):
-        classes = ["rack"]
-        if rack_states is not None:
-            state = rack_states.get(r["name"], "none")
-            classes.append(f"state-{state}" if state in STATE_CLASSES else "state-none")
-        if r["name"] == target:
-            classes.append("target")
-        label = escape(r["name"])
-        out.append(
-            f'<g class="{" ".join(classes)}" data-rack="{label}"><polygon points="{pts(r["footprint"])}"><title>{label} {escape(r.get("location_id", ""))}</title></polygon>'
-        )
-        cx, cy = r["position"]
-        out.append(
-            f'<text x="{X(cx)}" y="{Y(cy) + font // 3}" font-size="{font}" text-anchor="middle">{label}</text></g>'
-        )
-    for wp in floor.get("waypoints", []):
-        px, py = wp["position"]
-        out.append(
-            f'<g class="waypoint"><rect x="{X(px) - 150}" y="{Y(py) - 150}" width="300" height="300"/><text x="{X(px)}" y="{Y(py) - 220}" font-size="{font}" text-anchor="middle">{escape(wp["name"])}</text></g>'
-        )
-    if path and len(path) >= 2:
-        out.append(f'<polyline class="walk" points="{pts(path)}"/>')
-        sx, sy = path[0]
-        out.append(
-            f'<circle class="you" cx="{X(sx)}" cy="{Y(sy)}" r="220"><title>you are here</title></circle>'
-        )
-    if target_point is not None:
-        tx, ty = target_point
-        out.append(
-            f'<circle class="goal" cx="{X(tx)}" cy="{Y(ty)}" r="260"><title>step location</title></circle>'
-        )
-    out.append("</svg>")
-    return Markup("".join(out))
+    def Y(self, y) -> int:
+        return int(self._y1 - y + self._pad)  # flip: the floor frame's y grows up the screen
+
+    def points(self, poly) -> str:
+        return " ".join(f"{self.X(p[0])},{self.Y(p[1])}" for p in poly)
+
+    def render(
+        self,
+        *,
+        path: list | None = None,
+        target: str = "",
+        target_point=None,
+        rack_states: dict | None = None,
+        title: str = "Floor map",
+    ) -> Markup:
+        """``rack_states`` colours racks by state (dashboard); ``target`` highlights one rack;
+        ``path`` is the walking polyline; ``target_point`` the step's stand-off point."""
+        t = escape(title)
+        out = [
+            f'<svg class="floormap" viewBox="0 0 {self.w} {self.h}" role="img" aria-label="{t}" xmlns="http://www.w3.org/2000/svg">',
+            f"<title>{t}</title>",
+            self._base,
+        ]
+        if rack_states is None and not target:
+            out.append(self._plain_racks)
+        else:
+            for name, inner in self._racks:
+                classes = "rack"
+                if rack_states is not None:
+                    state = rack_states.get(name, "none")
+                    classes += f" state-{state}" if state in STATE_CLASSES else " state-none"
+                if name == target:
+                    classes += " target"
+                out.append(f'<g class="{classes}"{inner}')
+        out.append(self._waypoints)
+        if path and len(path) >= 2:
+            out.append(f'<polyline class="walk" points="{self.points(path)}"/>')
+            sx, sy = path[0]
+            out.append(
+                f'<circle class="you" cx="{self.X(sx)}" cy="{self.Y(sy)}" r="220"><title>you are here</title></circle>'
+            )
+        if target_point is not None:
+            tx, ty = target_point
+            out.append(
+                f'<circle class="goal" cx="{self.X(tx)}" cy="{self.Y(ty)}" r="260"><title>step location</title></circle>'
+            )
+        out.append("</svg>")
+        return Markup("".join(out))
+
+
+def floor_map(floor: dict, **kwargs) -> Markup:
+    """The floor map drawn from scratch (see :class:`FloorDrawing` for the arguments)."""
+    return FloorDrawing(floor).render(**kwargs)
 
 
 def rack_elevation(
@@ -158,3 +193,72 @@ def device_height_at(rack: dict | None, u: int | None) -> int:
         if d.get("position") == u:
             return max(1, int(d.get("u_height") or 1))
     return 1
+
+
+class DrawingCache:
+    """Drawings of the active plan revision, made once per process: the prepared floor map,
+    rack elevations and the walking graph (a revision's floor never changes; a new revision
+    has a new ID)."""
+
+    def __init__(self, max_elevations: int = 2048):
+        self._lock = threading.Lock()
+        self._walk_lock = threading.Lock()
+        self._floors: dict[int, FloorDrawing] = {}
+        self._walkers: dict[int, object] = {}
+        self._elevations: OrderedDict[tuple, Markup] = OrderedDict()
+        self.max_elevations = max_elevations
+
+    def floor(self, revision_id: int, floor: dict) -> FloorDrawing:
+        d = self._floors.get(revision_id)
+        if d is None:
+            d = FloorDrawing(floor)
+            with self._lock:
+                if len(self._floors) >= 4:  # old revisions are not drawn again
+                    self._floors.clear()
+                self._floors[revision_id] = d
+        return d
+
+    def elevation(
+        self,
+        revision_id: int,
+        rack: dict | None,
+        *,
+        target_u: int | None,
+        face: str,
+        rack_name: str,
+    ) -> Markup:
+        key = (revision_id, rack_name, face, target_u)
+        with self._lock:
+            hit = self._elevations.get(key)
+            if hit is not None:
+                self._elevations.move_to_end(key)
+                return hit
+        svg = rack_elevation(
+            rack,
+            target_u=target_u,
+            face=face,
+            rack_name=rack_name,
+            u_height=device_height_at(rack, target_u),
+        )
+        with self._lock:
+            self._elevations[key] = svg
+            while len(self._elevations) > self.max_elevations:
+                self._elevations.popitem(last=False)
+        return svg
+
+    def walker(self, revision_id: int, floor: dict):
+        """``walk(a, b) -> [[x, y], ...]`` on this revision's floor: the walking graph
+        (fieldops.core.walking.WalkGraph) when the plan was loaded with its design, else a
+        straight segment. Built on first use, once."""
+        from fieldops.adapters.store.floor import floor_walker
+
+        w = self._walkers.get(revision_id)
+        if w is None:
+            with self._walk_lock:  # one build; other requests wait for it
+                w = self._walkers.get(revision_id)
+                if w is None:
+                    w = floor_walker(floor)
+                    if len(self._walkers) >= 4:
+                        self._walkers.clear()
+                    self._walkers[revision_id] = w
+        return w

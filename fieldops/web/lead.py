@@ -3,10 +3,9 @@ their reports, crews and robots with their current step, reassign, time to compl
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
 from fieldops.adapters.store import StoreError
-from fieldops.web.drawing import floor_map
 from fieldops.web.security import require, store
 
 bp = Blueprint("lead", __name__, url_prefix="/lead")
@@ -23,11 +22,13 @@ def dashboard_context() -> dict:
     st = store()
     progress = st.progress()
     states = {r["rack"]: r["state"] for r in progress["racks"]}
-    floor = st.floor()
+    rev = st.active_revision()
+    floor = (rev or {}).get("floor") or {}
     problems = st.problems()
+    drawing = current_app.extensions["fieldops_drawings"].floor(rev["id"], floor) if floor else None
     return {
         "progress": progress,
-        "map": floor_map(floor, rack_states=states, title="Racks by state") if floor else None,
+        "map": drawing.render(rack_states=states, title="Racks by state") if drawing else None,
         "problems": problems,
         "team": [t["name"] for t in st.team()],
         "open_steps": [s for s in st.steps(limit=5000) if s["status"] != "done"][:300],

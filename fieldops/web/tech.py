@@ -19,8 +19,9 @@ from flask import (
 )
 
 from fieldops.adapters.store import Refused, StoreError
+from fieldops.adapters.store.floor import start_point
 from fieldops.adapters.store.rules import PROBLEM_KINDS
-from fieldops.web.drawing import device_height_at, floor_map, rack_elevation
+from fieldops.web.drawing import DrawingCache
 from fieldops.web.security import crew_scope, require, store
 
 bp = Blueprint("tech", __name__, url_prefix="/tech")
@@ -47,30 +48,44 @@ def crew() -> str:
     return chosen
 
 
+def drawings() -> DrawingCache:
+    return current_app.extensions["fieldops_drawings"]
+
+
 def step_view(step: dict, who: str) -> dict:
-    """What the step page draws: the map with the path from where ``who`` stands, the rack."""
+    """What the step page draws: the map with the path from where ``who`` stands, the rack.
+
+    The floor map and the rack elevation are drawn once per plan revision (DrawingCache).
+    The stored path starts where the assignee finished the step before this one in the plan;
+    when they stand somewhere else (the step was reassigned to them, or they work out of
+    order) the path is walked again on the walking graph from where they are (from the
+    staging area or door when a reassigned step is their first).
+    """
     st = store()
-    floor = st.floor()
+    rev = st.active_revision() or {"id": 0, "floor": {}}
+    floor = rev["floor"] or {}
+    cache = drawings()
+    drawing = cache.floor(rev["id"], floor)
     here = (step["x_mm"], step["y_mm"])
     prev = st.previous_point(who) if who else None
+    if prev is None and step["assignee"] != step["planned_assignee"]:
+        prev = start_point(floor)  # a reassigned first step: from the staging area or door
     path = step["path"]
     if prev is not None and (not path or tuple(path[0]) != tuple(prev)) and tuple(prev) != here:
-        path = [list(prev), list(here)]  # reassigned or out of order: straight from the last step
-    rack = next((r for r in floor.get("racks", []) if r["name"] == step["rack"]), None)
+        path = cache.walker(rev["id"], floor)(tuple(prev), here)
     return {
-        "map": floor_map(
-            floor,
+        "map": drawing.render(
             path=path,
             target=step["rack"],
             target_point=here,
             title=f"Walk to {step['rack'] or 'the step'}",
         ),
-        "elevation": rack_elevation(
-            rack,
+        "elevation": cache.elevation(
+            rev["id"],
+            drawing.racks.get(step["rack"]),
             target_u=step["u"],
             face=step["face"] or "front",
             rack_name=step["rack"],
-            u_height=device_height_at(rack, step["u"]),
         )
         if step["rack"]
         else None,

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.fixtures_db import ASSET_1, CABLE_1, CABLE_2
+from tests.fixtures_db import ASSET_1, CABLE_1, CABLE_2, SAMPLE_FLOOR, sample_plan
 from tests.fixtures_web import PASSWORD, csrf_of, login
 
 
@@ -251,6 +251,70 @@ def test_the_lead_reassigns_a_step_with_the_form(as_user, store_of):
         follow_redirects=True,
     )
     assert "not a member of this plan" in r.get_data(as_text=True)
+
+
+def _walk_on_page(html: str) -> list[tuple[int, int]]:
+    """The walking polyline of a step page, back in floor millimetres (the SVG of SAMPLE_FLOOR
+    is padded by 300 mm and flips y: x_svg = x + 300, y_svg = 6000 - y + 300)."""
+    m = re.search(r'<polyline class="walk" points="([^"]+)"', html)
+    assert m, "no walking path on the page"
+    pts = [tuple(int(v) for v in p.split(",")) for p in m.group(1).split()]
+    return [(x - 300, 6300 - y) for x, y in pts]
+
+
+def test_a_reassigned_step_is_walked_around_the_racks_not_through_them(as_user, store_of):
+    """TINY hall, racks R01-R03 side by side (x 1500-3300, y 2400-3600), walked with a 600 mm
+    clearance: the blocked row is x 1200-3600, y 2100-3900. The PDU check at R02's rear
+    (2400, 3900) is reassigned to technician-1.
+
+    [door 300,300] ... [R01 front 1800,2100] --x-- row --x-- [R02 rear 2400,3900]
+    The straight lines cross the row; the walks go round its west end, (1200, 2100) and/or
+    (1200, 3900)."""
+    from fieldops.adapters.store import Store
+
+    assert isinstance(store_of, Store)
+    store_of.load_plan(
+        sample_plan(),
+        design="tiny",
+        revision="2-walkable",
+        hall="TINY",
+        floor={**SAMPLE_FLOOR, "source": "design"},  # as `fieldops load --design` stores it
+    )
+    store_of.reassign("check-pdu-R02", "technician-1", actor="lee")
+    c, _ = as_user("ann")
+    # ann has done nothing yet: she starts at the door
+    html = c.get("/tech/step/check-pdu-R02").get_data(as_text=True)
+    assert _walk_on_page(html) == [(300, 300), (1200, 3900), (2400, 3900)]
+    assert "walk 4.9 m" in html  # hypot(900, 3600) = 3711 + 1200 mm
+    # after placing R01 she stands at its front
+    store_of.confirm("rack-R01", client_id="w-1", actor="ann", crew="technician-1")
+    html = c.get("/tech/step/check-pdu-R02").get_data(as_text=True)
+    assert _walk_on_page(html) == [(1800, 2100), (1200, 2100), (1200, 3900), (2400, 3900)]
+    assert "walk 3.6 m" in html  # 600 + 1800 + 1200 mm
+
+
+def test_without_a_design_a_reassigned_step_gets_a_straight_line(as_user, store_of):
+    """The seeded plan was loaded without its design (no walking graph): from R01's front
+    straight to R03's cable step."""
+    store_of.confirm("rack-R01", client_id="s-1", actor="ann", crew="technician-1")
+    store_of.reassign(f"cable-{CABLE_2}", "technician-1", actor="lee")
+    c, _ = as_user("ann")
+    html = c.get(f"/tech/step/cable-{CABLE_2}").get_data(as_text=True)
+    assert _walk_on_page(html) == [(1800, 2100), (3000, 2100)]
+    assert "walk 1.2 m" in html
+
+
+def test_a_new_plan_revision_is_drawn_anew(as_user, store_of):
+    """Drawings are prepared once per revision; loading another revision shows its floor."""
+    c, _ = as_user("lee")
+    assert 'data-rack="R01"' in c.get("/lead/").get_data(as_text=True)
+    moved = {
+        **SAMPLE_FLOOR,
+        "racks": [{**r, "name": r["name"].replace("R0", "Q0")} for r in SAMPLE_FLOOR["racks"]],
+    }
+    store_of.load_plan(sample_plan(), design="tiny", revision="3", hall="TINY", floor=moved)
+    html = c.get("/lead/").get_data(as_text=True)
+    assert 'data-rack="Q01"' in html and 'data-rack="R01"' not in html
 
 
 def test_a_planner_watches_but_cannot_direct(as_user):

@@ -53,6 +53,7 @@ def build_floor(design: Design) -> dict:
         )
     return {
         "hall": fp.name,
+        "source": "design",  # a real hall: the web app may build a walking graph from it
         "outline": [[int(x), int(y)] for x, y in fp.outline],
         "obstacles": [
             {"name": o.name, "kind": o.kind, "polygon": [[int(x), int(y)] for x, y in o.polygon]}
@@ -137,6 +138,48 @@ def walker_for(design: Design | None) -> Callable[[Point, Point], list[list[int]
         return out if len(out) >= 2 else straight(a, b)
 
     return walk
+
+
+def design_of_floor(floor: dict) -> Design:
+    """A design holding just what walking needs, rebuilt from a stored floor: the hall outline
+    and every rack footprint and obstacle as a blocker (WalkGraph treats both alike)."""
+    from fieldops.core.model import FloorPlan, Obstacle, Waypoint
+
+    def poly(points) -> tuple[tuple[int, int], ...]:
+        return tuple((int(p[0]), int(p[1])) for p in points)
+
+    blockers = [Obstacle(o["name"], o["kind"], poly(o["polygon"])) for o in floor["obstacles"]]
+    blockers += [Obstacle(r["name"], "rack", poly(r["footprint"])) for r in floor["racks"]]
+    fp = FloorPlan(
+        name=str(floor.get("hall", "")),
+        outline=poly(floor["outline"]),
+        obstacles=tuple(blockers),
+        waypoints=tuple(
+            Waypoint(w["name"], w["kind"], tuple(w["position"])) for w in floor["waypoints"]
+        ),
+    )
+    return Design(
+        name=fp.name,
+        revision="",
+        floorplan=fp,
+        device_types={},
+        devices=(),
+        cables=(),
+        media={},
+    )
+
+
+def floor_walker(floor: dict) -> Callable[[Point, Point], list[list[int]]]:
+    """``walk(a, b)`` on a stored floor: the walking graph when the floor came from a design
+    (``fieldops load --design``), else straight segments (a floor guessed from the steps has
+    made-up rack boxes around the stand-off points: nothing to walk around)."""
+    if floor.get("source") != "design":
+        return straight
+    try:
+        design = design_of_floor(floor)
+    except (KeyError, TypeError, ValueError, IndexError):
+        return straight
+    return walker_for(design)
 
 
 def start_point(floor: dict) -> Point | None:

@@ -115,6 +115,21 @@ LOCK_STEP = select(*STEP_COLS, UNMET.label("unmet")).where(
 )
 LOCK_STEP_PG = LOCK_STEP.with_for_update(of=T_STEP)
 CONF_BY_CLIENT = select(T_CONF).where(T_CONF.c.client_id == bindparam("cid"))
+CONFS_OF_STEP = select(T_CONF).where(T_CONF.c.step == bindparam("pk")).order_by(T_CONF.c.id)
+PROBLEMS_OF_STEP = (
+    select(T_PROBLEM).where(T_PROBLEM.c.step == bindparam("pk")).order_by(T_PROBLEM.c.id)
+)
+# where an assignee stands: the step they finished last
+LAST_DONE = (
+    select(T_STEP.c.x_mm, T_STEP.c.y_mm)
+    .where(
+        T_STEP.c.revision_id == bindparam("rid"),
+        T_STEP.c.assignee == bindparam("who"),
+        T_STEP.c.status == rules.DONE,
+    )
+    .order_by(T_STEP.c.updated_at.desc(), T_STEP.c.wo_seq.desc())
+    .limit(1)
+)
 MARK_DONE = (
     update(T_STEP)
     .where(T_STEP.c.id == bindparam("b_pk"), T_STEP.c.version == bindparam("b_version"))
@@ -818,33 +833,29 @@ class Store:
         return out
 
     def step(self, step_id: str) -> dict:
+        """One step with ``blocking`` (its dependencies not done), its confirmations and
+        problems."""
         rid = self._rid()
         with self._read() as conn:
-            row = (
-                conn.execute(
-                    select(T_STEP).where(T_STEP.c.revision_id == rid, T_STEP.c.step_id == step_id)
-                )
-                .mappings()
-                .first()
-            )
+            row = conn.execute(LOCK_STEP, {"rid": rid, "sid": step_id}).mappings().first()
             if row is None:
                 raise NotFound(f"no step '{step_id}' in the active plan")
-            status_of = self._statuses(conn, rid, row["depends_on"])
+            status_of = (
+                self._statuses(conn, rid, row["depends_on"])
+                if row["unmet"]
+                else dict.fromkeys(row["depends_on"], rules.DONE)
+            )
             d = self._step_dict(row, status_of)
             d["blocking"] = sorted(
                 dep for dep in row["depends_on"] if status_of.get(dep) != rules.DONE
             )
             d["confirmations"] = [
                 self._conf_dict(c)
-                for c in conn.execute(
-                    select(T_CONF).where(T_CONF.c.step == row["id"]).order_by(T_CONF.c.id)
-                ).mappings()
+                for c in conn.execute(CONFS_OF_STEP, {"pk": row["id"]}).mappings()
             ]
             d["problems"] = [
                 self._problem_dict(p, row["step_id"])
-                for p in conn.execute(
-                    select(T_PROBLEM).where(T_PROBLEM.c.step == row["id"]).order_by(T_PROBLEM.c.id)
-                ).mappings()
+                for p in conn.execute(PROBLEMS_OF_STEP, {"pk": row["id"]}).mappings()
             ]
         return d
 
@@ -911,16 +922,7 @@ class Store:
         """Where the assignee stands now: the stand-off point of the step they finished last."""
         rid = self._rid()
         with self._read() as conn:
-            row = conn.execute(
-                select(T_STEP.c.x_mm, T_STEP.c.y_mm)
-                .where(
-                    T_STEP.c.revision_id == rid,
-                    T_STEP.c.assignee == assignee,
-                    T_STEP.c.status == rules.DONE,
-                )
-                .order_by(T_STEP.c.updated_at.desc(), T_STEP.c.wo_seq.desc())
-                .limit(1)
-            ).first()
+            row = conn.execute(LAST_DONE, {"rid": rid, "who": assignee}).first()
         return (row[0], row[1]) if row else None
 
     def where_is(self, code: str) -> list[dict]:
