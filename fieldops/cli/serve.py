@@ -320,9 +320,12 @@ def _start_bridge(store, broker: str):
         print(f"  robots: {w}", file=sys.stderr)
     if not any(a.steps for a in assignments):
         return None
-    return RobotBridge(
+    bridge = RobotBridge(
         broker, assignments, store, map_id=store.hall() or "hall", client_id="fieldops-web-bridge"
     ).start()
+    # a technician's confirmation (or a resolved problem) may release a waiting robot at once
+    store.listeners.append(lambda ev: bridge.notify_step_changed(ev.get("step_id") or None))
+    return bridge
 
 
 def _listen(host: str, port: int):

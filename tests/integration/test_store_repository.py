@@ -461,6 +461,11 @@ def test_robot_results_land_through_the_step_sink(store):
     step = store.step("mount-sw1")
     assert step["status"] == "done"
     assert [(c["how"], c["actor"]) for c in step["confirmations"]] == [("robot", "lift-robot-1")]
+    # what the bridge reads for the steps its robots wait for (unknown IDs left out)
+    assert store.statuses(["mount-sw1", "rack-R01", "no-such-step"]) == {
+        "mount-sw1": "done",
+        "rack-R01": "pending",
+    }
     # robot+technician: the technician confirms only after the robot finished
     with pytest.raises(Conflict, match="has not finished"):
         store.confirm("check-pdu-R02", client_id="x2", actor="bob", crew="technician-2")

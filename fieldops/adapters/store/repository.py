@@ -1314,6 +1314,13 @@ class Store:
                 },
             )
 
+    def statuses(self, step_ids: Iterable[str]) -> dict[str, str]:
+        """The current status of each of these steps of the active plan (unknown IDs left
+        out): the robot bridge reads the steps its robots wait for through this."""
+        rid = self._rid()
+        with self._read() as conn:
+            return self._statuses(conn, rid, step_ids)
+
     def plan_steps(self, assignees: Iterable[str] | None = None) -> list:
         """The active plan's steps as ``fieldops.core.workorder.Step`` values (current assignee
         and status), in plan order; for the robot bridge."""
