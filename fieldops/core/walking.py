@@ -8,6 +8,9 @@ precomputed with scipy) and joins query points to the corners they see. Racks st
 side merge into one blocker, so a hall of rows has a few corners per row, not per rack. Each
 query point's shortest distances to every corner (through the corners it sees) are cached, so
 a query costs one straight-line visibility test and one vector sum over the far point's corners.
+Bulk visibility tests (corner pairs, points against corners, the pairs of a distance matrix)
+are first decided in numpy against the edges of the blocked area, with float-safe orientation
+signs; only segments that touch or run along an edge go to GEOS (:meth:`WalkGraph._pair_states`).
 
 Visibility is tested against the blocked area shrunk by ``TOLERANCE_MM`` (1 mm), so paths may
 graze the walkable boundary by at most that much (float corners of rotated racks).
@@ -30,6 +33,10 @@ from fieldops.core.problems import DesignError, Problem
 TOLERANCE_MM = 1.0
 STANDOFF_MARGIN_MM = 300  # the stand-off point is this far beyond the nearest walkable line
 _CHUNK = 250_000  # segments per vectorised visibility test
+_PAIR_CHUNK = 1_000_000  # point pairs per numpy pre-classification pass
+# relative error bound under which a float orientation sign is trusted: Shewchuk's bound for
+# (a - c) x (b - c) in IEEE doubles is (3 + 16 eps) eps ~ 3.3e-16; 1e-12 leaves a wide margin
+_ORIENT_REL_ERR = 1e-12
 
 XY = tuple[float, float]
 
@@ -112,6 +119,7 @@ class WalkGraph:
         frame = box(minx - pad, miny - pad, maxx + pad, maxy + pad)
         self._blocked = frame.difference(self.walkable).buffer(-TOLERANCE_MM, join_style="mitre")
         shapely.prepare(self._blocked)
+        self._edges = _ring_edges(self._blocked)
         self._covers = self.walkable.buffer(TOLERANCE_MM, join_style="mitre")
         shapely.prepare(self._covers)
         self._build_corner_graph()
@@ -145,7 +153,7 @@ class WalkGraph:
         v = len(corners)
         if v:
             iu, ju = np.triu_indices(v, k=1)
-            ok = self._visible_pairs(self.corners[iu], self.corners[ju])
+            ok = self._visible_pairs_fast(self.corners, iu, ju)
             iu, ju = iu[ok], ju[ok]
             w = np.hypot(*(self.corners[iu] - self.corners[ju]).T)
             g = csr_matrix((np.maximum(w, 1e-9), (iu, ju)), shape=(v, v))
@@ -165,18 +173,60 @@ class WalkGraph:
             out[same] = shapely.contains_xy(self._covers, a[same, 0], a[same, 1])
         return out
 
+    def _pair_states(self, pts: np.ndarray, iu: np.ndarray, ju: np.ndarray) -> np.ndarray:
+        """Decide in numpy, without GEOS, whether segments pts[iu[k]]-pts[ju[k]] stay on the
+        floor: 1 (visible), 0 (blocked) or -1 (undecided: let :meth:`_visible_pairs` say).
+
+        A segment whose ends lie outside the blocked area (checked once per point with GEOS)
+        meets that closed area exactly when it meets its boundary, the rings' edges. Against
+        each edge (longest first) it is *blocked* when the two cross properly, both pairs of
+        orientation signs certain and opposite, and *clear* of the edge when the edge's
+        bounding box misses the segment's or one segment lies strictly on one side of the
+        other's line. A segment clear of every edge is visible. Signs within float error of
+        zero (touching, collinear, grazing) leave the segment undecided, so the answers are
+        those of the exact GEOS test, which decides the rest.
+        """
+        state = np.full(len(iu), -1, dtype=np.int8)
+        if len(iu) == 0:
+            return state
+        x, y = pts[:, 0], pts[:, 1]
+        outside = ~shapely.intersects_xy(self._blocked, x, y)
+        for s in range(0, len(iu), _PAIR_CHUNK):
+            i, j = iu[s : s + _PAIR_CHUNK], ju[s : s + _PAIR_CHUNK]
+            ax, ay, bx, by = x[i], y[i], x[j], y[j]
+            ok = outside[i] & outside[j] & ((ax != bx) | (ay != by))
+            if ok.all():
+                state[s : s + _PAIR_CHUNK] = _classify_segments(ax, ay, bx, by, self._edges)
+            else:
+                k = np.flatnonzero(ok)
+                state[s + k] = _classify_segments(ax[k], ay[k], bx[k], by[k], self._edges)
+        return state
+
+    def _visible_pairs_fast(self, pts: np.ndarray, iu: np.ndarray, ju: np.ndarray) -> np.ndarray:
+        """:meth:`_visible_pairs` for index pairs into ``pts``, the same answers, with GEOS
+        only for the segments :meth:`_pair_states` cannot decide."""
+        state = self._pair_states(pts, iu, ju)
+        left = np.flatnonzero(state < 0)
+        if len(left):
+            state[left] = self._visible_pairs(pts[iu[left]], pts[ju[left]])
+        return state.astype(bool)
+
+    def _snap(self, key: XY) -> XY:
+        """The point itself, or the nearest walkable point when it is off the floor, or inside
+        its 1 mm tolerance band but touching the (shrunk) blocked area, from where every
+        segment would touch it."""
+        if not self._covers.covers(Point(key)) or shapely.intersects_xy(self._blocked, *key):
+            near = nearest_points(self.walkable, Point(key))[0]
+            return (near.x, near.y)
+        return key
+
     def _attach(self, p: XY) -> tuple[XY, np.ndarray, np.ndarray]:
         """(snapped point, indices of visible corners, distances to them); cached."""
         key = _key(p)
         hit = self._attached.get(key)
         if hit is not None:
             return hit
-        q = key
-        # off the floor, or inside its 1 mm tolerance band but touching the (shrunk) blocked
-        # area, from where every segment would touch it: step to the nearest walkable point
-        if not self._covers.covers(Point(q)) or shapely.intersects_xy(self._blocked, *q):
-            near = nearest_points(self.walkable, Point(q))[0]
-            q = (near.x, near.y)
+        q = self._snap(key)
         if len(self.corners):
             vis = np.flatnonzero(self._visible_from(q))
             d = np.hypot(*(self.corners[vis] - np.array(q)).T)
@@ -185,6 +235,22 @@ class WalkGraph:
         hit = (q, vis, d)
         self._attached[key] = hit
         return hit
+
+    def _attach_all(self, keys) -> list[tuple[XY, np.ndarray, np.ndarray]]:
+        """:meth:`_attach` for many points, their corner visibility decided in one batch."""
+        todo = [k for k in dict.fromkeys(keys) if k not in self._attached]
+        v = len(self.corners)
+        if len(todo) > 1 and v:
+            snapped = np.array([self._snap(k) for k in todo], dtype=float)
+            pts = np.vstack([snapped, self.corners])
+            iu = np.repeat(np.arange(len(todo)), v)
+            ju = np.tile(np.arange(v), len(todo)) + len(todo)
+            seen = self._visible_pairs_fast(pts, iu, ju).reshape(len(todo), v)
+            for k, q, row in zip(todo, snapped, seen, strict=True):
+                vis = np.flatnonzero(row)
+                d = np.hypot(*(self.corners[vis] - q).T)
+                self._attached[k] = ((float(q[0]), float(q[1])), vis, d)
+        return [self._attach(k) for k in keys]
 
     def _visible_from(self, q: XY) -> np.ndarray:
         """:meth:`_visible_pairs` from one point to every corner (segments built in place)."""
@@ -319,9 +385,13 @@ class WalkGraph:
     def distance_matrix(self, points) -> np.ndarray:
         """Walking mm between every pair of points (``inf`` where no path exists).
 
-        One visibility test per point and corner, one per pair of points, and min-plus
-        products over the precomputed corner distances; fast enough to order thousands of
-        stops.
+        Min-plus products over the precomputed corner distances give every path through
+        corners; a pair of points gets its straight line where that is shorter and clear.
+        Those visibility tests (every point against every corner, then the pairs) are
+        decided in numpy against the blocked area's few edges (:meth:`_pair_states`), with
+        GEOS only for segments that touch an edge or run along it, so a hall of 1,000 stops
+        costs no more GEOS calls than it has such grazing pairs; the answers are those of
+        one exact GEOS test per pair.
         """
         pts = np.asarray(points, dtype=float).reshape(-1, 2)
         n_all = len(pts)
@@ -330,7 +400,7 @@ class WalkGraph:
         uniq, inverse = np.unique(np.round(pts, 3), axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
         n = len(uniq)
-        att = [self._attach((x, y)) for x, y in uniq]
+        att = self._attach_all([_key(p) for p in uniq])
         snapped = np.array([q for q, _, _ in att], dtype=float)
         extra = np.hypot(*(uniq - snapped).T)
         v = len(self.corners)
@@ -348,7 +418,7 @@ class WalkGraph:
         straight = np.hypot(*(snapped[iu] - snapped[ju]).T)
         need = straight < out[iu, ju] - 1e-6
         iu, ju, straight = iu[need], ju[need], straight[need]
-        ok = self._visible_pairs(snapped[iu], snapped[ju])
+        ok = self._visible_pairs_fast(snapped, iu, ju)
         out[iu[ok], ju[ok]] = straight[ok]
         out = np.minimum(out, out.T)
         np.fill_diagonal(out, 0.0)
@@ -372,6 +442,78 @@ class WalkGraph:
                 )
             ]
         )
+
+
+def _ring_edges(geom) -> np.ndarray:
+    """The edges of every ring of a (multi)polygon as rows ``x0, y0, x1, y1, minx, miny, maxx,
+    maxy``, longest first (long edges block the most segments), zero-length edges dropped."""
+    rows = []
+    for ring in shapely.get_rings(shapely.get_parts(geom)):
+        c = shapely.get_coordinates(ring)
+        if len(c) > 1:
+            rows.append(np.hstack([c[:-1], c[1:]]))
+    if not rows:
+        return np.zeros((0, 8))
+    e = np.vstack(rows)
+    e = e[np.any(e[:, :2] != e[:, 2:], axis=1)]
+    box_ = np.hstack([np.minimum(e[:, :2], e[:, 2:]), np.maximum(e[:, :2], e[:, 2:])])
+    order = np.argsort(-np.hypot(e[:, 2] - e[:, 0], e[:, 3] - e[:, 1]), kind="stable")
+    return np.hstack([e, box_])[order]
+
+
+def _orient(px, py, qx, qy, rx, ry) -> np.ndarray:
+    """Sign of the orientation of triangle p, q, r: +1, -1, or 0 where float rounding could
+    have changed it (a conservative bound, so the nonzero signs are exact)."""
+    left = (px - rx) * (qy - ry)
+    right = (py - ry) * (qx - rx)
+    det = left - right
+    bound = _ORIENT_REL_ERR * (np.abs(left) + np.abs(right))
+    return np.where(det > bound, 1, 0) - np.where(det < -bound, 1, 0)
+
+
+def _classify_segments(ax, ay, bx, by, edges: np.ndarray) -> np.ndarray:
+    """For segments (ax, ay)-(bx, by) with both ends outside a closed polygonal area whose
+    boundary edges are ``edges`` (see :func:`_ring_edges`): 1 when the segment certainly misses
+    every edge, 0 when it certainly crosses one, -1 when float precision cannot tell.
+
+    Edges are taken one at a time against the segments still open (contiguous arrays,
+    compacted when an edge blocks some), so a segment costs a few comparisons per edge until
+    the first edge that blocks it.
+    """
+    n = len(ax)
+    state = np.ones(n, dtype=np.int8)
+    if n == 0 or len(edges) == 0:
+        return state
+    lox, hix = np.minimum(ax, bx), np.maximum(ax, bx)
+    loy, hiy = np.minimum(ay, by), np.maximum(ay, by)
+    # edges no segment's bounding box can reach (the frame around the hall) are skipped
+    reach = (
+        (edges[:, 4] <= hix.max())
+        & (edges[:, 6] >= lox.min())
+        & (edges[:, 5] <= hiy.max())
+        & (edges[:, 7] >= loy.min())
+    )
+    idx = np.arange(n)
+    for x0, y0, x1, y1, ex0, ey0, ex1, ey1 in edges[reach]:
+        if len(idx) == 0:
+            break
+        near = (lox <= ex1) & (hix >= ex0) & (loy <= ey1) & (hiy >= ey0)
+        k = np.flatnonzero(near)
+        if len(k) == 0:
+            continue
+        kax, kay, kbx, kby = ax[k], ay[k], bx[k], by[k]
+        s12 = _orient(kax, kay, kbx, kby, x0, y0) * _orient(kax, kay, kbx, kby, x1, y1)
+        s34 = _orient(x0, y0, x1, y1, kax, kay) * _orient(x0, y0, x1, y1, kbx, kby)
+        cross = (s12 == -1) & (s34 == -1)
+        unsure = ~cross & (s12 != 1) & (s34 != 1)
+        state[idx[k[unsure]]] = -1
+        if cross.any():
+            state[idx[k[cross]]] = 0
+            keep = np.ones(len(idx), dtype=bool)
+            keep[k[cross]] = False
+            idx, ax, ay, bx, by = idx[keep], ax[keep], ay[keep], bx[keep], by[keep]
+            lox, loy, hix, hiy = lox[keep], loy[keep], hix[keep], hiy[keep]
+    return state
 
 
 def _key(p) -> tuple[float, float]:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from shapely.geometry import Point
 
 from fieldops.core.model import Obstacle
-from fieldops.core.walking import WalkError, WalkGraph
+from fieldops.core.walking import WalkError, WalkGraph, _key
 from tests.samples_routing import route_design, walk_design
 
 
@@ -189,3 +189,201 @@ def test_cached_corner_distances_give_the_full_matrix_answer(a, b):
     from fieldops.core.walking import _dedupe
 
     assert path == _dedupe(want[0]) and length == want[1]
+
+
+# ------------------------------------------------------------------ distance_matrix without GEOS
+#
+# distance_matrix decides most straight-line visibility tests in numpy (segment against the
+# blocked area's edges, with float-safe orientation signs) and asks GEOS only when the signs
+# cannot tell. These tests hold it to the algorithm it replaced: one GEOS test per pair.
+
+
+def _geos_distance_matrix(g: WalkGraph, points) -> np.ndarray:
+    """distance_matrix as first written: each point joined to the corners it sees with one
+    GEOS test per corner (_visible_from), and one GEOS test per pair of points whose straight
+    line is shorter than the path through corners (_visible_pairs)."""
+    pts = np.asarray(points, dtype=float).reshape(-1, 2)
+    uniq, inverse = np.unique(np.round(pts, 3), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    n, v = len(uniq), len(g.corners)
+    att = []
+    for x, y in uniq:
+        q = g._snap(_key((x, y)))
+        vis = np.flatnonzero(g._visible_from(q)) if v else np.zeros(0, dtype=int)
+        att.append((q, vis, np.hypot(*(g.corners[vis] - np.array(q)).T)))
+    snapped = np.array([q for q, _, _ in att], dtype=float)
+    extra = np.hypot(*(uniq - snapped).T)
+    out = np.full((n, n), np.inf)
+    if v:
+        m1 = np.full((n, v), np.inf)
+        for i, (_, vis, d) in enumerate(att):
+            if len(vis):
+                m1[i] = np.min(d[:, None] + g._dist[vis], axis=0)
+        for j, (_, vis, d) in enumerate(att):
+            if len(vis):
+                out[:, j] = np.min(m1[:, vis] + d[None, :], axis=1)
+    iu, ju = np.triu_indices(n, k=1)
+    straight = np.hypot(*(snapped[iu] - snapped[ju]).T)
+    need = straight < out[iu, ju] - 1e-6
+    iu, ju, straight = iu[need], ju[need], straight[need]
+    ok = g._visible_pairs(snapped[iu], snapped[ju])
+    out[iu[ok], ju[ok]] = straight[ok]
+    out = np.minimum(out, out.T)
+    np.fill_diagonal(out, 0.0)
+    out = out + extra[:, None] + extra[None, :]
+    np.fill_diagonal(out, 0.0)
+    return out[np.ix_(inverse, inverse)]
+
+
+def _geos_corner_distances(g: WalkGraph) -> np.ndarray:
+    """The corner graph's all-pairs distances with one GEOS visibility test per corner pair."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    v = len(g.corners)
+    iu, ju = np.triu_indices(v, k=1)
+    ok = g._visible_pairs(g.corners[iu], g.corners[ju])
+    iu, ju = iu[ok], ju[ok]
+    w = np.hypot(*(g.corners[iu] - g.corners[ju]).T)
+    return dijkstra(csr_matrix((np.maximum(w, 1e-9), (iu, ju)), shape=(v, v)), directed=False)
+
+
+def _same_as_geos(g: WalkGraph, points) -> np.ndarray:
+    """Assert the numpy-first answers equal the GEOS-only ones bit for bit; return the matrix."""
+    if len(g.corners):
+        assert np.array_equal(g._dist, _geos_corner_distances(g))
+    want = _geos_distance_matrix(g, points)
+    got = g.distance_matrix(points)
+    assert got.shape == want.shape
+    assert np.array_equal(got, want)  # inf where unreachable, same float sums elsewhere
+    return got
+
+
+def _stops(g: WalkGraph) -> list[tuple[float, float]]:
+    fp = g.design.floorplan
+    pts = [g.standoff(r.name, f)[:2] for r in fp.racks for f in ("front", "rear")]
+    return pts + [g.waypoint(w.name) for w in fp.waypoints]
+
+
+@pytest.mark.parametrize("hall", ["lab-hall", "gpu-hall"])
+def test_distance_matrix_equals_the_geos_only_algorithm_on_the_sample_halls(hall):
+    """Every stand-off point and waypoint of the sample halls, plus points off the floor (in a
+    rack, in the wall, outside the hall) and 100 mm grid points, which line up with the
+    blocked area's edges and with each other (grazing and collinear segments)."""
+    from fieldops.adapters.designfile import load_design
+    from tests.samples import REPO
+
+    g = WalkGraph(load_design(REPO / "floorplans" / hall).design)
+    minx, miny, maxx, maxy = g.walkable.bounds
+    rack = g.design.floorplan.racks[0].position
+    grid = [
+        (x, y)
+        for x in np.arange(minx - 400, maxx + 400, 700).round(-2)
+        for y in np.arange(miny - 400, maxy + 400, 500).round(-2)
+    ]
+    pts = _stops(g) + [rack, (minx - 5000, miny - 5000)] + grid
+    m = _same_as_geos(g, pts)
+    assert np.isfinite(m[: len(_stops(g))]).any()
+    # the work is decided in numpy: GEOS is asked about (almost) no point pair
+    uniq = np.unique(np.round(np.asarray(pts, float), 3), axis=0)
+    snapped = np.array([g._attach(tuple(p))[0] for p in uniq])
+    iu, ju = np.triu_indices(len(snapped), k=1)
+    states = g._pair_states(snapped, iu, ju)
+    assert np.count_nonzero(states < 0) <= len(iu) // 100
+
+
+def test_distance_matrix_equals_the_geos_only_algorithm_on_the_route_hall():
+    g = WalkGraph(route_design())
+    pts = _stops(g) + [(x * 100, y * 100) for x in range(0, 81, 4) for y in range(0, 61, 3)]
+    _same_as_geos(g, pts)
+
+
+def test_distance_matrix_keeps_ties_and_unreachable_points():
+    """The free-standing block with equal north and south detours (see the tie test above),
+    points on the block's axis of symmetry, and a wall that cuts the hall in two."""
+    block = (Obstacle("B", "cooling", ((4000, 2000), (6000, 2000), (6000, 4000), (4000, 4000))),)
+    g = WalkGraph(walk_design(obstacles=block))
+    pts = [(2000, 3000), (8000, 3000), (5000, 1000), (5000, 5000), (3700, 3000), (6300, 3000)]
+    m = _same_as_geos(g, pts)
+    assert m[0, 1] == pytest.approx(2 * math.hypot(1700, 1300) + 2600)
+    split = (Obstacle("WALL", "other", ((4000, 0), (6000, 0), (6000, 6000), (4000, 6000))),)
+    m = _same_as_geos(WalkGraph(walk_design(obstacles=split)), pts[:2] + [(1000, 1000)])
+    assert math.isinf(m[0, 1]) and m[0, 2] == pytest.approx(math.hypot(1000, 2000))
+
+
+def test_segments_along_an_edge_or_through_a_corner_are_left_to_geos():
+    """Walk hall, clearance 600: the block x 4000..6000, y 0..4000 is inflated by 300 and the
+    blocked area shrunk by 1 mm, so its top-left corner is (3701, 4299). A segment along the
+    top edge's line and one of slope 1 through that corner touch the blocked area without
+    crossing it: their orientation signs are 0, so GEOS decides (blocked). A segment above the
+    block is clear, one through it crosses two edges: both decided without GEOS."""
+    g = WalkGraph(walk_design())
+    pts = np.array(
+        [[1000, 4299], [8000, 4299], [3000, 3598], [4402, 5000], [3000, 5000], [8000, 5000]],
+        dtype=float,
+    )
+    pts = np.vstack([pts, [[2000, 2000], [8000, 2000]]])
+    iu, ju = np.array([0, 2, 4, 6]), np.array([1, 3, 5, 7])
+    assert g._pair_states(pts, iu, ju).tolist() == [-1, -1, 1, 0]
+    assert g._visible_pairs_fast(pts, iu, ju).tolist() == [False, False, True, False]
+    assert g._visible_pairs(pts[iu], pts[ju]).tolist() == [False, False, True, False]
+
+
+def _rack_hall(racks, obstacles, width, depth):
+    from fieldops.core.model import Design, FloorPlan, Rack, RackType, Waypoint, frozen_map
+
+    fp = FloorPlan(
+        name="H",
+        outline=((0, 0), (width, 0), (width, depth), (0, depth)),
+        obstacles=tuple(
+            Obstacle(f"O{k}", "column", ((x, y), (x + w, y), (x + w, y + h), (x, y + h)))
+            for k, (x, y, w, h) in enumerate(obstacles)
+        ),
+        waypoints=(Waypoint("DOOR", "door", (300, 300)),),
+        rack_types=frozen_map({"r": RackType("r", 600, 1200, 42)}),
+        racks=tuple(Rack(f"R{k}", "r", (x, y), rot, "A") for k, (x, y, rot) in enumerate(racks)),
+    )
+    return Design("h", "1", fp, frozen_map({}), (), (), frozen_map({}))
+
+
+HALL_RACKS = st.lists(
+    st.tuples(
+        st.integers(10, 90).map(lambda v: v * 100),
+        st.integers(10, 50).map(lambda v: v * 100),
+        st.sampled_from([0.0, 90.0, 180.0, 270.0, 30.0, 45.0]),
+    ),
+    min_size=1,
+    max_size=8,
+)
+HALL_OBSTACLES = st.lists(
+    st.tuples(
+        st.integers(0, 90).map(lambda v: v * 100),
+        st.integers(0, 55).map(lambda v: v * 100),
+        st.integers(2, 20).map(lambda v: v * 100),
+        st.integers(2, 20).map(lambda v: v * 100),
+    ),
+    max_size=3,
+)
+HALL_POINTS = st.lists(
+    st.tuples(
+        st.integers(0, 100).map(lambda v: v * 100), st.integers(0, 60).map(lambda v: v * 100)
+    ),
+    min_size=2,
+    max_size=25,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(HALL_RACKS, HALL_OBSTACLES, HALL_POINTS, st.sampled_from([0, 600, 900]))
+@example(
+    [(2000, 3000, 0.0), (2600, 3000, 0.0), (5000, 3000, 180.0)], [], [(0, 0), (9000, 3000)], 600
+)
+def test_distance_matrix_equals_the_geos_only_algorithm_on_random_halls(racks, obs, pts, clear):
+    """Random 10 m x 6 m halls: racks (some side by side, some rotated off the axes, some
+    overlapping), obstacles (some against the walls), a clearance; stand-off points of every
+    rack face and 100 mm grid points (symmetric layouts give equal detours)."""
+    try:
+        g = WalkGraph(_rack_hall(racks, obs, 10000, 6000), clearance_mm=clear)
+    except WalkError:
+        assume(False)
+    _same_as_geos(g, _stops(g) + list(pts))
