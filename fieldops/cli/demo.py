@@ -73,12 +73,11 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from fieldops import services
-    from fieldops.adapters.designfile import load_robot_profile
     from fieldops.adapters.mqtt.acl import fleet_serials
     from fieldops.adapters.mqtt.broker import EmbeddedBroker
     from fieldops.adapters.mqtt.simulator import SimulatedRobot
-    from fieldops.bootstrap import robot_profiles_dir, sample_design
-    from fieldops.cli.serve import _load, _start_bridge, _store
+    from fieldops.bootstrap import sample_design
+    from fieldops.cli.serve import _load, _robot_profiles, _start_bridge, _store
 
     if not 0 <= args.port < 65536 or not 0 <= args.mqtt_port < 65536:
         raise DesignError([Problem("--port", 0, "", "ports must be 0..65535")])
@@ -102,10 +101,7 @@ def run(args) -> int:
     try:
         _load(store, plan_dir, Path(design))
         logins = _demo_users(store)
-        profiles = {
-            p.name: p
-            for p in (load_robot_profile(f) for f in sorted(robot_profiles_dir().glob("*.y*ml")))
-        }
+        profiles = _robot_profiles()
         by_profile: dict[str, list[str]] = {}
         for member in store.team():
             if member["kind"] == "robot" and member["profile"] in profiles:
