@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import functools
 import gc
-import os
 import random
-import resource
 import statistics
 import sys
 import time
@@ -22,98 +20,31 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.common import load_note, rss_mb  # noqa: E402
 from fieldops.core.model import (  # noqa: E402
     FRONT,
     REAR,
     Cable,
-    CableTray,
     Design,
     Device,
     DeviceType,
-    FloorGrid,
-    FloorPlan,
-    Media,
-    Obstacle,
     PortTemplate,
-    Rack,
-    RackType,
     Termination,
-    Waypoint,
     frozen_map,
 )
 from fieldops.core.routing import build_cable_plan  # noqa: E402
 from fieldops.core.walking import WalkGraph  # noqa: E402
-
-RACKS_PER_ROW = 25
-PITCH = 600
-AISLE = 1200
-DEPTH = 1200
+from tests.samples_routing import ROW_AOC, cross_hall_cables, row_dac, row_floorplan  # noqa: E402
 
 
 def big_design(n_racks: int = 1000, n_cables: int = 100_000, seed: int = 7) -> Design:
-    """Rows of 25 racks facing alternate ways, a copper+fibre tray over every row, two cross
-    trays at the row ends, a column in the middle of the hall; 1 switch + 30 servers per rack;
-    cables: 60 % server-to-own-switch, 40 % switch-to-switch across the hall (fibre)."""
+    """The ROW hall of tests/samples_routing.py (rows of 25 racks facing alternate ways, a
+    copper+fibre tray over every row, two cross trays at the row ends, a column in the middle
+    of the hall); 1 switch + 30 servers per rack; cables: 60 % server-to-own-switch, 40 %
+    switch-to-switch across the hall (fibre)."""
     rng = random.Random(seed)
-    rows = (n_racks + RACKS_PER_ROW - 1) // RACKS_PER_ROW
-    x0, y0 = 3000, 3000
-    width = x0 * 2 + RACKS_PER_ROW * PITCH
-    height = y0 * 2 + rows * (DEPTH + AISLE)
-    racks, trays = [], []
-    for r in range(rows):
-        cy = y0 + r * (DEPTH + AISLE) + DEPTH // 2
-        rot = 0.0 if r % 2 == 0 else 180.0
-        for k in range(RACKS_PER_ROW):
-            if len(racks) == n_racks:
-                break
-            racks.append(
-                Rack(
-                    f"R{r:02d}-{k:02d}", "r48", (x0 + PITCH // 2 + k * PITCH, cy), rot, f"R{r:02d}"
-                )
-            )
-        trays.append(
-            CableTray(
-                f"T-ROW{r:02d}",
-                ((x0 - 600, cy), (x0 + RACKS_PER_ROW * PITCH + 600, cy)),
-                2800,
-                300,
-                ("copper", "fibre"),
-            )
-        )
-    ys = (y0 + DEPTH // 2, y0 + (rows - 1) * (DEPTH + AISLE) + DEPTH // 2)
-    trays.append(
-        CableTray("T-WEST", ((x0 - 600, ys[0]), (x0 - 600, ys[1])), 2800, 300, ("copper", "fibre"))
-    )
-    trays.append(
-        CableTray(
-            "T-EAST",
-            ((x0 + RACKS_PER_ROW * PITCH + 600, ys[0]), (x0 + RACKS_PER_ROW * PITCH + 600, ys[1])),
-            2800,
-            300,
-            ("copper", "fibre"),
-        )
-    )
-    fp = FloorPlan(
-        name="BIG",
-        outline=((0, 0), (width, 0), (width, height), (0, height)),
-        grid=FloorGrid(600, (0, 0), "1A"),
-        obstacles=(
-            Obstacle(
-                "COL-1",
-                "column",
-                (
-                    (x0 - 2500, height // 2),
-                    (x0 - 2100, height // 2),
-                    (x0 - 2100, height // 2 + 400),
-                    (x0 - 2500, height // 2 + 400),
-                ),
-            ),
-        ),
-        waypoints=(Waypoint("DOOR", "door", (600, 600)),),
-        trays=tuple(trays),
-        rack_types=frozen_map({"r48": RackType("r48", 600, DEPTH, 48, 40, 1500)}),
-        racks=tuple(racks),
-    )
+    fp = row_floorplan(n_racks, rack_weight_kg=40, column=True)
+    racks = fp.racks
     server = DeviceType(
         "Gen",
         "Server",
@@ -154,43 +85,8 @@ def big_design(n_racks: int = 1000, n_cables: int = 100_000, seed: int = 7) -> D
             )
         )
         used_sw[rack.name] += 1
-    while len(cables) < n_cables:
-        a, b = rng.sample(racks, 2)
-        if used_sw[a.name] >= 400 or used_sw[b.name] >= 400:
-            continue
-        cables.append(
-            Cable(
-                Termination(f"{a.name}-sw", f"s{used_sw[a.name]}"),
-                Termination(f"{b.name}-sw", f"s{used_sw[b.name]}"),
-                "aoc",
-            )
-        )
-        used_sw[a.name] += 1
-        used_sw[b.name] += 1
-    media = {
-        "cat-dac": Media(
-            "cat-dac",
-            "DAC",
-            "copper",
-            "dac-passive",
-            (500, 1000, 1500, 2000, 3000, 5000),
-            "DAC-{length_m}M",
-            40,
-            150,
-            5000,
-        ),
-        "aoc": Media(
-            "aoc",
-            "AOC",
-            "fibre",
-            "aoc",
-            (3000, 5000, 10000, 20000, 30000, 50000, 100000),
-            "AOC-{length_m}M",
-            30,
-            300,
-            100000,
-        ),
-    }
+    cables += cross_hall_cables(rng, racks, used_sw, n_cables - len(cables), "-sw")
+    media = {"cat-dac": row_dac("cat-dac"), "aoc": ROW_AOC}
     return Design(
         "big",
         "1",
@@ -214,10 +110,6 @@ def _measure(fn, trace: bool = False):
         peak = tracemalloc.get_traced_memory()[1] / 1e6
         tracemalloc.stop()
     return out, wall, cpu, peak
-
-
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _best(fn, repeat: int, setup=None):
@@ -258,7 +150,7 @@ def main(argv=None) -> int:
             f"{len(design.floorplan.racks):,} racks, {len(design.cables):,} cables",
             w,
             c,
-            f"rss {_rss_mb():,.0f}",
+            f"rss {rss_mb():,.0f}",
         )
     )
     plan, w, c, med = _best(lambda: build_cable_plan(design), n)
@@ -268,7 +160,7 @@ def main(argv=None) -> int:
             f"{len(plan.runs):,} runs, {sum(r.ordered_mm for r in plan.runs) / 1e6:,.1f} km",
             w,
             c,
-            f"rss {_rss_mb():,.0f}; median wall {med:.3f} s",
+            f"rss {rss_mb():,.0f}; median wall {med:.3f} s",
         )
     )
     # the plan holds ~450k small objects; the garbage collector's first full pass over them
@@ -326,9 +218,7 @@ def main(argv=None) -> int:
     print(f"{'stage':42} {'size':34} {'wall s':>7} {'cpu s':>7}  memory MB / note")
     for name, size, wall, cpu, mem in rows:
         print(f"{name:42} {size:34} {wall:7.3f} {cpu:7.3f}  {mem}")
-    print(
-        f"load average while running: {os.getloadavg()[0]:.1f} (2 cores); max RSS {_rss_mb():,.0f} MB"
-    )
+    print(f"{load_note()} while running; max RSS {rss_mb():,.0f} MB")
     return 0
 
 

@@ -16,9 +16,7 @@ Python heap's peak per stage (tracemalloc, in a second, slower run with ``--heap
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import resource
 import sys
 import tempfile
 import time
@@ -28,81 +26,30 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.common import load_note, rss_mb  # noqa: E402
 from fieldops.core.model import (  # noqa: E402
     FRONT,
     REAR,
     Cable,
-    CableTray,
     Design,
     Device,
     DeviceType,
-    FloorGrid,
-    FloorPlan,
     Media,
     PortTemplate,
-    Rack,
-    RackType,
     RobotProfile,
     Termination,
-    Waypoint,
     frozen_map,
 )
-
-RACKS_PER_ROW = 25
-PITCH, DEPTH, AISLE = 600, 1200, 1200
+from fieldops.core.workorder import KINDS  # noqa: E402
+from tests.samples_routing import ROW_AOC, cross_hall_cables, row_dac, row_floorplan  # noqa: E402
 
 
 def big_design(n_racks: int = 1000, n_cables: int = 100_000, seed: int = 11) -> Design:
+    """The ROW hall of tests/samples_routing.py with power trays and a staging area, equipped
+    as the module docstring says."""
     rng = random.Random(seed)
-    rows = (n_racks + RACKS_PER_ROW - 1) // RACKS_PER_ROW
-    x0, y0 = 3000, 3000
-    width = x0 * 2 + RACKS_PER_ROW * PITCH
-    height = y0 * 2 + rows * (DEPTH + AISLE)
-    racks, trays = [], []
-    for r in range(rows):
-        cy = y0 + r * (DEPTH + AISLE) + DEPTH // 2
-        rot = 0.0 if r % 2 == 0 else 180.0
-        for k in range(RACKS_PER_ROW):
-            if len(racks) == n_racks:
-                break
-            racks.append(
-                Rack(
-                    f"R{r:02d}-{k:02d}", "r48", (x0 + PITCH // 2 + k * PITCH, cy), rot, f"R{r:02d}"
-                )
-            )
-        trays.append(
-            CableTray(
-                f"T-ROW{r:02d}",
-                ((x0 - 600, cy), (x0 + RACKS_PER_ROW * PITCH + 600, cy)),
-                2800,
-                300,
-                ("copper", "fibre"),
-            )
-        )
-        trays.append(
-            CableTray(
-                f"P-ROW{r:02d}",
-                ((x0 - 600, cy), (x0 + RACKS_PER_ROW * PITCH + 600, cy)),
-                2500,
-                300,
-                ("power",),
-            )
-        )
-    ys = (y0 + DEPTH // 2, y0 + (rows - 1) * (DEPTH + AISLE) + DEPTH // 2)
-    for name, x in (("T-WEST", x0 - 600), ("T-EAST", x0 + RACKS_PER_ROW * PITCH + 600)):
-        trays.append(CableTray(name, ((x, ys[0]), (x, ys[1])), 2800, 300, ("copper", "fibre")))
-    fp = FloorPlan(
-        name="BIG",
-        outline=((0, 0), (width, 0), (width, height), (0, height)),
-        grid=FloorGrid(600, (0, 0), "1A"),
-        waypoints=(
-            Waypoint("DOOR", "door", (600, 600)),
-            Waypoint("STAGING", "staging", (1500, height // 2)),
-        ),
-        trays=tuple(trays),
-        rack_types=frozen_map({"r48": RackType("r48", 600, DEPTH, 48, 60, 1500)}),
-        racks=tuple(racks),
-    )
+    fp = row_floorplan(n_racks, rack_weight_kg=60, power_trays=True, staging=True)
+    racks = fp.racks
     psu = (
         PortTemplate("PSU1", "power-port", "iec-60320-c14", maximum_draw_w=400),
         PortTemplate("PSU2", "power-port", "iec-60320-c14", maximum_draw_w=400),
@@ -196,43 +143,10 @@ def big_design(n_racks: int = 1000, n_cables: int = 100_000, seed: int = 11) -> 
                 )
                 used_sw[n] += 1
                 data += 1
-    while data < n_cables:
-        a, b = rng.sample(racks, 2)
-        if used_sw[a.name] >= 400 or used_sw[b.name] >= 400:
-            continue
-        cables.append(
-            Cable(
-                Termination(f"{a.name}-leaf", f"s{used_sw[a.name]}"),
-                Termination(f"{b.name}-leaf", f"s{used_sw[b.name]}"),
-                "aoc",
-            )
-        )
-        used_sw[a.name] += 1
-        used_sw[b.name] += 1
-        data += 1
+    cables += cross_hall_cables(rng, racks, used_sw, n_cables - data, "-leaf")
     media = {
-        "dac": Media(
-            "dac",
-            "DAC",
-            "copper",
-            "dac-passive",
-            (500, 1000, 1500, 2000, 3000, 5000),
-            "DAC-{length_m}M",
-            40,
-            150,
-            5000,
-        ),
-        "aoc": Media(
-            "aoc",
-            "AOC",
-            "fibre",
-            "aoc",
-            (3000, 5000, 10000, 20000, 30000, 50000, 100000),
-            "AOC-{length_m}M",
-            30,
-            300,
-            100000,
-        ),
+        "dac": row_dac("dac"),
+        "aoc": ROW_AOC,
         "cord": Media(
             "cord",
             "Power cord C13/C14",
@@ -255,17 +169,7 @@ def team_of(crew: int, robots: int) -> list[RobotProfile]:
     tech = RobotProfile(
         "technician",
         "technician",
-        actions=(
-            "place_rack",
-            "install_rails",
-            "mount_device",
-            "connect_power",
-            "run_cable",
-            "burnin_check",
-            "remediate",
-            "verify_rack",
-            "fixup",
-        ),
+        actions=KINDS,  # a technician can do every kind of step
         payload_kg=23,
         u_min=1,
         u_max=42,
@@ -313,10 +217,6 @@ def team_of(crew: int, robots: int) -> list[RobotProfile]:
         replace(lift, count=robots - robots // 2),
         replace(cabler, count=robots // 2),
     ]
-
-
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main(argv=None) -> int:
@@ -387,9 +287,7 @@ def main(argv=None) -> int:
 
     work, marks, total, sizes = run(False)
     heaps = run(True)[1] if args.heap else None
-    print(
-        f"\nload average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall time suffers when others run; CPU time less so)"
-    )
+    print(f"\n{load_note()} (wall time suffers when others run; CPU time less so)")
     print(
         f"{'stage':62} {'wall s':>7} {'CPU s':>7} {'peak RSS MB':>12}"
         + (f" {'heap peak MB':>13}" if heaps else "")

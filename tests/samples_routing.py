@@ -19,9 +19,22 @@ over row A and P2 over row B do not connect. A4 (x 4300..4900) is 800 mm from TD
 
 Port heights: 1U device at U p -> 100 + (p - 0.5) * 44.45; U10 = 522.275, U30 = 1411.275,
 U40 = 1855.775; zero-U PDU at mid-rack = 1000.
+
+ROW halls (``row_floorplan``): the synthetic halls of the benchmarks at any size, rows of 25
+racks with a tray over every row; tests use a few rows, benchmarks 1,000 racks::
+
+    3 m of floor around; racks R<row>-<k>, 600 wide, 1200 deep; rows alternate facing -y / +y
+    +-------------------------------------------------------+
+    |  T-WEST  [R01-00][R01-01] ... [R01-24]  T-EAST        |   rows 1200 deep, aisles 1200
+    |     |  ====== T-ROW01 (and P-ROW01) ======  |         |   row trays 600 beyond the ends
+    | COL [R00-00][R00-01] ... [R00-24]           |         |   x0 = y0 = 3000
+    | DOOR (600, 600)                                       |
+    +-------------------------------------------------------+
 """
 
 from __future__ import annotations
+
+import random
 
 from fieldops.core.model import (
     FRONT,
@@ -233,3 +246,111 @@ def walk_design(racks=(), obstacles=None) -> Design:
         racks=tuple(racks),
     )
     return Design("walk", "1", fp, frozen_map({}), (), (), frozen_map({}))
+
+
+# ---------------------------------------------------------------- ROW halls (benchmark scale)
+
+ROW_RACKS = 25  # racks per row
+ROW_PITCH, ROW_DEPTH, ROW_AISLE = 600, 1200, 1200
+ROW_X0 = ROW_Y0 = 3000  # floor left around the rows
+
+
+def row_floorplan(
+    n_racks: int,
+    *,
+    rack_weight_kg: float = 40,
+    power_trays: bool = False,
+    column: bool = False,
+    staging: bool = False,
+) -> FloorPlan:
+    """Rows of 25 racks (48U, 1500 mm tall) facing alternate ways; over every row a copper and
+    fibre tray at 2800 mm (``T-ROW<r>``, and with ``power_trays`` a power tray ``P-ROW<r>`` at
+    2500 mm), both 600 mm past the row ends, where cross trays ``T-WEST`` and ``T-EAST`` join
+    them. Waypoint ``DOOR`` at (600, 600); with ``staging`` a ``STAGING`` area by the west
+    wall's middle; with ``column`` a 400 mm column ``COL-1`` west of the rows, mid-hall."""
+    rows = (n_racks + ROW_RACKS - 1) // ROW_RACKS
+    x0, y0 = ROW_X0, ROW_Y0
+    width = x0 * 2 + ROW_RACKS * ROW_PITCH
+    height = y0 * 2 + rows * (ROW_DEPTH + ROW_AISLE)
+    west, east = x0 - 600, x0 + ROW_RACKS * ROW_PITCH + 600
+    racks, trays = [], []
+    for r in range(rows):
+        cy = y0 + r * (ROW_DEPTH + ROW_AISLE) + ROW_DEPTH // 2
+        rot = 0.0 if r % 2 == 0 else 180.0
+        for k in range(min(ROW_RACKS, n_racks - len(racks))):
+            xy = (x0 + ROW_PITCH // 2 + k * ROW_PITCH, cy)
+            racks.append(Rack(f"R{r:02d}-{k:02d}", "r48", xy, rot, f"R{r:02d}"))
+        trays.append(
+            CableTray(f"T-ROW{r:02d}", ((west, cy), (east, cy)), 2800, 300, ("copper", "fibre"))
+        )
+        if power_trays:
+            trays.append(
+                CableTray(f"P-ROW{r:02d}", ((west, cy), (east, cy)), 2500, 300, ("power",))
+            )
+    ys = (y0 + ROW_DEPTH // 2, y0 + (rows - 1) * (ROW_DEPTH + ROW_AISLE) + ROW_DEPTH // 2)
+    for name, x in (("T-WEST", west), ("T-EAST", east)):
+        trays.append(CableTray(name, ((x, ys[0]), (x, ys[1])), 2800, 300, ("copper", "fibre")))
+    mid = height // 2
+    col = ((x0 - 2500, mid), (x0 - 2100, mid), (x0 - 2100, mid + 400), (x0 - 2500, mid + 400))
+    return FloorPlan(
+        name="BIG",
+        outline=((0, 0), (width, 0), (width, height), (0, height)),
+        grid=FloorGrid(600, (0, 0), "1A"),
+        obstacles=(Obstacle("COL-1", "column", col),) if column else (),
+        waypoints=(Waypoint("DOOR", "door", (600, 600)),)
+        + ((Waypoint("STAGING", "staging", (1500, mid)),) if staging else ()),
+        trays=tuple(trays),
+        rack_types=frozen_map({"r48": RackType("r48", 600, ROW_DEPTH, 48, rack_weight_kg, 1500)}),
+        racks=tuple(racks),
+    )
+
+
+def row_dac(slug: str = "dac") -> Media:
+    """Passive DAC up to 5 m (copper trays)."""
+    return Media(
+        slug,
+        "DAC",
+        "copper",
+        "dac-passive",
+        (500, 1000, 1500, 2000, 3000, 5000),
+        "DAC-{length_m}M",
+        40,
+        150,
+        5000,
+    )
+
+
+ROW_AOC = Media(
+    "aoc",
+    "AOC",
+    "fibre",
+    "aoc",
+    (3000, 5000, 10000, 20000, 30000, 50000, 100000),
+    "AOC-{length_m}M",
+    30,
+    300,
+    100000,
+)
+
+
+def cross_hall_cables(
+    rng: random.Random, racks, used: dict[str, int], count: int, switch: str, ports: int = 400
+) -> list[Cable]:
+    """``count`` AOC cables between the switches (``<rack><switch>``, ports ``s0``...) of random
+    pairs of racks, each on its switch's next free port (``used`` counts them per rack; racks
+    whose switch has no free port are skipped)."""
+    cables = []
+    while len(cables) < count:
+        a, b = rng.sample(racks, 2)
+        if used[a.name] >= ports or used[b.name] >= ports:
+            continue
+        cables.append(
+            Cable(
+                Termination(f"{a.name}{switch}", f"s{used[a.name]}"),
+                Termination(f"{b.name}{switch}", f"s{used[b.name]}"),
+                "aoc",
+            )
+        )
+        used[a.name] += 1
+        used[b.name] += 1
+    return cables

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from shapely.geometry import Point
 
 from fieldops.core.model import Obstacle
-from fieldops.core.walking import WalkError, WalkGraph, _key
+from fieldops.core.walking import WalkError, WalkGraph
 from tests.samples_routing import route_design, walk_design
 
 
@@ -198,64 +198,25 @@ def test_cached_corner_distances_give_the_full_matrix_answer(a, b):
 # cannot tell. These tests hold it to the algorithm it replaced: one GEOS test per pair.
 
 
-def _geos_distance_matrix(g: WalkGraph, points) -> np.ndarray:
-    """distance_matrix as first written: each point joined to the corners it sees with one
-    GEOS test per corner (_visible_from), and one GEOS test per pair of points whose straight
-    line is shorter than the path through corners (_visible_pairs)."""
-    pts = np.asarray(points, dtype=float).reshape(-1, 2)
-    uniq, inverse = np.unique(np.round(pts, 3), axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    n, v = len(uniq), len(g.corners)
-    att = []
-    for x, y in uniq:
-        q = g._snap(_key((x, y)))
-        vis = np.flatnonzero(g._visible_from(q)) if v else np.zeros(0, dtype=int)
-        att.append((q, vis, np.hypot(*(g.corners[vis] - np.array(q)).T)))
-    snapped = np.array([q for q, _, _ in att], dtype=float)
-    extra = np.hypot(*(uniq - snapped).T)
-    out = np.full((n, n), np.inf)
-    if v:
-        m1 = np.full((n, v), np.inf)
-        for i, (_, vis, d) in enumerate(att):
-            if len(vis):
-                m1[i] = np.min(d[:, None] + g._dist[vis], axis=0)
-        for j, (_, vis, d) in enumerate(att):
-            if len(vis):
-                out[:, j] = np.min(m1[:, vis] + d[None, :], axis=1)
-    iu, ju = np.triu_indices(n, k=1)
-    straight = np.hypot(*(snapped[iu] - snapped[ju]).T)
-    need = straight < out[iu, ju] - 1e-6
-    iu, ju, straight = iu[need], ju[need], straight[need]
-    ok = g._visible_pairs(snapped[iu], snapped[ju])
-    out[iu[ok], ju[ok]] = straight[ok]
-    out = np.minimum(out, out.T)
-    np.fill_diagonal(out, 0.0)
-    out = out + extra[:, None] + extra[None, :]
-    np.fill_diagonal(out, 0.0)
-    return out[np.ix_(inverse, inverse)]
+class GeosOnlyWalkGraph(WalkGraph):
+    """The algorithm before the numpy pre-classification: every visibility test (corner pairs,
+    points against corners, pairs of points) is one exact GEOS test per segment."""
 
-
-def _geos_corner_distances(g: WalkGraph) -> np.ndarray:
-    """The corner graph's all-pairs distances with one GEOS visibility test per corner pair."""
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import dijkstra
-
-    v = len(g.corners)
-    iu, ju = np.triu_indices(v, k=1)
-    ok = g._visible_pairs(g.corners[iu], g.corners[ju])
-    iu, ju = iu[ok], ju[ok]
-    w = np.hypot(*(g.corners[iu] - g.corners[ju]).T)
-    return dijkstra(csr_matrix((np.maximum(w, 1e-9), (iu, ju)), shape=(v, v)), directed=False)
+    def _pair_states(self, pts, iu, ju):
+        return np.full(len(iu), -1, dtype=np.int8)  # nothing decided: GEOS tests every segment
 
 
 def _same_as_geos(g: WalkGraph, points) -> np.ndarray:
     """Assert the numpy-first answers equal the GEOS-only ones bit for bit; return the matrix."""
-    if len(g.corners):
-        assert np.array_equal(g._dist, _geos_corner_distances(g))
-    want = _geos_distance_matrix(g, points)
+    ref = GeosOnlyWalkGraph(g.design, g.clearance_mm)
+    assert np.array_equal(g._dist, ref._dist)  # the corner graph
+    want = ref.distance_matrix(points)
     got = g.distance_matrix(points)
     assert got.shape == want.shape
     assert np.array_equal(got, want)  # inf where unreachable, same float sums elsewhere
+    for key, (q, vis, _) in g._attached.items():  # points joined to the corners they see
+        assert q == ref._attached[key][0]
+        assert np.array_equal(vis, np.flatnonzero(ref._visible_from(q)))
     return got
 
 
@@ -290,6 +251,25 @@ def test_distance_matrix_equals_the_geos_only_algorithm_on_the_sample_halls(hall
     iu, ju = np.triu_indices(len(snapped), k=1)
     states = g._pair_states(snapped, iu, ju)
     assert np.count_nonzero(states < 0) <= len(iu) // 100
+
+
+def test_distance_matrix_equals_the_geos_only_algorithm_on_a_row_hall():
+    """Three rows of the benchmarks' ROW hall (75 racks, the column, the staging area): every
+    rack face's stand-off point; only the pairs in one aisle see each other, and numpy
+    decides every pair (no GEOS call)."""
+    from fieldops.core.model import Design, frozen_map
+    from tests.samples_routing import row_floorplan
+
+    fp = row_floorplan(75, column=True, staging=True)
+    g = WalkGraph(Design("row", "1", fp, frozen_map({}), (), (), frozen_map({})))
+    pts = _stops(g)
+    m = _same_as_geos(g, pts)
+    # rows face alternate ways: R00 rear and R01 rear share the aisle at y 4200..5400
+    a, b = pts.index(g.standoff("R00-00", "rear")[:2]), pts.index(g.standoff("R01-24", "rear")[:2])
+    assert m[a, b] == pytest.approx(math.dist(pts[a], pts[b]))
+    uniq = np.unique(np.round(np.asarray(pts, float), 3), axis=0)
+    iu, ju = np.triu_indices(len(uniq), k=1)
+    assert np.count_nonzero(g._pair_states(uniq, iu, ju) < 0) == 0
 
 
 def test_distance_matrix_equals_the_geos_only_algorithm_on_the_route_hall():
