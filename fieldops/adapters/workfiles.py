@@ -46,6 +46,8 @@ SCHEDULE_COLUMNS = (
     "shift",
 )
 MAX_FILE_BYTES = 2 * 1024**3
+CONFIRMATIONS = "confirmations"  # schedule key: technicians' confirmations of robot steps
+CONFIRM_KIND = "confirm"  # schedule.csv kind of a confirmation row
 
 
 def work_document(design: Design, work: WorkPlan) -> dict:
@@ -94,7 +96,9 @@ def iter_work_json(design: Design, work: WorkPlan):
             value = head[key]
             items = iter(value) if isinstance(value, list) else None
             empty = isinstance(value, list) and not value
-        if items is None:
+        if key == "schedule":
+            yield from _schedule_json(head[key], enc)
+        elif items is None:
             yield enc(head[key])
         elif empty:
             yield "[]"
@@ -109,13 +113,28 @@ def iter_work_json(design: Design, work: WorkPlan):
     yield "}\n"
 
 
+def _schedule_json(schedule: dict, enc):
+    """The schedule object, sorted keys, each of its ``confirmations`` on a line of its own."""
+    yield "{"
+    for k, key in enumerate(sorted(schedule)):
+        yield ("," if k else "") + f"{enc(key)}:"
+        value = schedule[key]
+        if key == CONFIRMATIONS and isinstance(value, list) and value:
+            yield "[\n" + ",\n".join(enc(c) for c in value) + "\n]"
+        else:
+            yield enc(value)
+    yield "}"
+
+
 def render_work_json(design: Design, work: WorkPlan) -> bytes:
     """``workorders.json`` bytes (see :func:`iter_work_json`)."""
     return "".join(iter_work_json(design, work)).encode("utf-8")
 
 
 def render_schedule_csv(work: WorkPlan) -> bytes:
-    """``schedule.csv`` bytes: one row per step, by start time, then assignee and step ID."""
+    """``schedule.csv`` bytes: one row per step, and one of kind ``confirm`` per technician's
+    confirmation of a robot+technician step (the technician's row, at the step's place, in the
+    robot's work order); by start time, then assignee, step ID and kind."""
     wo_of: dict[tuple[str, str], str] = {}
     for wo in work.workorders:
         for sid in wo.steps:
@@ -124,26 +143,34 @@ def render_schedule_csv(work: WorkPlan) -> bytes:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(SCHEDULE_COLUMNS)
     shift_s = int((work.stats or {}).get("shift_s", 0) or 0)
-    rows = sorted(
-        work.steps, key=lambda s: (s.start_s if s.start_s is not None else -1.0, s.assignee, s.id)
-    )
-    for s in rows:
+    rows = [
+        (s.start_s if s.start_s is not None else -1.0, s.assignee, s.id, s.kind, s, s.end_s, "")
+        for s in work.steps
+    ]
+    confirmations = (work.stats or {}).get(CONFIRMATIONS) or ()
+    by_id = work.step_index() if confirmations else {}
+    for c in confirmations:
+        s = by_id[c["step"]]
+        wo = wo_of.get((s.assignee, s.id), "")
+        rows.append((c["start_s"], c["technician"], s.id, CONFIRM_KIND, s, c["end_s"], wo))
+    rows.sort(key=lambda r: r[:4])
+    for start, who, sid, kind, s, end, wo in rows:
         loc = s.location
-        shift = int(s.start_s // shift_s) + 1 if shift_s and s.start_s is not None else ""
+        shift = int(start // shift_s) + 1 if shift_s and start >= 0 else ""
         w.writerow(
             (
-                s.assignee,
-                _num(s.start_s),
-                _num(s.end_s),
-                s.id,
+                who,
+                _num(None if start < 0 else start),
+                _num(end),
+                sid,
                 s.phase,
-                s.kind,
+                kind,
                 loc.rack,
                 loc.location_id,
                 loc.face,
                 "" if loc.u is None else loc.u,
-                "+".join(s.helpers),
-                wo_of.get((s.assignee, s.id), ""),
+                "+".join(s.helpers) if kind != CONFIRM_KIND else "",
+                wo if kind == CONFIRM_KIND else wo_of.get((who, sid), ""),
                 shift,
             )
         )
@@ -314,6 +341,8 @@ def parse_work_document(doc, where: str = "<workorders>") -> tuple[dict, WorkPla
         problems.append(Problem(where, 0, "schedule", f"malformed schedule: {_why(exc)}"))
         makespan, critical, walking = 0.0, (), {}
     ids = {s.id for s in steps}
+    known = ids if not problems else None  # with malformed steps, unknown IDs say nothing
+    confirmations = _parse_confirmations(sched.get(CONFIRMATIONS, []), known, where, problems)
     if not problems:
         for s in steps:
             for dep in s.depends_on:
@@ -328,6 +357,8 @@ def parse_work_document(doc, where: str = "<workorders>") -> tuple[dict, WorkPla
     stats = {
         k: v for k, v in sched.items() if k not in ("makespan_s", "critical_path", "walking_m")
     }
+    if CONFIRMATIONS in sched:
+        stats[CONFIRMATIONS] = confirmations
     plan = WorkPlan(
         steps=tuple(steps),
         workorders=tuple(workorders),
@@ -339,6 +370,40 @@ def parse_work_document(doc, where: str = "<workorders>") -> tuple[dict, WorkPla
     )
     meta = {k: doc[k] for k in ("schema", "design", "team", "schedule")}
     return meta, plan
+
+
+def _parse_confirmations(
+    raw, ids: set[str] | None, where: str, problems: list[Problem]
+) -> list[dict]:
+    """``schedule.confirmations`` as ``{"step", "technician", "start_s", "end_s"}`` dicts;
+    problems (not a list, a missing or mistyped field, an unknown step, an end before the
+    start) are added to ``problems``, naming the entry."""
+    if not isinstance(raw, list):
+        problems.append(Problem(where, 0, f"schedule.{CONFIRMATIONS}", "not a JSON array"))
+        return []
+    out = []
+    for i, c in enumerate(raw):
+        path = f"schedule.{CONFIRMATIONS}[{i}]"
+        try:
+            if not isinstance(c, dict):
+                raise TypeError("not a JSON object")
+            step, who = c["step"], c["technician"]
+            t0, t1 = c["start_s"], c["end_s"]
+            if not isinstance(step, str) or not isinstance(who, str):
+                raise TypeError("step and technician must be strings")
+            if not all(isinstance(t, int) and not isinstance(t, bool) for t in (t0, t1)):
+                raise TypeError("start_s and end_s must be whole seconds")
+            if not 0 <= t0 <= t1:
+                raise ValueError(f"end_s {t1} is before start_s {t0}, or start_s is negative")
+            if ids is not None and step not in ids:
+                raise ValueError(f"confirms unknown step '{step}'")
+        except (KeyError, TypeError, ValueError) as exc:
+            problems.append(Problem(where, 0, path, f"malformed confirmation: {_why(exc)}"))
+            if len(problems) >= 20:
+                break
+            continue
+        out.append({"step": step, "technician": who, "start_s": t0, "end_s": t1})
+    return out
 
 
 def _why(exc: Exception) -> str:

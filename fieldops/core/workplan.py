@@ -9,7 +9,8 @@
    area's racks per phase, never longer to walk than the design order;
 4. **scheduling** (:mod:`fieldops.core.schedule`): technicians and robots by capability,
    travel and standard times, cut into shift-sized work orders per member and area, with the
-   makespan and the critical path.
+   makespan and the critical path. Technicians' confirmations of robot+technician steps are in
+   ``WorkPlan.stats["confirmations"]`` (``step``, ``technician``, ``start_s``, ``end_s``).
 """
 
 from __future__ import annotations
@@ -228,6 +229,10 @@ def _plan(design, cable_plan, team, walk, say, shift_s, optimise) -> WorkPlan:
             "design_order_walking_m": round(design_walk / 1000.0, 1),
             "batches": int(sched.stats.get("tasks", 0)),
             "start": start[0] if start else "",
+            "confirmations": [
+                {"step": sched.steps[i].id, "technician": who, "start_s": int(t0), "end_s": int(t1)}
+                for i, who, t0, t1 in sched.confirmations
+            ],
         },
     )
 

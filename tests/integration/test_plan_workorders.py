@@ -168,7 +168,9 @@ def test_files_match_the_schema_and_read_back(planned, tmp_path):
     assert meta["design"]["hall"] == "LAB1"
     assert render_work_json(design, back) == json_path.read_bytes()
     rows = list(csv.DictReader(csv_path.open()))
-    assert tuple(rows[0]) == SCHEDULE_COLUMNS and len(rows) == len(work.steps)
+    confirmations = work.stats["confirmations"]
+    assert tuple(rows[0]) == SCHEDULE_COLUMNS
+    assert len(rows) == len(work.steps) + len(confirmations)
     assert [float(r["start_s"]) for r in rows] == sorted(float(r["start_s"]) for r in rows)
     wo_ids = {w.id for w in work.workorders}
     assert all(r["workorder"] in wo_ids for r in rows)
@@ -178,6 +180,180 @@ def test_files_match_the_schema_and_read_back(planned, tmp_path):
         for sid in w.steps:
             counted[(w.assignee, sid)] += 1
     assert all(counted[(s.assignee, s.id)] == 1 for s in work.steps)
+
+
+# ---------------------------------------------------------------- technicians' confirmations
+
+
+def _busy_spans(work):
+    """Per team member: (start, end, what) of every step they do or help with and, for the
+    technicians, every confirmation."""
+    busy = defaultdict(list)
+    for s in work.steps:
+        for who in (s.assignee, *s.helpers):
+            busy[who].append((s.start_s, s.end_s, s.id))
+    for c in work.stats["confirmations"]:
+        busy[c["technician"]].append((c["start_s"], c["end_s"], "confirm " + c["step"]))
+    return busy
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_every_robot_technician_step_is_confirmed_by_a_technician_before_its_dependants(
+    planned, sample
+):
+    """The cabling robot's cables and the lift's mounts need a technician's scan: one
+    confirmation each, after the robot's step ends, 30 s (the technician profile declares no
+    ``confirm`` time), by a technician; everything that depends on the step starts after the
+    confirmation, except the robot's own next steps of the same batch (confirmed with it,
+    after it); nobody is double-booked counting confirmations; the makespan covers them."""
+    _, _, _, work = planned(sample)
+    by = work.step_index()
+    kind = {m.name: m.kind for m in work.team}
+    confs = work.stats["confirmations"]
+    held = {s.id for s in work.steps if s.confirm == "robot+technician"}
+    assert held and sorted(c["step"] for c in confs) == sorted(held)  # one each
+    assert confs == sorted(confs, key=lambda c: (c["start_s"], c["technician"]))
+    done = {c["step"]: c["end_s"] for c in confs}
+    begun = {c["step"]: c["start_s"] for c in confs}
+    for c in confs:
+        step = by[c["step"]]
+        assert kind[step.assignee] == "robot" and kind[c["technician"]] == "technician"
+        assert step.end_s <= c["start_s"] and c["end_s"] - c["start_s"] == 30
+        assert c["end_s"] <= work.makespan_s
+    waited = 0
+    for s in work.steps:
+        for d in s.depends_on:
+            if d not in done:
+                continue
+            if (s.assignee, s.group) == (by[d].assignee, by[d].group) and s.start_s < done[d]:
+                # the robot's own next step in the same batch: the batch is confirmed after it
+                assert s.end_s <= begun[d], f"{s.id} overlaps the confirmation of {d}"
+            else:
+                assert done[d] <= s.start_s, f"{s.id} starts before {d} is confirmed"
+                waited += 1
+    assert waited > 0
+    for who, spans in _busy_spans(work).items():
+        spans.sort()
+        for (_, end, a), (start, _, b) in zip(spans, spans[1:], strict=False):
+            assert end <= start, f"{who} does {a} and {b} at once"
+
+
+def test_confirmations_are_written_to_both_files_and_read_back(planned, tmp_path):
+    design, _, _, work = planned("lab-hall")
+    json_path, csv_path = write_work_files(design, work, tmp_path)
+    confs = work.stats["confirmations"]
+    text = json_path.read_text()
+    doc = json.loads(text)
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["schedule"]["confirmations"] == confs
+    for c in confs:  # one line each, so two plans diff line by line
+        line = json.dumps(c, sort_keys=True, separators=(",", ":"))
+        assert f"\n{line}," in text or f"\n{line}\n]" in text
+    _, back = read_work_file(json_path)
+    assert back.stats["confirmations"] == confs
+    wo_of = {(sid, w.assignee): w.id for w in work.workorders for sid in w.steps}
+    by = work.step_index()
+    rows = [r for r in csv.DictReader(csv_path.open()) if r["kind"] == "confirm"]
+    assert len(rows) == len(confs)
+    for r in rows:
+        step = by[r["step"]]
+        assert r["phase"] == step.phase and r["rack"] == step.location.rack
+        assert r["helpers"] == "" and r["workorder"] == wo_of[(step.id, step.assignee)]
+    assert sorted(
+        (r["assignee"], int(r["start_s"]), int(r["end_s"]), r["step"]) for r in rows
+    ) == sorted((c["technician"], c["start_s"], c["end_s"], c["step"]) for c in confs)
+
+
+def test_schedule_csv_puts_a_confirmation_on_the_technicians_timeline():
+    """A hand-made plan: lift-1 mounts gpu1 (0-420 s), technician-1 confirms it (426-456 s,
+    after walking 6 s) and then mounts srv1 (456-1056 s). The technician's rows account for
+    all of their time; rows by start, then assignee, step ID and kind."""
+    from fieldops.adapters.workfiles import render_schedule_csv
+    from fieldops.core.workorder import Assignee, Location, Step, WorkOrder, WorkPlan
+
+    here = Location("A01", "1A01", "front", 10)
+    gpu = Step(
+        "mount:gpu1",
+        "stack",
+        "mount_device",
+        "Mount gpu1",
+        "",
+        here,
+        confirm="robot+technician",
+        assignee="lift-1",
+        start_s=0.0,
+        end_s=420.0,
+    )
+    srv = Step(
+        "mount:srv1",
+        "stack",
+        "mount_device",
+        "Mount srv1",
+        "",
+        Location("A01", "1A01", "front", 20),
+        depends_on=("mount:gpu1",),
+        assignee="technician-1",
+        start_s=456.0,
+        end_s=1056.0,
+    )
+    work = WorkPlan(
+        steps=(gpu, srv),
+        workorders=(
+            WorkOrder("WO-S01-lift-1-A", "t", "lift-1", 1, "A", ("mount:gpu1",)),
+            WorkOrder("WO-S01-technician-1-A", "t", "technician-1", 1, "A", ("mount:srv1",)),
+        ),
+        team=(
+            Assignee("technician-1", "technician", "technician"),
+            Assignee("lift-1", "lift", "robot"),
+        ),
+        makespan_s=1056.0,
+        stats={
+            "shift_s": 28800,
+            "confirmations": [
+                {"step": "mount:gpu1", "technician": "technician-1", "start_s": 426, "end_s": 456}
+            ],
+        },
+    )
+    assert render_schedule_csv(work).decode() == (
+        "assignee,start_s,end_s,step,phase,kind,rack,location_id,face,u,helpers,workorder,shift\n"
+        "lift-1,0,420,mount:gpu1,stack,mount_device,A01,1A01,front,10,,WO-S01-lift-1-A,1\n"
+        "technician-1,426,456,mount:gpu1,stack,confirm,A01,1A01,front,10,,WO-S01-lift-1-A,1\n"
+        "technician-1,456,1056,mount:srv1,stack,mount_device,A01,1A01,front,20,,WO-S01-technician-1-A,1\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("confirmations", "needle"),
+    [
+        (3, "schedule.confirmations: not a JSON array"),
+        ([["cable:x"]], "schedule.confirmations[0]: malformed confirmation: not a JSON object"),
+        (
+            [{"step": "rack:A01", "start_s": 0, "end_s": 30}],
+            "schedule.confirmations[0]: malformed confirmation: field 'technician' is missing",
+        ),
+        (
+            [{"step": "rack:A01", "technician": "t", "start_s": 40, "end_s": 30}],
+            "end_s 30 is before start_s 40",
+        ),
+        (
+            [{"step": "rack:A01", "technician": "t", "start_s": 1.5, "end_s": 30}],
+            "start_s and end_s must be whole seconds",
+        ),
+        (
+            [{"step": "rack:Z99", "technician": "t", "start_s": 0, "end_s": 30}],
+            "confirms unknown step 'rack:Z99'",
+        ),
+    ],
+)
+def test_malformed_confirmations_are_clear_errors(planned, tmp_path, confirmations, needle):
+    design, _, _, work = planned("lab-hall")
+    doc = json.loads(render_work_json(design, work))
+    doc["schedule"]["confirmations"] = confirmations
+    path = tmp_path / "workorders.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(DesignError) as err:
+        read_work_file(path)
+    assert needle in str(err.value)
 
 
 @pytest.mark.parametrize(
