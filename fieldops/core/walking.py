@@ -240,13 +240,15 @@ class WalkGraph:
         """:meth:`_attach` for many points, their corner visibility decided in one batch."""
         todo = [k for k in dict.fromkeys(keys) if k not in self._attached]
         v = len(self.corners)
-        if len(todo) > 1 and v:
-            snapped = np.array([self._snap(k) for k in todo], dtype=float)
+        step = max(1, _PAIR_CHUNK // max(v, 1))  # points per batch: about a chunk of pairs
+        for b in range(0, len(todo) if len(todo) > 1 and v else 0, step):
+            block = todo[b : b + step]
+            snapped = np.array([self._snap(k) for k in block], dtype=float)
             pts = np.vstack([snapped, self.corners])
-            iu = np.repeat(np.arange(len(todo)), v)
-            ju = np.tile(np.arange(v), len(todo)) + len(todo)
-            seen = self._visible_pairs_fast(pts, iu, ju).reshape(len(todo), v)
-            for k, q, row in zip(todo, snapped, seen, strict=True):
+            iu = np.repeat(np.arange(len(block)), v)
+            ju = np.tile(np.arange(v), len(block)) + len(block)
+            seen = self._visible_pairs_fast(pts, iu, ju).reshape(len(block), v)
+            for k, q, row in zip(block, snapped, seen, strict=True):
                 vis = np.flatnonzero(row)
                 d = np.hypot(*(self.corners[vis] - q).T)
                 self._attached[k] = ((float(q[0]), float(q[1])), vis, d)

@@ -272,7 +272,13 @@ def test_distance_matrix_equals_the_geos_only_algorithm_on_a_row_hall():
     assert np.count_nonzero(g._pair_states(uniq, iu, ju) < 0) == 0
 
 
-def test_distance_matrix_equals_the_geos_only_algorithm_on_the_route_hall():
+@pytest.mark.parametrize("chunk", [None, 101])
+def test_distance_matrix_equals_the_geos_only_algorithm_on_the_route_hall(monkeypatch, chunk):
+    """Also in chunks of 101 pairs (points joined to the corners a few points at a time)."""
+    if chunk:
+        import fieldops.core.walking as walking
+
+        monkeypatch.setattr(walking, "_PAIR_CHUNK", chunk)
     g = WalkGraph(route_design())
     pts = _stops(g) + [(x * 100, y * 100) for x in range(0, 81, 4) for y in range(0, 61, 3)]
     _same_as_geos(g, pts)
