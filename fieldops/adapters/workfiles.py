@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import csv
 import gc
+import heapq
 import io
 import json
 import os
 import tempfile
 from dataclasses import asdict
+from operator import itemgetter
 from pathlib import Path
 
 from fieldops.core.model import Design
@@ -143,37 +145,63 @@ def render_schedule_csv(work: WorkPlan) -> bytes:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(SCHEDULE_COLUMNS)
     shift_s = int((work.stats or {}).get("shift_s", 0) or 0)
-    rows = [
-        (s.start_s if s.start_s is not None else -1.0, s.assignee, s.id, s.kind, s, s.end_s, "")
-        for s in work.steps
-    ]
+    steps = sorted(
+        work.steps, key=lambda s: (s.start_s if s.start_s is not None else -1.0, s.assignee, s.id)
+    )
     confirmations = (work.stats or {}).get(CONFIRMATIONS) or ()
     by_id = work.step_index() if confirmations else {}
-    for c in confirmations:
-        s = by_id[c["step"]]
-        wo = wo_of.get((s.assignee, s.id), "")
-        rows.append((c["start_s"], c["technician"], s.id, CONFIRM_KIND, s, c["end_s"], wo))
-    rows.sort(key=lambda r: r[:4])
-    for start, who, sid, kind, s, end, wo in rows:
+    confirms = sorted(
+        ((c["start_s"], c["technician"], c["step"], c["end_s"]) for c in confirmations),
+        key=lambda c: c[:3],
+    )
+
+    def step_row(s):
         loc = s.location
-        shift = int(start // shift_s) + 1 if shift_s and start >= 0 else ""
-        w.writerow(
+        shift = int(s.start_s // shift_s) + 1 if shift_s and s.start_s is not None else ""
+        return (
+            (s.start_s if s.start_s is not None else -1.0, s.assignee, s.id, s.kind),
             (
-                who,
-                _num(None if start < 0 else start),
-                _num(end),
-                sid,
+                s.assignee,
+                _num(s.start_s),
+                _num(s.end_s),
+                s.id,
                 s.phase,
-                kind,
+                s.kind,
                 loc.rack,
                 loc.location_id,
                 loc.face,
                 "" if loc.u is None else loc.u,
-                "+".join(s.helpers) if kind != CONFIRM_KIND else "",
-                wo if kind == CONFIRM_KIND else wo_of.get((who, sid), ""),
+                "+".join(s.helpers),
+                wo_of.get((s.assignee, s.id), ""),
                 shift,
-            )
+            ),
         )
+
+    def confirm_row(c):
+        start, who, sid, end = c
+        s = by_id[sid]
+        loc = s.location
+        return (
+            (start, who, sid, CONFIRM_KIND),
+            (
+                who,
+                _num(start),
+                _num(end),
+                sid,
+                s.phase,
+                CONFIRM_KIND,
+                loc.rack,
+                loc.location_id,
+                loc.face,
+                "" if loc.u is None else loc.u,
+                "",
+                wo_of.get((s.assignee, sid), ""),
+                int(start // shift_s) + 1 if shift_s else "",
+            ),
+        )
+
+    rows = heapq.merge(map(step_row, steps), map(confirm_row, confirms), key=itemgetter(0))
+    w.writerows(row for _, row in rows)
     return buf.getvalue().encode("utf-8")
 
 
