@@ -91,10 +91,13 @@
     if (ok) { ok.textContent = msg; ok.hidden = false; }
   }
 
+  var confirmedHere = {};  // steps this tablet confirmed: its own live event must not replace the message
+
   function onResult(item, res) {
     var here = document.body.dataset.step === item.step;
     var message = res.data && res.data.error ? res.data.error.message : "";
     if (res.status === "ok") {
+      confirmedHere[item.step] = true;
       var title = res.data && res.data.step ? res.data.step.title : item.step;
       var text = "Confirmed: " + title + (res.data && res.data.duplicate ? " (already recorded)" : "");
       if (here) {
@@ -250,7 +253,7 @@
       var mine = d.assignee === crew || d.to === crew || d.from === crew;
       var thisStep = ev.step_id && ev.step_id === document.body.dataset.step;
       if (ev.kind === "scan_refused" || !(mine || thisStep)) return;
-      if (thisStep && ev.kind === "step_confirmed") {
+      if (thisStep && ev.kind === "step_confirmed" && !confirmedHere[ev.step_id]) {
         showOk("This step was confirmed by " + ev.actor + ".");
       }
       if (!busy() && !loadOutbox().length) setTimeout(function () { window.location.reload(); }, 800);
