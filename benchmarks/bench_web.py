@@ -103,6 +103,7 @@ class Tablet(threading.Thread):
         self.think_s = think_s
         self.poll = poll
         self.jitter = jitter
+        self.measure_from = 0.0
         self.rng = random.Random(token)  # seeded: the same tablet thinks the same way each run
         self.port, self.token, self.stop_at, self.results = port, token, stop_at, results
         self.errors = 0
@@ -122,7 +123,8 @@ class Tablet(threading.Thread):
             self.conn.close()
             self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
             return None, None
-        self.results[kind].append(time.perf_counter() - t0)
+        if t0 >= self.measure_from:  # the warm-up (cold pools, caches, connects) is not counted
+            self.results[kind].append(time.perf_counter() - t0)
         return resp.status, payload
 
     def think(self) -> None:
@@ -189,6 +191,7 @@ def run_one(
     workers: int = 1,
     poll: str = "api",
     jitter: float = 0.0,
+    warmup_s: float = 0.0,
 ) -> list[str]:
     tokens = prepare(url, tablets, steps_per_crew=400)
     port = free_port()
@@ -224,6 +227,8 @@ def run_one(
         load = load_average()
         stop_at = time.monotonic() + seconds
         tabs = [Tablet(port, t, stop_at, results, think_s, poll, jitter) for t in tokens]
+        for t in tabs:
+            t.measure_from = time.perf_counter() + warmup_s
         t0 = time.monotonic()
         for t in tabs:
             t.start()
@@ -237,6 +242,7 @@ def run_one(
     st = Store(url, migrate=False)
     done = st.counts()["confirmations"]
     st.close()
+    wall -= warmup_s
     rows = []
     label = f"{label}, {workers} worker{'s' if workers > 1 else ''}, load {load}"
     for kind in ("next", "confirm"):
@@ -273,6 +279,14 @@ def main() -> int:
         "worst case: 200 requests arrive together)",
     )
     ap.add_argument(
+        "--warmup",
+        type=float,
+        default=3.0,
+        metavar="S",
+        help="requests started in the first S seconds are not counted (cold connection pools, "
+        "token caches, TCP connects); default 3",
+    )
+    ap.add_argument(
         "--poll",
         choices=("api", "page"),
         default="api",
@@ -293,6 +307,7 @@ def main() -> int:
             args.workers,
             args.poll,
             args.jitter,
+            args.warmup,
         )
     if args.only in (None, "postgresql"):
         try:
@@ -317,12 +332,13 @@ def main() -> int:
                     args.workers,
                     args.poll,
                     args.jitter,
+                    args.warmup,
                 )
             finally:
                 with psycopg.connect(PG_DSN, autocommit=True) as conn:
                     conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
     print(
-        f"\n{args.tablets} tablets (think time {args.think:g} s between requests), {args.seconds:g} s each run, think jitter {args.jitter:g}, fieldops serve --threads {args.threads} --workers {args.workers} (waitress), {os.cpu_count()} cores shared with the load generator; load = 1/5/15-min load average before the run\n"
+        f"\n{args.tablets} tablets (think time {args.think:g} s between requests), {args.seconds:g} s each run (the first {args.warmup:g} s not counted), think jitter {args.jitter:g}, fieldops serve --threads {args.threads} --workers {args.workers} (waitress), {os.cpu_count()} cores shared with the load generator; load = 1/5/15-min load average before the run\n"
     )
     print("| database | request | count | req/s | p50 ms | p95 ms | p99 ms | mean ms |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")

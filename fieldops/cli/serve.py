@@ -437,7 +437,7 @@ def _run_workers(args, sock, secret: str, where: str) -> int:
     broker = args.broker
     if not broker:  # live events between workers need a broker: run one for them
         mqtt_port = free_port("127.0.0.1")
-        pid = _fork(lambda: _broker_main(mqtt_port, alive_r), alive_w)
+        pid = _fork(lambda: _broker_main(mqtt_port, alive_r, sock), alive_w)
         children[pid] = ("broker", 0)
         broker = f"mqtt://127.0.0.1:{mqtt_port}"
         try:
@@ -586,13 +586,14 @@ def _worker_main(args, index: int, sock, secret: str, broker: str, alive_r: int)
     return 0
 
 
-def _broker_main(port: int, alive_r: int) -> int:
+def _broker_main(port: int, alive_r: int, sock) -> int:
     import logging
     import signal
     import threading
 
     from fieldops.adapters.mqtt.broker import EmbeddedBroker
 
+    sock.close()  # the web port stays with the workers only
     logging.getLogger("amqtt").setLevel(logging.CRITICAL)  # not every port probe as an error
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

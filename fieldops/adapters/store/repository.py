@@ -19,7 +19,18 @@ from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, create_engine, event, func, insert, or_, select, update
+from sqlalchemy import (
+    bindparam,
+    create_engine,
+    event,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -110,6 +121,11 @@ def _ready_in_queue(statuses: tuple[str, ...]):
 # an assignee's step in progress whose dependencies are done, else their first ready one
 NEXT_IN_PROGRESS = _ready_in_queue(("in_progress",))
 NEXT_READY = _ready_in_queue(tuple(s for s in rules.OPEN_STATUSES if s != "in_progress"))
+_next_u = union_all(
+    select(NEXT_IN_PROGRESS.subquery(), literal(0).label("pri")),
+    select(NEXT_READY.subquery(), literal(1).label("pri")),
+).subquery()
+NEXT_STEP = select(*(c for c in _next_u.c if c.name != "pri")).order_by(_next_u.c.pri).limit(1)
 LOCK_STEP = select(*STEP_COLS, UNMET.label("unmet")).where(
     T_STEP.c.revision_id == bindparam("rid"), T_STEP.c.step_id == bindparam("sid")
 )
@@ -190,8 +206,15 @@ class ConfirmResult:
 # ---------------------------------------------------------------- engine
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
-    """An engine for a database URL; SQLite gets WAL, foreign keys and a busy timeout."""
+def make_engine(url: str, *, pool_size: int = 10, autocommit: bool = True) -> Engine:
+    """An engine for a database URL; SQLite gets WAL, foreign keys and a busy timeout.
+
+    PostgreSQL connections run in autocommit (``autocommit=True``): a read is one round trip
+    per statement (at READ COMMITTED a transaction gives a read nothing: every statement sees
+    its own snapshot anyway), and :meth:`Store._write` sends BEGIN and COMMIT itself. No
+    pre-ping either (a round trip per checkout): after a server restart the first request on
+    each stale connection fails and the pool is renewed; connections are recycled every 30
+    minutes."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         eng = (
@@ -229,7 +252,13 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         and u.drivername == "postgresql"
     ):
         u = u.set(drivername="postgresql+psycopg")  # psycopg 3 is the driver fieldops ships with
-    return create_engine(u, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+    return create_engine(
+        u,
+        pool_size=pool_size,
+        max_overflow=pool_size * 2,
+        pool_recycle=1800,
+        **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
+    )
 
 
 class SqliteWriteLock:
@@ -313,10 +342,19 @@ class Store:
             if self.engine.dialect.name == "sqlite"
             else contextlib.nullcontext()
         )
+        # PostgreSQL connections are in autocommit: _write sends BEGIN/COMMIT itself
+        self._own_transactions = self.engine.dialect.name == "postgresql"
         if migrate:
             from fieldops.adapters.store.migrate import migrate as run_migrations
 
-            run_migrations(self.engine)
+            if self._own_transactions:  # migrations need a transaction (and its lock)
+                eng = make_engine(url, pool_size=1, autocommit=False)
+                try:
+                    run_migrations(eng)
+                finally:
+                    eng.dispose()
+            else:
+                run_migrations(self.engine)
 
     @property
     def dialect(self) -> str:
@@ -331,7 +369,11 @@ class Store:
 
     @contextmanager
     def _read(self):
-        with self.engine.connect() as conn, conn.begin():
+        if self._own_transactions:  # PostgreSQL, autocommit: one round trip per statement
+            with self.engine.connect() as conn:
+                yield conn
+            return
+        with self.engine.connect() as conn, conn.begin():  # SQLite: one snapshot
             yield conn
 
     @contextmanager
@@ -341,9 +383,19 @@ class Store:
             self._write_lock,
             self.engine.connect().execution_options(fieldops_write=True) as conn,
         ):
-            with conn.begin():
-                conn.info["fieldops_events"] = events
-                yield conn
+            conn.info["fieldops_events"] = events
+            if self._own_transactions:
+                conn.exec_driver_sql("BEGIN")
+                try:
+                    yield conn
+                except BaseException:
+                    with contextlib.suppress(Exception):  # a lost connection rolled back already
+                        conn.exec_driver_sql("ROLLBACK")
+                    raise
+                conn.exec_driver_sql("COMMIT")
+            else:
+                with conn.begin():
+                    yield conn
             conn.info.pop("fieldops_events", None)
         for ev in events:  # after commit only
             for listener in list(self.listeners):
@@ -910,9 +962,7 @@ class Store:
         rid = self._rid()
         params = {"rid": rid, "who": assignee}
         with self._read() as conn:
-            row = conn.execute(NEXT_IN_PROGRESS, params).mappings().first()
-            if row is None:
-                row = conn.execute(NEXT_READY, params).mappings().first()
+            row = conn.execute(NEXT_STEP, params).mappings().first()
             if row is None:
                 return None
         # found by the query only when every dependency is done
