@@ -273,10 +273,10 @@ def main() -> int:
     ap.add_argument(
         "--jitter",
         type=float,
-        default=0.0,
+        default=0.5,
         help="each think time is uniform in think*(1-J)..think*(1+J) and each tablet starts at "
-        "a random moment of the first think time (default 0: all tablets in lockstep, the "
-        "worst case: 200 requests arrive together)",
+        "a random moment of the first think time (default 0.5, technicians do not work in "
+        "step; 0: all tablets in lockstep, the worst case: 200 requests arrive together)",
     )
     ap.add_argument(
         "--warmup",

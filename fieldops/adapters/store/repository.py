@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import secrets
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -20,6 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import (
+    Float,
+    String,
     bindparam,
     create_engine,
     event,
@@ -129,8 +132,17 @@ NEXT_STEP = select(*(c for c in _next_u.c if c.name != "pri")).order_by(_next_u.
 LOCK_STEP = select(*STEP_COLS, UNMET.label("unmet")).where(
     T_STEP.c.revision_id == bindparam("rid"), T_STEP.c.step_id == bindparam("sid")
 )
-LOCK_STEP_PG = LOCK_STEP.with_for_update(of=T_STEP)
 CONF_BY_CLIENT = select(T_CONF).where(T_CONF.c.client_id == bindparam("cid"))
+# PostgreSQL: a round trip costs more than a statement, so the lock also answers whether
+# this client ID was recorded before (a retry), and _record is one statement (RECORD_PG)
+LOCK_STEP_PG = (
+    LOCK_STEP.add_columns(
+        select(T_CONF.c.id)
+        .where(T_CONF.c.client_id == bindparam("cid"))
+        .scalar_subquery()
+        .label("prior_conf")
+    )
+).with_for_update(of=T_STEP)
 CONFS_OF_STEP = select(T_CONF).where(T_CONF.c.step == bindparam("pk")).order_by(T_CONF.c.id)
 PROBLEMS_OF_STEP = (
     select(T_PROBLEM).where(T_PROBLEM.c.step == bindparam("pk")).order_by(T_PROBLEM.c.id)
@@ -158,6 +170,53 @@ MARK_DONE = (
 )
 INSERT_CONF = insert(T_CONF)
 INSERT_EVENT = insert(T_EVENT)
+
+
+def _record_pg():
+    """MARK_DONE, INSERT_CONF and INSERT_EVENT as one statement: the confirmation is inserted
+    only when the step's version still matched, the event only when the confirmation was.
+    Parameters other than MARK_DONE's are prefixed: an UPDATE takes any parameter named
+    like a column of ``steps`` as a value to set."""
+    now = bindparam("b_now", type_=Float)
+    actor = bindparam("c_actor", type_=String)
+    done = MARK_DONE.returning(T_STEP.c.id).cte("done")
+    conf = (
+        insert(T_CONF)
+        .from_select(
+            ["client_id", "step", "actor", "how", "at", "codes", "evidence"],
+            select(
+                bindparam("c_client_id", type_=String),
+                done.c.id,
+                actor,
+                bindparam("c_how", type_=String),
+                now,
+                bindparam("c_codes", type_=T_CONF.c.codes.type),
+                bindparam("c_evidence", type_=T_CONF.c.evidence.type),
+            ),
+        )
+        .returning(T_CONF.c.id)
+        .cte("conf")
+    )
+    ev = (
+        insert(T_EVENT)
+        .from_select(
+            ["at", "hall", "kind", "step_id", "actor", "data"],
+            select(
+                now,
+                bindparam("e_hall", type_=String),
+                literal("step_confirmed", type_=String),
+                bindparam("e_step_id", type_=String),
+                actor,
+                bindparam("e_data", type_=T_EVENT.c.data.type),
+            ).select_from(conf),
+        )
+        .returning(T_EVENT.c.id)
+        .cte("ev")
+    )
+    return select(conf.c.id.label("conf_id"), select(ev.c.id).scalar_subquery().label("event_id"))
+
+
+RECORD_PG = _record_pg()
 
 
 # ---------------------------------------------------------------- errors
@@ -227,8 +286,9 @@ def make_engine(url: str, *, pool_size: int = 10, autocommit: bool = True) -> En
         def _on_connect(dbapi_conn, _record):
             dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (see _on_begin)
             cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA busy_timeout=15000")
             if u.database not in (None, "", ":memory:"):
-                cur.execute("PRAGMA journal_mode=WAL")
+                _sqlite_wal(cur)
                 cur.execute(
                     "PRAGMA synchronous=NORMAL"
                 )  # WAL: durable at checkpoints, never corrupt
@@ -236,7 +296,6 @@ def make_engine(url: str, *, pool_size: int = 10, autocommit: bool = True) -> En
                 cur.execute("PRAGMA mmap_size=268435456")
             cur.execute("PRAGMA temp_store=MEMORY")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=15000")
             cur.close()
 
         @event.listens_for(eng, "begin")
@@ -259,6 +318,21 @@ def make_engine(url: str, *, pool_size: int = 10, autocommit: bool = True) -> En
         pool_recycle=1800,
         **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
     )
+
+
+def _sqlite_wal(cur, timeout_s: float = 15.0) -> None:
+    """Switch a SQLite database to WAL. The switch answers "database is locked" at once,
+    without the busy handler, while another connection converts a new database (servers
+    starting together), so it is retried until the other one is done."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 class SqliteWriteLock:
@@ -1021,10 +1095,14 @@ class Store:
 
     # ------------------------------------------------------------ confirmations
 
-    def _lock_step(self, conn: Connection, rid: int, step_id: str):
-        """The step's row (locked on PostgreSQL) with ``unmet``: its dependencies not done."""
-        q = LOCK_STEP_PG if self.dialect == "postgresql" else LOCK_STEP
-        row = conn.execute(q, {"rid": rid, "sid": step_id}).mappings().first()
+    def _lock_step(self, conn: Connection, rid: int, step_id: str, client_id: str = ""):
+        """The step's row (locked on PostgreSQL) with ``unmet``: its dependencies not done;
+        on PostgreSQL also ``prior_conf``: the confirmation recorded under ``client_id``."""
+        if self.dialect == "postgresql":
+            q, params = LOCK_STEP_PG, {"rid": rid, "sid": step_id, "cid": client_id}
+        else:
+            q, params = LOCK_STEP, {"rid": rid, "sid": step_id}
+        row = conn.execute(q, params).mappings().first()
         if row is None:
             raise NotFound(f"no step '{step_id}' in the active plan")
         return row
@@ -1069,8 +1147,12 @@ class Store:
         rev = self.active_revision()
         refusal: Refused | None = None
         with self._write() as conn:
-            row = self._lock_step(conn, rid, step_id)
-            prior = conn.execute(CONF_BY_CLIENT, {"cid": client_id}).mappings().first()
+            row = self._lock_step(conn, rid, step_id, client_id)
+            prior = (
+                conn.execute(CONF_BY_CLIENT, {"cid": client_id}).mappings().first()
+                if row.get("prior_conf", -1) is not None
+                else None
+            )
             if prior is not None:
                 if prior["step"] != row["id"]:
                     raise Conflict(f"client_id '{client_id}' was already used for another step")
@@ -1170,11 +1252,8 @@ class Store:
         if fault_delay_s:
             time.sleep(fault_delay_s)  # fault injection for the crash tests (config only)
         now = self.clock()
-        n = conn.execute(
-            MARK_DONE, {"b_pk": row["id"], "b_version": row["version"], "b_now": now}
-        ).rowcount
-        if n != 1:
-            raise Conflict(f"step {step_id} changed while you confirmed it; reload and try again")
+        changed = Conflict(f"step {step_id} changed while you confirmed it; reload and try again")
+        reused = Conflict(f"client_id '{client_id}' was already used for another step")
         how = rules.how_for(row["confirm"], scans)
         conf = {
             "client_id": client_id,
@@ -1185,26 +1264,48 @@ class Store:
             "codes": [s.raw for s in scans],
             "evidence": evidence,
         }
+        data = {
+            "how": how,
+            "codes": conf["codes"],
+            "assignee": row["assignee"],
+            "phase": row["phase"],
+            "rack": row["rack"],
+        }
+        version = {"b_pk": row["id"], "b_version": row["version"], "b_now": now}
         try:  # the unique client_id: this ID already confirmed another step (or is racing)
-            cid = conn.execute(INSERT_CONF, conf).inserted_primary_key[0]
+            if self.dialect == "postgresql":
+                params = {f"c_{k}": v for k, v in conf.items() if k != "step"}
+                params.update(version, e_hall=rev["hall"], e_step_id=step_id, e_data=data)
+                ids = conn.execute(RECORD_PG, params).first()
+                if ids is None:
+                    raise changed
+                conf["id"] = ids.conf_id
+                conn.info["fieldops_events"].append(
+                    {
+                        "id": ids.event_id,
+                        "at": now,
+                        "hall": rev["hall"],
+                        "kind": "step_confirmed",
+                        "step_id": step_id,
+                        "actor": actor,
+                        "data": data,
+                    }
+                )
+            else:
+                if conn.execute(MARK_DONE, version).rowcount != 1:
+                    raise changed
+                conf["id"] = conn.execute(INSERT_CONF, conf).inserted_primary_key[0]
+                self._event(
+                    conn,
+                    "step_confirmed",
+                    hall=rev["hall"],
+                    step_id=step_id,
+                    actor=actor,
+                    data=data,
+                )
         except IntegrityError:  # raising rolls the whole transaction back
-            raise Conflict(f"client_id '{client_id}' was already used for another step") from None
-        conf["id"] = cid
+            raise reused from None
         conf = self._conf_dict(conf, step_id)
-        self._event(
-            conn,
-            "step_confirmed",
-            hall=rev["hall"],
-            step_id=step_id,
-            actor=actor,
-            data={
-                "how": how,
-                "codes": conf["codes"],
-                "assignee": row["assignee"],
-                "phase": row["phase"],
-                "rack": row["rack"],
-            },
-        )
         step = self._step_dict(
             {**row, "status": rules.DONE, "updated_at": now, "version": row["version"] + 1}
         )
