@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import tempfile
@@ -9,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+from fieldops.cli._secrets import read_password
 from fieldops.core.problems import DesignError, Problem
 from fieldops.core.vda5050 import ORDER_MAX_ACTIONS, ORDER_MAX_BYTES, ORDER_MAX_STOPS
 
@@ -156,7 +158,14 @@ def register(sub) -> None:
         default=None,
         help="serial number (default: the profile's); also the MQTT username when the URL has none",
     )
-    s.add_argument("--password", default=None, help="MQTT password when the URL has none")
+    s.add_argument(
+        "--password-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="MQTT password when the URL has none: the first line of FILE ('-' for stdin); "
+        "else $FIELDOPS_MQTT_PASSWORD. Never on the command line, where ps shows it",
+    )
     s.add_argument(
         "--time-scale",
         type=float,
@@ -463,7 +472,11 @@ def run_simulate(args) -> int:
         profile,
         args.broker,
         serial_number=args.serial,
-        password=args.password,
+        password=(
+            read_password(args.password_file, confirm=False)
+            if args.password_file is not None
+            else os.environ.get("FIELDOPS_MQTT_PASSWORD")
+        ),
         time_scale=args.time_scale,
         fail_rate=args.fail_rate,
         seed=args.seed,

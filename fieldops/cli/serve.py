@@ -3,11 +3,11 @@ accounts. Passwords never travel on the command line: a prompt or --password-fil
 
 from __future__ import annotations
 
-import getpass
 import os
 import sys
 from pathlib import Path
 
+from fieldops.cli._secrets import read_password
 from fieldops.core.problems import DesignError, Problem
 
 DEFAULT_DB = "sqlite:///fieldops.db"
@@ -226,22 +226,6 @@ def run_load(args) -> int:
     return 0
 
 
-def _read_password(path: Path | None, *, confirm: bool = True) -> str:
-    if path is not None:
-        try:
-            text = sys.stdin.readline() if str(path) == "-" else path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise DesignError(
-                [Problem(str(path), 0, "", f"cannot read the password file: {exc.strerror}")]
-            ) from None
-        pw = text.splitlines()[0] if text else ""
-    else:
-        pw = getpass.getpass("Password: ")
-        if confirm and getpass.getpass("Again: ") != pw:
-            raise DesignError([Problem("password", 0, "", "the two passwords differ")])
-    return pw
-
-
 def _store_action(fn):
     from fieldops.adapters.store import StoreError
 
@@ -252,7 +236,7 @@ def _store_action(fn):
 
 
 def run_users_add(args) -> int:
-    pw = _read_password(args.password_file)
+    pw = read_password(args.password_file)
     store = _store(args.db)
     try:
         u = _store_action(lambda: store.add_user(args.name, pw, args.role, crew=args.crew))
@@ -263,7 +247,7 @@ def run_users_add(args) -> int:
 
 
 def run_users_passwd(args) -> int:
-    pw = _read_password(args.password_file)
+    pw = read_password(args.password_file)
     store = _store(args.db)
     try:
         _store_action(lambda: store.set_password(args.name, pw))

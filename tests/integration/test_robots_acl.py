@@ -10,6 +10,7 @@ import json
 import os
 import stat
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from fieldops.cli import main
 from fieldops.core.problems import DesignError
 from tests.fixtures_mqtt import Sniffer
 
+REPO = Path(__file__).resolve().parents[2]
 LIFT = "uagv/v2/FieldBotics/LIFT-001"
 CABLE = "uagv/v2/FieldBotics/CABLE-001"
 
@@ -221,3 +223,45 @@ def test_the_shipped_production_config_runs_with_generated_fleet_files(mosquitto
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.mark.mosquitto
+@pytest.mark.parametrize("how", ["file", "env"])
+def test_simulated_robot_logs_in_with_a_password_never_on_its_command_line(
+    mosquitto_secure, tmp_path, how
+):
+    """`fieldops robots simulate` takes the robot's password from a file or the environment;
+    its state reaches the bridge through the ACL, and `ps` never shows the password."""
+    b = mosquitto_secure
+    secret = b.credentials["LIFT-001"]
+    argv = [
+        sys.executable,
+        "-m",
+        "fieldops",
+        "robots",
+        "simulate",
+        "--profile",
+        "robot_profiles/lift-robot.yaml",
+        "--broker",
+        f"mqtt://{b.host}:{b.port}",
+        "--state-interval",
+        "0.2",
+    ]
+    env = {k: v for k, v in os.environ.items() if k != "FIELDOPS_MQTT_PASSWORD"}
+    if how == "file":
+        pw_file = tmp_path / "lift.password"
+        pw_file.write_text(secret + "\n")
+        argv += ["--password-file", str(pw_file)]
+    else:
+        env["FIELDOPS_MQTT_PASSWORD"] = secret
+    bridge = Sniffer(b.url("fieldops"), client_id="fieldops")
+    proc = subprocess.Popen(
+        argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        assert bridge.wait_for(lambda s: s.on(f"{LIFT}/state"), 20), proc.stdout.peek()[:2000]
+        assert secret not in " ".join(Path(f"/proc/{proc.pid}/cmdline").read_text().split("\0"))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        bridge.close()

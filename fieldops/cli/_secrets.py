@@ -1,0 +1,26 @@
+"""Reading secrets for commands: never from the command line, where `ps` shows them."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+
+from fieldops.core.problems import DesignError, Problem
+
+
+def read_password(path: Path | None, *, confirm: bool = True) -> str:
+    """The first line of ``path`` ('-': standard input), else a prompt (typed twice)."""
+    if path is not None:
+        try:
+            text = sys.stdin.readline() if str(path) == "-" else path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            why = getattr(exc, "strerror", None) or str(exc)
+            raise DesignError(
+                [Problem(str(path), 0, "", f"cannot read the password file: {why}")]
+            ) from None
+        return text.splitlines()[0] if text else ""
+    pw = getpass.getpass("Password: ")
+    if confirm and getpass.getpass("Again: ") != pw:
+        raise DesignError([Problem("password", 0, "", "the two passwords differ")])
+    return pw
