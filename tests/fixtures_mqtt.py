@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -259,3 +260,28 @@ def planner_available() -> bool:
         importlib.util.find_spec("fieldops.core.workplan") is not None
         and importlib.util.find_spec("fieldops.adapters.workfiles") is not None
     )
+
+
+def simulate_process(
+    url: str, profile: str, time_scale: float = 1.0, *extra: str, env: dict | None = None
+) -> subprocess.Popen:
+    """``fieldops robots simulate`` as its own process (stdout and stderr piped)."""
+    from fieldops.bootstrap import robot_profiles_dir
+
+    cmd = [
+        sys.executable,
+        "-m",
+        "fieldops",
+        "robots",
+        "simulate",
+        "--profile",
+        str(robot_profiles_dir() / f"{profile}.yaml"),
+        "--broker",
+        url,
+        "--time-scale",
+        str(time_scale),
+        "--state-interval",
+        "0.2",
+        *extra,
+    ]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -10,7 +10,6 @@ import json
 import os
 import stat
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -22,9 +21,8 @@ from fieldops.adapters.mqtt.acl import build_acl, check_password, hash_password,
 from fieldops.adapters.mqtt.broker import EmbeddedBroker, free_port, wait_for_port
 from fieldops.cli import main
 from fieldops.core.problems import DesignError
-from tests.fixtures_mqtt import Sniffer
+from tests.fixtures_mqtt import Sniffer, simulate_process
 
-REPO = Path(__file__).resolve().parents[2]
 LIFT = "uagv/v2/FieldBotics/LIFT-001"
 CABLE = "uagv/v2/FieldBotics/CABLE-001"
 
@@ -234,32 +232,20 @@ def test_simulated_robot_logs_in_with_a_password_never_on_its_command_line(
     its state reaches the bridge through the ACL, and `ps` never shows the password."""
     b = mosquitto_secure
     secret = b.credentials["LIFT-001"]
-    argv = [
-        sys.executable,
-        "-m",
-        "fieldops",
-        "robots",
-        "simulate",
-        "--profile",
-        "robot_profiles/lift-robot.yaml",
-        "--broker",
-        f"mqtt://{b.host}:{b.port}",
-        "--state-interval",
-        "0.2",
-    ]
+    extra: list[str] = []
     env = {k: v for k, v in os.environ.items() if k != "FIELDOPS_MQTT_PASSWORD"}
     if how == "file":
         pw_file = tmp_path / "lift.password"
         pw_file.write_text(secret + "\n")
-        argv += ["--password-file", str(pw_file)]
+        extra = ["--password-file", str(pw_file)]
     else:
         env["FIELDOPS_MQTT_PASSWORD"] = secret
     bridge = Sniffer(b.url("fieldops"), client_id="fieldops")
-    proc = subprocess.Popen(
-        argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
+    proc = simulate_process(f"mqtt://{b.host}:{b.port}", "lift-robot", 1.0, *extra, env=env)
     try:
-        assert bridge.wait_for(lambda s: s.on(f"{LIFT}/state"), 20), proc.stdout.peek()[:2000]
+        assert bridge.wait_for(lambda s: s.on(f"{LIFT}/state"), 20), (
+            "the simulated robot's state never arrived"
+        )
         assert secret not in " ".join(Path(f"/proc/{proc.pid}/cmdline").read_text().split("\0"))
     finally:
         proc.terminate()

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
-import sys
 import time
 
 import pytest
 
 from fieldops.adapters.mqtt.bridge import MemoryStepSink, RobotAssignment, RobotBridge
 from fieldops.adapters.mqtt.simulator import SimulatedRobot
-from fieldops.bootstrap import robot_profiles_dir
 from fieldops.core import vda5050 as v
-from tests.fixtures_mqtt import Sniffer, hand_robot_steps, sample_profiles
+from tests.fixtures_mqtt import Sniffer, hand_robot_steps, sample_profiles, simulate_process
 
 LIFT = "uagv/v2/FieldBotics/LIFT-001"
 
@@ -26,25 +23,6 @@ def poll(predicate, timeout: float) -> bool:
             return False
         time.sleep(0.02)
     return True
-
-
-def simulate_process(url: str, profile: str, time_scale: float) -> subprocess.Popen:
-    cmd = [
-        sys.executable,
-        "-m",
-        "fieldops",
-        "robots",
-        "simulate",
-        "--profile",
-        str(robot_profiles_dir() / f"{profile}.yaml"),
-        "--broker",
-        url,
-        "--time-scale",
-        str(time_scale),
-        "--state-interval",
-        "0.2",
-    ]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 @pytest.mark.slow
