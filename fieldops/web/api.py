@@ -270,6 +270,18 @@ def events():
     )
 
 
+@bp.get("/confirmations")
+@require("watch")
+def confirmations():
+    """The as-built evidence, a page at a time: ``fieldops reconcile --confirmations`` reads
+    the pages joined (``{"confirmations": [...]}``)."""
+    limit = int_arg("limit", 1000, 1, 10000)
+    page = store().confirmations(after=int_arg("after", 0, 0, 2**62), limit=limit)
+    return jsonify(
+        {"confirmations": page, "next_after": page[-1]["id"] if len(page) == limit else None}
+    )
+
+
 @bp.post("/plans")
 @require("plan")
 def load_plan():

@@ -1348,7 +1348,9 @@ class Store:
         what = f"cable {scan.code}" if scan.end else scan.code
         return f"{scan.describe()} is {what}; it belongs to " + "; ".join(homes) + "."
 
-    def confirmations(self, *, limit: int = 1000) -> list[dict]:
+    def confirmations(self, *, after: int = 0, limit: int = 1000) -> list[dict]:
+        """The active plan's confirmations with an ID above ``after``, in the order they were
+        recorded (the as-built record is built from them in this order)."""
         rid = self._rid()
         with self._read() as conn:
             rows = (
@@ -1359,8 +1361,8 @@ class Store:
                         T_STEP.c.assignee.label("assignee"),
                     )
                     .join(T_STEP, T_STEP.c.id == T_CONF.c.step)
-                    .where(T_STEP.c.revision_id == rid)
-                    .order_by(T_CONF.c.at, T_CONF.c.id)
+                    .where(T_STEP.c.revision_id == rid, T_CONF.c.id > after)
+                    .order_by(T_CONF.c.id)
                     .limit(limit)
                 )
                 .mappings()
