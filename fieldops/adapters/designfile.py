@@ -7,6 +7,7 @@ travel with the design to validation.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -322,7 +323,17 @@ def parse_devices(f: Fields, key: str = "devices") -> list[Device]:
         name = d.str("name", max_len=100)
         dtype = d.str("device_type", max_len=100)
         rack = d.str("rack", max_len=64)
-        pos = d.int("position", None, required=False, low=-10_000, high=10_000)
+        raw_pos = d.raw("position")
+        if isinstance(raw_pos, float) and math.isfinite(raw_pos) and not raw_pos.is_integer():
+            # NetBox allows half-U positions; racks here are planned in whole units
+            d.error(
+                "position",
+                f"half-U position {raw_pos:g}: fieldops plans whole units, "
+                f"use {math.floor(raw_pos)} or {math.ceil(raw_pos)}",
+            )
+            pos = None
+        else:
+            pos = d.int("position", None, required=False, low=-10_000, high=10_000)
         face = d.str("face", FRONT, required=False, choices=FACES)
         ports_face = d.str("ports_face", "", required=False, choices=("",) + FACES)
         dev = Device(

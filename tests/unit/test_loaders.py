@@ -114,7 +114,7 @@ def test_absurd_rack_type_numbers(tmp_path, field, expected):
     [
         (
             "{name: srv3, device_type: test-server-1u, rack: R01, position: 2.5}",
-            ("devices[3].position", "expected a whole number, got 2.5"),
+            ("devices[3].position", "half-U position 2.5: fieldops plans whole units, use 2 or 3"),
         ),
         (
             "{name: srv3, device_type: test-server-1u, rack: R01, position: 1e9}",
