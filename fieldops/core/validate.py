@@ -115,6 +115,34 @@ def check_duplicates(design: Design, ctx: Context) -> Iterable[Problem]:
             seen[cable.key] = cable
 
 
+def _unprintable(text: str) -> str:
+    """The characters of ``text`` the PDFs cannot print (their fonts cover Latin-1)."""
+    if text.isascii():
+        return ""
+    return "".join(dict.fromkeys(ch for ch in text if ord(ch) > 0xFF))
+
+
+def check_printable(design: Design, ctx: Context) -> Iterable[Problem]:
+    """Names printed on cut sheets and labels: a character outside Latin-1 prints as '?'."""
+    named = [("rack", r.name, r.source) for r in design.floorplan.racks]
+    named += [("device", d.name, d.source) for d in design.devices]
+    for c in design.cables:  # a port's device is checked above
+        named += [("port", f"{t.device}:{t.port}", c.source) for t in (c.a, c.b)]
+        named += [("cable label", c.label, c.source)] if c.label else []
+    seen: set[str] = set()
+    for what, name, src in named:
+        bad = _unprintable(name.rpartition(":")[2] if what == "port" else name)
+        if bad and name not in seen:
+            seen.add(name)
+            yield _p(
+                src,
+                f"{what} '{name}': {bad!r} would print as '?' on cut sheets and labels "
+                "(their fonts cover Latin-1 only)",
+                severity=WARNING,
+                rule="printable",
+            )
+
+
 def check_references(design: Design, ctx: Context) -> Iterable[Problem]:
     """Every rack names a known rack type; every device a known rack and device type."""
     fp = design.floorplan
@@ -550,6 +578,7 @@ def _blocker_name(k, racks, obstacles) -> str:
 
 RULES = (
     check_duplicates,
+    check_printable,
     check_references,
     check_elevations,
     check_rack_budgets,

@@ -36,6 +36,34 @@ def test_the_lab_sample_has_no_error():
     assert [str(p) for p in report.problems if p.severity == "error"] == []
 
 
+# ---------------------------------------------------------------- printable names
+
+
+def test_names_outside_latin1_warn_that_they_print_as_question_marks(tmp_path):
+    devices = [DEVICES[0], DEVICES[1].replace("srv1", "srv-北京"), DEVICES[2]]
+    cables = [CABLES[0].replace("srv1", "srv-北京"), CABLES[1].replace("}", ", label: Ω-7}")]
+    bad = make_design(tmp_path / "bad", devices=devices, cables=cables)
+    assert problems(bad) == [
+        (
+            "connections.yaml",
+            3,
+            "cables[1]",
+            "cable label 'Ω-7': 'Ω' would print as '?' on cut sheets and labels (their fonts "
+            "cover Latin-1 only)",
+            "warning",
+        ),
+        (
+            "elevations.yaml",
+            3,
+            "devices[1]",
+            "device 'srv-北京': '北京' would print as '?' on cut sheets and labels (their fonts "
+            "cover Latin-1 only)",
+            "warning",
+        ),
+    ]  # srv-北京's cable end names the device warned about already: no second warning
+    assert errors(bad) == []
+
+
 # ---------------------------------------------------------------- duplicates
 
 
