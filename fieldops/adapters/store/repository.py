@@ -169,6 +169,18 @@ MARK_DONE = (
     )
 )
 INSERT_CONF = insert(T_CONF)
+# the steps that expect a scanned code: where a cable or asset belongs
+CODE_HOMES = (
+    select(
+        *(
+            T_STEP.c[k]
+            for k in ("step_id", "title", "rack", "location_id", "face", "u", "assignee", "status")
+        )
+    )
+    .join(T_CODE, T_CODE.c.step == T_STEP.c.id)
+    .where(T_CODE.c.revision_id == bindparam("rid"), T_CODE.c.code == bindparam("code"))
+    .order_by(T_STEP.c.seq)
+)
 INSERT_EVENT = insert(T_EVENT)
 
 
@@ -1053,45 +1065,8 @@ class Store:
         """The steps that expect a code: where a scanned cable or asset belongs."""
         rid = self._rid()
         with self._read() as conn:
-            rows = (
-                conn.execute(
-                    select(
-                        T_STEP.c.step_id,
-                        T_STEP.c.title,
-                        T_STEP.c.rack,
-                        T_STEP.c.location_id,
-                        T_STEP.c.face,
-                        T_STEP.c.u,
-                        T_STEP.c.assignee,
-                        T_STEP.c.status,
-                    )
-                    .join(T_CODE, T_CODE.c.step == T_STEP.c.id)
-                    .where(T_CODE.c.revision_id == rid, T_CODE.c.code == code.upper())
-                    .order_by(T_STEP.c.seq)
-                )
-                .mappings()
-                .all()
-            )
+            rows = conn.execute(CODE_HOMES, {"rid": rid, "code": code.upper()}).mappings().all()
         return [dict(r) for r in rows]
-
-    def describe_code(self, scan: rules.Scan) -> str:
-        homes = self.where_is(scan.code)
-        if not homes:
-            return f"{scan.describe()} is not a label of this plan"
-        parts = []
-        for h in homes[:3]:
-            where = " ".join(
-                x
-                for x in (
-                    f"rack {h['rack']}" if h["rack"] else "",
-                    f"U{h['u']}" if h["u"] is not None else "",
-                    h["face"],
-                    f"({h['location_id']})" if h["location_id"] else "",
-                )
-                if x
-            )
-            parts.append(f"step {h['step_id']} \u2014 {h['title']} at {where}".strip())
-        return f"{scan.describe()} belongs to " + "; ".join(parts)
 
     # ------------------------------------------------------------ confirmations
 
@@ -1312,24 +1287,7 @@ class Store:
         return ConfirmResult(conf, step, False)
 
     def _describe_in(self, conn: Connection, rid: int, scan: rules.Scan) -> str:
-        rows = (
-            conn.execute(
-                select(
-                    T_STEP.c.step_id,
-                    T_STEP.c.title,
-                    T_STEP.c.rack,
-                    T_STEP.c.location_id,
-                    T_STEP.c.face,
-                    T_STEP.c.u,
-                )
-                .join(T_CODE, T_CODE.c.step == T_STEP.c.id)
-                .where(T_CODE.c.revision_id == rid, T_CODE.c.code == scan.code)
-                .order_by(T_STEP.c.seq)
-                .limit(3)
-            )
-            .mappings()
-            .all()
-        )
+        rows = conn.execute(CODE_HOMES.limit(3), {"rid": rid, "code": scan.code}).mappings().all()
         if not rows:
             return f"{scan.describe()} is not a label of this plan."
         homes = []
