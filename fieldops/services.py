@@ -26,14 +26,19 @@ def validate_design(path: str | Path, *, clearance_mm: int | None = None) -> Val
     try:
         loaded = load_design(path)
     except DesignError as exc:
-        return ValidationReport(Path(path).name, exc.problems, {"racks": 0, "devices": 0, "cables": 0})
+        return ValidationReport(
+            Path(path).name, exc.problems, {"racks": 0, "devices": 0, "cables": 0}
+        )
     return check_loaded(loaded, clearance_mm=clearance_mm)
 
 
 def check_loaded(loaded: Loaded, *, clearance_mm: int | None = None) -> ValidationReport:
     ctx = Context() if clearance_mm is None else Context(clearance_mm=clearance_mm)
     d = loaded.design
-    problems = sorted(set(loaded.problems) | set(validate(d, ctx)), key=lambda p: (p.file, p.line, p.path, p.message))
+    problems = sorted(
+        set(loaded.problems) | set(validate(d, ctx)),
+        key=lambda p: (p.file, p.line, p.path, p.message),
+    )
     summary = {"racks": len(d.floorplan.racks), "devices": len(d.devices), "cables": len(d.cables)}
     return ValidationReport(d.name, problems, summary)
 
@@ -80,10 +85,23 @@ def load_team(profiles_dir: Path | None, *, crew: int | None, robots: list[str] 
         for item in robots:
             name, _, count = item.partition("=")
             if name not in profiles or profiles[name].kind != "robot":
-                known = ", ".join(sorted(n for n, p in profiles.items() if p.kind == "robot")) or "none"
-                raise DesignError([Problem("--robots", 0, name, f"no robot profile '{name}' in {folder} (known: {known})")])
+                known = (
+                    ", ".join(sorted(n for n, p in profiles.items() if p.kind == "robot")) or "none"
+                )
+                raise DesignError(
+                    [
+                        Problem(
+                            "--robots",
+                            0,
+                            name,
+                            f"no robot profile '{name}' in {folder} (known: {known})",
+                        )
+                    ]
+                )
             if count and not (count.isdigit() and 0 <= int(count) <= 1000):
-                raise DesignError([Problem("--robots", 0, name, f"count '{count}' is not a whole number 0..1000")])
+                raise DesignError(
+                    [Problem("--robots", 0, name, f"count '{count}' is not a whole number 0..1000")]
+                )
             wanted[name] = int(count) if count else 1
     from dataclasses import replace
 
@@ -139,7 +157,9 @@ def plan_design(
                 from fieldops.adapters.pdf import write_cutsheets, write_labels
 
                 progress("printing cut sheets and labels")
-                files.append(write_cutsheets(stage / "cutsheets.pdf", design, cable_plan, work, walk=walk))
+                files.append(
+                    write_cutsheets(stage / "cutsheets.pdf", design, cable_plan, work, walk=walk)
+                )
                 files.append(write_labels(stage / "labels.pdf", design, cable_plan))
         files = [Path(outdir) / f.relative_to(stage) for f in files]
     return PlanResult(loaded, cable_plan, work, files)
@@ -148,7 +168,9 @@ def plan_design(
 def plan_summary(result: PlanResult) -> str:
     """The human summary printed after ``fieldops plan``."""
     cp = result.cable_plan
-    lines = [f"{result.loaded.design.name}: {len(cp.runs):,} cables routed, {sum(r.ordered_mm for r in cp.runs) / 1000:,.1f} m ordered"]
+    lines = [
+        f"{result.loaded.design.name}: {len(cp.runs):,} cables routed, {sum(r.ordered_mm for r in cp.runs) / 1000:,.1f} m ordered"
+    ]
     for prob in cp.problems:
         lines.append(f"  reach: {prob.message}")
     if result.work is not None and hasattr(result.work, "summary_lines"):

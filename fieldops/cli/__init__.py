@@ -24,7 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="From rack elevations and a floor plan to work orders, cable plans, cut sheets, labels and robot orders.",
         epilog="Run 'fieldops COMMAND --help' for a command's options. Exit codes: 0 ok, 1 failure, 2 invalid input.",
     )
-    parser.add_argument("--debug", action="store_true", help="show Python tracebacks on unexpected errors")
+    parser.add_argument(
+        "--debug", action="store_true", help="show Python tracebacks on unexpected errors"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
@@ -55,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # last resort: a message, not a traceback
         if args.debug:
             raise
-        print(f"fieldops: error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        print(
+            f"fieldops: error: {type(exc).__name__}: {exc} (run with --debug for details)",
+            file=sys.stderr,
+        )
         return EXIT_FAILURE
 
 

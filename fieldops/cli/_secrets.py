@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import getpass
+import os
 import sys
 from pathlib import Path
 
 from fieldops.core.problems import DesignError, Problem
+
+MQTT_PASSWORD_ENV = "FIELDOPS_MQTT_PASSWORD"
+
+
+def mqtt_password(path: Path | None = None) -> str | None:
+    """The MQTT password for a broker URL without one: the first line of ``path``, else
+    ``$FIELDOPS_MQTT_PASSWORD``, else None."""
+    if path is not None:
+        return read_password(path, confirm=False)
+    return os.environ.get(MQTT_PASSWORD_ENV) or None
 
 
 def read_password(path: Path | None, *, confirm: bool = True) -> str:

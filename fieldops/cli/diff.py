@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
+
+from fieldops.cli._args import add_outdir
 
 
 def register(sub) -> None:
@@ -20,14 +21,7 @@ def register(sub) -> None:
     )
     p.add_argument("old", help="the design as built (directory holding design.yaml)")
     p.add_argument("new", help="the revised design (directory holding design.yaml)")
-    p.add_argument(
-        "-o",
-        "--out",
-        required=True,
-        type=Path,
-        metavar="OUTDIR",
-        help="output directory (created if missing)",
-    )
+    add_outdir(p)
     p.add_argument(
         "--format",
         choices=("text", "json"),

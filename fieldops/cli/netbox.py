@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from fieldops.cli._args import add_outdir
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -25,14 +27,7 @@ def register(sub) -> None:
         "cable list, into DIR (all or nothing). Cable lengths are the ordered lengths of the cable plan.",
     )
     e.add_argument("design", help="design directory (holding design.yaml)")
-    e.add_argument(
-        "-o",
-        "--out",
-        required=True,
-        type=Path,
-        metavar="DIR",
-        help="output directory (created if missing)",
-    )
+    add_outdir(e, metavar="DIR")
     e.add_argument(
         "--site", default=None, help="NetBox site name for every row (default: the hall name)"
     )
@@ -89,14 +84,7 @@ def register(sub) -> None:
         help="devicetype-library files for types not in the bundled library (repeatable)",
     )
     i.add_argument("--name", default=None, help="design name (default: the site)")
-    i.add_argument(
-        "-o",
-        "--out",
-        required=True,
-        type=Path,
-        metavar="DESIGN_DIR",
-        help="design directory to write",
-    )
+    add_outdir(i, metavar="DESIGN_DIR", help="design directory to write")
     i.set_defaults(func=run_import)
 
 

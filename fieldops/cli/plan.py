@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from fieldops import services
+from fieldops.cli._args import add_outdir, add_team
 
 
 def register(sub) -> None:
@@ -17,11 +17,20 @@ def register(sub) -> None:
         "bom.csv, routes.json, workorders.json and schedule.csv into OUTDIR (all or nothing).",
     )
     p.add_argument("design", help="design directory (holding design.yaml)")
-    p.add_argument("-o", "--out", required=True, type=Path, metavar="OUTDIR", help="output directory (created if missing)")
-    p.add_argument("--crew", type=int, default=None, metavar="N", help="number of technicians (default: the technician profile's count)")
-    p.add_argument("--robots", default=None, metavar="LIST", help="robots to schedule, e.g. 'lift-robot=2,cabling-robot' ('' for none; default: every robot profile)")
-    p.add_argument("--profiles", type=Path, default=None, metavar="DIR", help="robot/crew profile folder (default: robot_profiles/)")
-    p.add_argument("--cables-only", action="store_true", help="only the cable outputs (cutsheet.csv, bom.csv, routes.json)")
+    add_outdir(p)
+    p.add_argument(
+        "--crew",
+        type=int,
+        default=None,
+        metavar="N",
+        help="number of technicians (default: the technician profile's count)",
+    )
+    add_team(p)
+    p.add_argument(
+        "--cables-only",
+        action="store_true",
+        help="only the cable outputs (cutsheet.csv, bom.csv, routes.json)",
+    )
     p.add_argument("--pdf", action="store_true", help="also print cutsheets.pdf and labels.pdf")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=run)
@@ -31,8 +40,14 @@ def run(args) -> int:
     if args.crew is not None and args.crew < 0:
         print("fieldops plan: --crew must be 0 or more", file=sys.stderr)
         return 2
-    robots = None if args.robots is None else [r.strip() for r in args.robots.split(",") if r.strip()]
-    say = (lambda msg: None) if args.quiet else (lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
+    robots = (
+        None if args.robots is None else [r.strip() for r in args.robots.split(",") if r.strip()]
+    )
+    say = (
+        (lambda msg: None)
+        if args.quiet
+        else (lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
+    )
     result = services.plan_design(
         args.design,
         args.out,

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from fieldops.adapters.pdf.labelstock import DEFAULT_STOCK, load_label_stocks
+from fieldops.cli._args import add_outdir, add_team
 
 
 def register(sub) -> None:
@@ -28,14 +29,7 @@ def register(sub) -> None:
         epilog=f"Label stocks: {stocks}.",
     )
     p.add_argument("design", help="design directory (holding design.yaml)")
-    p.add_argument(
-        "-o",
-        "--out",
-        required=True,
-        type=Path,
-        metavar="OUTDIR",
-        help="output directory (created if missing)",
-    )
+    add_outdir(p)
     p.add_argument(
         "--pagesize",
         default="A4",
@@ -62,19 +56,7 @@ def register(sub) -> None:
         metavar="N",
         help="number of technicians for the work orders (default: the technician profile's count)",
     )
-    p.add_argument(
-        "--robots",
-        default=None,
-        metavar="LIST",
-        help="robots to schedule, e.g. 'lift-robot=2' ('' for none; default: every robot profile)",
-    )
-    p.add_argument(
-        "--profiles",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="robot/crew profile folder (default: robot_profiles/)",
-    )
+    add_team(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=run)
 

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from fieldops.cli._args import add_outdir
 from fieldops.core.problems import DesignError, Problem
 
 EXIT_NO_DRIFT, EXIT_DRIFT, EXIT_INVALID = 0, 1, 2
@@ -59,14 +60,7 @@ def register(sub) -> None:
         help="plan folder (or its workorders.json) the confirmations refer to (default: plan the "
         "design now with the default team; step IDs do not depend on the team)",
     )
-    p.add_argument(
-        "-o",
-        "--out",
-        required=True,
-        type=Path,
-        metavar="OUTDIR",
-        help="output directory (created if missing)",
-    )
+    add_outdir(p)
     p.add_argument(
         "--format",
         choices=("text", "json"),

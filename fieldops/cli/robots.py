@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import tempfile
@@ -10,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from fieldops.cli._secrets import read_password
+from fieldops.cli._secrets import mqtt_password
 from fieldops.core.problems import DesignError, Problem
 from fieldops.core.vda5050 import ORDER_MAX_ACTIONS, ORDER_MAX_BYTES, ORDER_MAX_STOPS
 
@@ -43,7 +42,8 @@ def register(sub) -> None:
         "--broker",
         default="mqtt://127.0.0.1:1883",
         metavar="URL",
-        help="MQTT broker, mqtt://[user:password@]host:port (default mqtt://127.0.0.1:1883)",
+        help="MQTT broker, mqtt://[user@]host:port (default mqtt://127.0.0.1:1883); with a "
+        "user, the password comes from env FIELDOPS_MQTT_PASSWORD",
     )
     d.add_argument(
         "--status",
@@ -151,7 +151,8 @@ def register(sub) -> None:
         "--broker",
         default="mqtt://127.0.0.1:1883",
         metavar="URL",
-        help="MQTT broker, mqtt://[user:password@]host:port (default mqtt://127.0.0.1:1883)",
+        help="MQTT broker, mqtt://host:port (default mqtt://127.0.0.1:1883); the username is "
+        "--serial",
     )
     s.add_argument(
         "--serial",
@@ -388,6 +389,7 @@ def run_dispatch(args) -> int:
         args.broker,
         assignments,
         sink,
+        password=mqtt_password(),
         map_id=map_id,
         assume_done=assume,
         version=args.vda_version,
@@ -472,11 +474,7 @@ def run_simulate(args) -> int:
         profile,
         args.broker,
         serial_number=args.serial,
-        password=(
-            read_password(args.password_file, confirm=False)
-            if args.password_file is not None
-            else os.environ.get("FIELDOPS_MQTT_PASSWORD")
-        ),
+        password=mqtt_password(args.password_file),
         time_scale=args.time_scale,
         fail_rate=args.fail_rate,
         seed=args.seed,

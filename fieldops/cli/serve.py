@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from fieldops.cli._secrets import read_password
+from fieldops.cli._secrets import mqtt_password, read_password
 from fieldops.core.problems import DesignError, Problem
 
 DEFAULT_DB = "sqlite:///fieldops.db"
@@ -34,7 +34,8 @@ def register(sub) -> None:
         "--broker",
         default=os.environ.get("FIELDOPS_BROKER"),
         metavar="URL",
-        help="MQTT broker for live events, mqtt://host:port (default: none; env FIELDOPS_BROKER)",
+        help="MQTT broker for live events (and --robots), mqtt://[user@]host:port (default: none; "
+        "env FIELDOPS_BROKER); with a user, the password comes from env FIELDOPS_MQTT_PASSWORD",
     )
     s.add_argument(
         "--host",
@@ -305,7 +306,12 @@ def _start_bridge(store, broker: str):
     if not any(a.steps for a in assignments):
         return None
     bridge = RobotBridge(
-        broker, assignments, store, map_id=store.hall() or "hall", client_id="fieldops-web-bridge"
+        broker,
+        assignments,
+        store,
+        map_id=store.hall() or "hall",
+        client_id="fieldops-web-bridge",
+        password=mqtt_password(),
     ).start()
     # a technician's confirmation (or a resolved problem) may release a waiting robot at once
     store.listeners.append(lambda ev: bridge.notify_step_changed(ev.get("step_id") or None))

@@ -93,6 +93,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         DATABASE_URL=os.environ.get("FIELDOPS_DB")
         or f"sqlite:///{Path(app.instance_path) / 'fieldops.db'}",
         MQTT_BROKER=os.environ.get("FIELDOPS_BROKER") or None,
+        MQTT_PASSWORD=os.environ.get("FIELDOPS_MQTT_PASSWORD") or None,
         MAX_CONTENT_LENGTH=MAX_BODY,
         MAX_PLAN_BYTES=256 * 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
@@ -124,7 +125,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from fieldops.web.events import Hub
 
-    hub = Hub(app.config["MQTT_BROKER"])
+    hub = Hub(app.config["MQTT_BROKER"], app.config["MQTT_PASSWORD"])
     st.listeners.append(hub.on_event)
     app.extensions["fieldops_hub"] = hub
 

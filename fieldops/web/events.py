@@ -35,7 +35,7 @@ def topic_for(hall: str) -> str:
 class Hub:
     """Wakes waiting streams; publishes committed events to MQTT when a broker is configured."""
 
-    def __init__(self, broker_url: str | None = None):
+    def __init__(self, broker_url: str | None = None, password: str | None = None):
         self.cond = threading.Condition()
         self.generation = 0
         self.broker_url = broker_url
@@ -44,7 +44,7 @@ class Hub:
         self.received = 0
         self.closed = False  # set on shutdown: open streams end at once
         if broker_url:
-            self._connect(broker_url)
+            self._connect(broker_url, password)
 
     def notify(self) -> None:
         with self.cond:
@@ -73,15 +73,15 @@ class Hub:
         self.received += 1
         self.notify()
 
-    def _connect(self, url: str) -> None:
+    def _connect(self, url: str, password: str | None) -> None:
         import paho.mqtt.client as mqtt
 
         u = urlparse(url if "://" in url else f"mqtt://{url}")
         client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=f"fieldops-web-{self.worker_id}"
         )
-        if u.username:
-            client.username_pw_set(u.username, u.password)
+        if u.username:  # a password in the URL wins; else MQTT_PASSWORD
+            client.username_pw_set(u.username, u.password if u.password is not None else password)
         if u.scheme in ("mqtts", "ssl"):
             client.tls_set()
 

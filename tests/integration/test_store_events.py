@@ -24,8 +24,7 @@ def wait_for(predicate, timeout_s: float = 10.0) -> None:
         time.sleep(0.05)
 
 
-@pytest.fixture
-def two_workers(tmp_path, mosquitto):
+def start_two_workers(tmp_path, broker_url: str, password: str | None = None) -> list:
     from fieldops.adapters.store import Store
     from fieldops.web import create_app
 
@@ -40,7 +39,8 @@ def two_workers(tmp_path, mosquitto):
                 "TESTING": True,
                 "DATABASE_URL": url,
                 "SECRET_KEY": "k" * 40,
-                "MQTT_BROKER": mosquitto.url(),
+                "MQTT_BROKER": broker_url,
+                "MQTT_PASSWORD": password,
                 "SSE_MAX_S": 1.0,
                 "SSE_POLL_S": 30.0,
             }
@@ -50,10 +50,38 @@ def two_workers(tmp_path, mosquitto):
     for a in apps:
         wait_for(lambda a=a: a.extensions["fieldops_hub"].client.is_connected())
     time.sleep(0.3)  # subscriptions settle
-    yield apps
+    return apps
+
+
+def stop_workers(apps) -> None:
     for a in apps:
         a.extensions["fieldops_hub"].close()
         a.extensions["fieldops_store"].close()
+
+
+@pytest.fixture
+def two_workers(tmp_path, mosquitto):
+    apps = start_two_workers(tmp_path, mosquitto.url())
+    yield apps
+    stop_workers(apps)
+
+
+def test_workers_share_events_through_the_production_acl(tmp_path, mosquitto_secure):
+    """Mosquitto with the generated password + ACL files: the workers log in as 'fieldops'
+    (password from MQTT_PASSWORD, not the URL) and the ACL lets their events through."""
+    b = mosquitto_secure
+    apps = start_two_workers(
+        tmp_path, f"mqtt://fieldops@{b.host}:{b.port}", b.credentials["fieldops"]
+    )
+    try:
+        hub_b = apps[1].extensions["fieldops_hub"]
+        before = hub_b.received
+        apps[0].extensions["fieldops_store"].confirm(
+            "rack-R01", client_id="acl-1", actor="ann", crew="technician-1"
+        )
+        wait_for(lambda: hub_b.received > before)
+    finally:
+        stop_workers(apps)
 
 
 def test_an_event_committed_by_one_worker_is_published_and_wakes_the_other(two_workers, mosquitto):

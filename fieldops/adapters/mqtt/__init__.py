@@ -35,7 +35,8 @@ def make_client(
     url: str, client_id: str, *, username: str | None = None, password: str | None = None
 ):
     """A paho-mqtt (v2 callback API, MQTT 3.1.1) client for ``url``; credentials in the URL
-    win over the arguments. Reconnects with a short back-off; nothing is connected yet."""
+    win over the arguments (``mqtt://fieldops@host`` takes ``password``, so the password need
+    not be on a command line). Reconnects with a short back-off; nothing is connected yet."""
     import paho.mqtt.client as mqtt
 
     host, port, url_user, url_password = parse_broker_url(url)
@@ -47,7 +48,7 @@ def make_client(
     )
     user = url_user or username
     if user:
-        client.username_pw_set(user, url_password if url_user else password)
+        client.username_pw_set(user, url_password if url_password is not None else password)
     client.reconnect_delay_set(min_delay=0.1, max_delay=1)
     client.max_queued_messages_set(0)
     client.max_inflight_messages_set(1000)

@@ -61,6 +61,7 @@ def build_acl(robots: Iterable[tuple[str, str]], *, bridge_user: str = BRIDGE_US
         f"topic write {v.INTERFACE}/{v.MAJOR}/+/+/instantActions",
         f"topic read {v.INTERFACE}/{v.MAJOR}/#",
         "topic read $SYS/#",
+        "topic readwrite fieldops/events/#",  # the web workers' live updates
     ]
     seen: set[str] = set()
     for manufacturer, serial in sorted(set(robots)):

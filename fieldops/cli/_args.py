@@ -1,0 +1,30 @@
+"""Arguments several commands share, spelled once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+OUTDIR_HELP = "output directory (created if missing)"
+
+
+def add_outdir(p, *, metavar: str = "OUTDIR", help: str = OUTDIR_HELP) -> None:  # noqa: A002
+    """``-o/--out DIR`` (required)."""
+    p.add_argument("-o", "--out", required=True, type=Path, metavar=metavar, help=help)
+
+
+def add_team(p) -> None:
+    """``--robots LIST`` and ``--profiles DIR``: which robots join the crew, from where."""
+    p.add_argument(
+        "--robots",
+        default=None,
+        metavar="LIST",
+        help="robots to schedule, e.g. 'lift-robot=2,cabling-robot' ('' for none; default: "
+        "every robot profile)",
+    )
+    p.add_argument(
+        "--profiles",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="robot/crew profile folder (default: robot_profiles/)",
+    )
