@@ -28,3 +28,11 @@ def add_team(p) -> None:
         metavar="DIR",
         help="robot/crew profile folder (default: robot_profiles/)",
     )
+
+
+def add_password_file(
+    p,
+    help: str = "read the password from this file's first line ('-' for stdin)",  # noqa: A002
+) -> None:
+    """``--password-file FILE``: secrets never go on the command line, where ps shows them."""
+    p.add_argument("--password-file", type=Path, default=None, metavar="FILE", help=help)

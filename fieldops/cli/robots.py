@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+from fieldops.cli._args import add_password_file
 from fieldops.cli._secrets import mqtt_password
 from fieldops.core.problems import DesignError, Problem
 from fieldops.core.vda5050 import ORDER_MAX_ACTIONS, ORDER_MAX_BYTES, ORDER_MAX_STOPS
@@ -159,12 +160,9 @@ def register(sub) -> None:
         default=None,
         help="serial number (default: the profile's); also the MQTT username when the URL has none",
     )
-    s.add_argument(
-        "--password-file",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="MQTT password when the URL has none: the first line of FILE ('-' for stdin); "
+    add_password_file(
+        s,
+        "MQTT password when the URL has none: the first line of FILE ('-' for stdin); "
         "else $FIELDOPS_MQTT_PASSWORD. Never on the command line, where ps shows it",
     )
     s.add_argument(

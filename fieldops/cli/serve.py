@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from fieldops.cli._args import add_password_file
 from fieldops.cli._secrets import mqtt_password, read_password
 from fieldops.core.problems import DesignError, Problem
 
@@ -138,13 +139,7 @@ def register(sub) -> None:
     a.add_argument(
         "--crew", default="", help="the plan assignee this technician works as, e.g. technician-1"
     )
-    a.add_argument(
-        "--password-file",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="read the password from this file's first line ('-' for stdin)",
-    )
+    add_password_file(a)
     common(a)
     a.set_defaults(func=run_users_add)
 
@@ -154,13 +149,7 @@ def register(sub) -> None:
         description="Set a user's password (prompt or --password-file).",
     )
     pw.add_argument("name", help="user name")
-    pw.add_argument(
-        "--password-file",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="read the password from this file's first line ('-' for stdin)",
-    )
+    add_password_file(pw)
     common(pw)
     pw.set_defaults(func=run_users_passwd)
 
