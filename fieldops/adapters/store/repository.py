@@ -488,6 +488,16 @@ class Store:
                 with contextlib.suppress(Exception):  # a broken listener must not undo a commit
                     listener(ev)
 
+    @staticmethod
+    def _change_step(conn: Connection, row, now: float, **values) -> None:
+        """Set ``values`` on a step read (and locked) in this transaction: every change bumps
+        its version, which a confirmation's MARK_DONE checks."""
+        conn.execute(
+            update(T_STEP)
+            .where(T_STEP.c.id == row["id"])
+            .values(**values, updated_at=now, version=row["version"] + 1)
+        )
+
     def _event(
         self,
         conn: Connection,
@@ -1358,16 +1368,7 @@ class Store:
                 return  # done is final; a repeated or late robot report changes nothing
             now = self.clock()
             actor = row["assignee"] or "robot"
-            conn.execute(
-                update(T_STEP)
-                .where(T_STEP.c.id == row["id"])
-                .values(
-                    status=status,
-                    status_detail=text_detail,
-                    updated_at=now,
-                    version=row["version"] + 1,
-                )
-            )
+            self._change_step(conn, row, now, status=status, status_detail=text_detail)
             if status == rules.DONE:
                 conn.execute(
                     insert(T_CONF).values(
@@ -1466,11 +1467,7 @@ class Store:
             if row["status"] not in ("pending", "ready"):
                 return self._step_dict(row)
             now = self.clock()
-            conn.execute(
-                update(T_STEP)
-                .where(T_STEP.c.id == row["id"])
-                .values(status="in_progress", updated_at=now, version=row["version"] + 1)
-            )
+            self._change_step(conn, row, now, status="in_progress")
             self._event(
                 conn,
                 "step_status",
@@ -1539,15 +1536,8 @@ class Store:
                     resolution="",
                 )
             ).inserted_primary_key[0]
-            conn.execute(
-                update(T_STEP)
-                .where(T_STEP.c.id == row["id"])
-                .values(
-                    status=rules.BLOCKED,
-                    status_detail=f"{kind}: {note}"[:MAX_NOTE],
-                    updated_at=now,
-                    version=row["version"] + 1,
-                )
+            self._change_step(
+                conn, row, now, status=rules.BLOCKED, status_detail=f"{kind}: {note}"[:MAX_NOTE]
             )
             self._event(
                 conn,
@@ -1660,16 +1650,7 @@ class Store:
                 new_status = (
                     p["prev_status"] if p["prev_status"] in rules.OPEN_STATUSES else "pending"
                 )
-                conn.execute(
-                    update(T_STEP)
-                    .where(T_STEP.c.id == row["id"])
-                    .values(
-                        status=new_status,
-                        status_detail="",
-                        updated_at=now,
-                        version=row["version"] + 1,
-                    )
-                )
+                self._change_step(conn, row, now, status=new_status, status_detail="")
             self._event(
                 conn,
                 "problem_resolved",
@@ -1711,17 +1692,7 @@ class Store:
             # Keep the new assignee's queue in plan order: the step slots in by its global order.
             now = self.clock()
             status = "pending" if row["status"] == "in_progress" else row["status"]
-            conn.execute(
-                update(T_STEP)
-                .where(T_STEP.c.id == row["id"])
-                .values(
-                    assignee=assignee,
-                    wo_seq=row["seq"],
-                    status=status,
-                    updated_at=now,
-                    version=row["version"] + 1,
-                )
-            )
+            self._change_step(conn, row, now, assignee=assignee, wo_seq=row["seq"], status=status)
             self._event(
                 conn,
                 "step_reassigned",
