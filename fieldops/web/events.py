@@ -15,7 +15,6 @@ import logging
 import threading
 import time
 import uuid
-from urllib.parse import urlparse
 
 from flask import Blueprint, Response, current_app, g, request, stream_with_context
 
@@ -74,16 +73,9 @@ class Hub:
         self.notify()
 
     def _connect(self, url: str, password: str | None) -> None:
-        import paho.mqtt.client as mqtt
+        from fieldops.adapters.mqtt import connect, make_client
 
-        u = urlparse(url if "://" in url else f"mqtt://{url}")
-        client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=f"fieldops-web-{self.worker_id}"
-        )
-        if u.username:  # a password in the URL wins; else MQTT_PASSWORD
-            client.username_pw_set(u.username, u.password if u.password is not None else password)
-        if u.scheme in ("mqtts", "ssl"):
-            client.tls_set()
+        client = make_client(url, f"fieldops-web-{self.worker_id}", password=password)
 
         def on_connect(c, _userdata, _flags, reason_code, _props):
             if not reason_code.is_failure:
@@ -91,13 +83,7 @@ class Hub:
 
         client.on_connect = on_connect
         client.on_message = self._on_message
-        client.reconnect_delay_set(1, 10)
-        client.connect_async(
-            u.hostname or "127.0.0.1",
-            u.port or (8883 if u.scheme in ("mqtts", "ssl") else 1883),
-            keepalive=30,
-        )
-        client.loop_start()
+        connect(client, keepalive=30)
         self.client = client
 
     def stop_streams(self) -> None:

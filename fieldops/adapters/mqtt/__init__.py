@@ -9,6 +9,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 DEFAULT_PORT = 1883
+TLS_SCHEMES = ("mqtts", "ssl")  # TLS with the system's CA certificates, port 8883 by default
 
 
 def parse_broker_url(url: str) -> tuple[str, int, str | None, str | None]:
@@ -20,10 +21,12 @@ def parse_broker_url(url: str) -> tuple[str, int, str | None, str | None]:
     if "://" not in url:
         url = "mqtt://" + url
     parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "tcp"):
-        raise ValueError(f"broker URL '{url}': scheme must be mqtt:// (got '{parts.scheme}://')")
+    if parts.scheme not in ("mqtt", "tcp", *TLS_SCHEMES):
+        raise ValueError(
+            f"broker URL '{url}': scheme must be mqtt:// or mqtts:// (got '{parts.scheme}://')"
+        )
     try:
-        port = parts.port or DEFAULT_PORT
+        port = parts.port or (8883 if parts.scheme in TLS_SCHEMES else DEFAULT_PORT)
     except ValueError:
         raise ValueError(f"broker URL '{url}': the port is not a number 1..65535") from None
     if not parts.hostname:
@@ -49,6 +52,8 @@ def make_client(
     user = url_user or username
     if user:
         client.username_pw_set(user, url_password if url_password is not None else password)
+    if url.split("://", 1)[0] in TLS_SCHEMES:
+        client.tls_set()
     client.reconnect_delay_set(min_delay=0.1, max_delay=1)
     client.max_queued_messages_set(0)
     client.max_inflight_messages_set(1000)
