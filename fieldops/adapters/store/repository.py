@@ -508,28 +508,20 @@ class Store:
         actor: str = "",
         data: dict | None = None,
     ) -> dict:
-        at = self.clock()
-        data = data or {}
-        res = conn.execute(
-            INSERT_EVENT,
-            {
-                "at": at,
-                "hall": hall,
-                "kind": kind,
-                "step_id": step_id,
-                "actor": actor,
-                "data": data,
-            },
-        )
         ev = {
-            "id": res.inserted_primary_key[0],
-            "at": at,
+            "at": self.clock(),
             "hall": hall,
             "kind": kind,
             "step_id": step_id,
             "actor": actor,
-            "data": data,
+            "data": data or {},
         }
+        return self._queue_event(conn, conn.execute(INSERT_EVENT, ev).inserted_primary_key[0], ev)
+
+    @staticmethod
+    def _queue_event(conn: Connection, event_id: int, ev: dict) -> dict:
+        """An inserted event, told to the listeners once the transaction commits."""
+        ev = {"id": event_id, **ev}
         conn.info["fieldops_events"].append(ev)
         return ev
 
@@ -1265,17 +1257,9 @@ class Store:
                 if ids is None:
                     raise changed
                 conf["id"] = ids.conf_id
-                conn.info["fieldops_events"].append(
-                    {
-                        "id": ids.event_id,
-                        "at": now,
-                        "hall": rev["hall"],
-                        "kind": "step_confirmed",
-                        "step_id": step_id,
-                        "actor": actor,
-                        "data": data,
-                    }
-                )
+                ev = {"at": now, "hall": rev["hall"], "kind": "step_confirmed"}
+                ev.update(step_id=step_id, actor=actor, data=data)
+                self._queue_event(conn, ids.event_id, ev)
             else:
                 if conn.execute(MARK_DONE, version).rowcount != 1:
                     raise changed
