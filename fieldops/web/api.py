@@ -288,13 +288,7 @@ def load_plan():
     """Load a workorders.json (the body) as the active plan."""
     request.max_content_length = current_app.config["MAX_PLAN_BYTES"]
     data = body()
-    try:
-        from fieldops.adapters.workfiles import parse_work_document
-    except ImportError:  # pragma: no cover - the writer's module is part of fieldops
-        from fieldops.adapters.store import plan_from_dict
-
-        def parse_work_document(doc, where):
-            return doc, plan_from_dict(doc, file=where)
+    from fieldops.adapters.workfiles import parse_work_document
 
     try:
         _, plan = parse_work_document(data, "workorders.json")

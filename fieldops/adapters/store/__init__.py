@@ -4,12 +4,7 @@ in SQLAlchemy 2.x (SQLite with WAL by default, PostgreSQL supported), migrated b
 ``Store(url)`` migrates on open; ``load_plan(store, PLAN_DIR)`` loads ``workorders.json``.
 """
 
-from fieldops.adapters.store.loadplan import (
-    load_plan,
-    plan_from_dict,
-    read_plan_file,
-    step_from_dict,
-)
+from fieldops.adapters.store.loadplan import load_plan
 from fieldops.adapters.store.repository import (
     ConfirmResult,
     Conflict,
@@ -33,7 +28,4 @@ __all__ = [
     "StoreError",
     "load_plan",
     "make_engine",
-    "plan_from_dict",
-    "read_plan_file",
-    "step_from_dict",
 ]

@@ -529,7 +529,7 @@ class Store:
 
     def load_plan(
         self,
-        plan: WorkPlan | dict,
+        plan: WorkPlan,
         *,
         design: str = "",
         revision: str = "",
@@ -537,23 +537,13 @@ class Store:
         floor: dict | None = None,
         paths: dict | None = None,
     ) -> dict:
-        """Load a work plan (a WorkPlan or the dict of workorders.json) as the active revision.
+        """Load a work plan as the active revision.
 
         Loading the same design revision again changes nothing (it returns the existing one);
         a new revision becomes the active one. ``paths`` maps step ID to a walking polyline
         (default: straight segments from each assignee's previous step).
         """
-        from fieldops.adapters.store.loadplan import plan_from_dict
-
-        if isinstance(plan, dict):
-            meta = plan.get("design") or {}
-            design = design or str(meta.get("name", ""))
-            revision = revision or str(meta.get("revision", ""))
-            hall = hall or str(meta.get("hall", ""))
-            schema = str(plan.get("schema", ""))
-            plan = plan_from_dict(plan)
-        else:
-            schema = "fieldops.workorders/1.0"
+        schema = "fieldops.workorders/1.0"
         design = _clean(design, "design name", max_len=200, required=True)
         revision = _clean(revision or "1", "revision", max_len=100)
         hall = _clean(hall or design, "hall", max_len=100)
@@ -1420,7 +1410,7 @@ class Store:
     def plan_steps(self, assignees: Iterable[str] | None = None) -> list:
         """The active plan's steps as ``fieldops.core.workorder.Step`` values (current assignee
         and status), in plan order; for the robot bridge."""
-        from fieldops.adapters.store.loadplan import step_from_dict
+        from fieldops.core.workorder import step_from_dict
 
         rid = self._rid()
         q = (
