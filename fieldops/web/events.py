@@ -40,6 +40,7 @@ class Hub:
         self.broker_url = broker_url
         self.client = None
         self.worker_id = uuid.uuid4().hex[:8]
+        self._own_marker = f'"worker":"{self.worker_id}"'.encode()  # on_event's compact JSON
         self.received = 0
         self.closed = False  # set on shutdown: open streams end at once
         if broker_url:
@@ -70,7 +71,8 @@ class Hub:
 
     def _on_message(self, _client, _userdata, msg) -> None:
         self.received += 1
-        self.notify()
+        if self._own_marker not in msg.payload:  # our own events woke the streams already
+            self.notify()
 
     def _connect(self, url: str, password: str | None) -> None:
         from fieldops.adapters.mqtt import connect, make_client
