@@ -118,6 +118,7 @@ def test_lab_hall_through_fieldops_print(tmp_path):
     design = load_design(LAB_HALL).design
     plan = build_cable_plan(design)
     labels = Counter(t for page in render(out / "labels.pdf") for t in decode(page))
+    assert len(plan.runs) == 157  # the lab hall's cables
     for run in plan.runs:
         assert labels[f"{run.id}/A"] == 1 and labels[f"{run.id}/B"] == 1
     steps = Counter(t for page in render(out / "cutsheets.pdf") for t in decode(page))

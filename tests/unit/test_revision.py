@@ -118,6 +118,7 @@ def test_safe_order(designs):
     rev = build_revision(old, new)
     pos = {s.id: i for i, s in enumerate(rev.steps)}
     dep = {s.id: set(s.depends_on) for s in rev.steps}
+    assert rev.steps
     for s in rev.steps:  # the list order respects every dependency
         assert all(pos[d] < pos[s.id] for d in s.depends_on)
     # drain before unplug, unplug before unmount

@@ -40,27 +40,35 @@ def test_the_lab_sample_has_no_error():
 
 
 def test_names_outside_latin1_warn_that_they_print_as_question_marks(tmp_path):
-    devices = [DEVICES[0], DEVICES[1].replace("srv1", "srv-北京"), DEVICES[2]]
-    cables = [CABLES[0].replace("srv1", "srv-北京"), CABLES[1].replace("}", ", label: Ω-7}")]
-    bad = make_design(tmp_path / "bad", devices=devices, cables=cables)
+    # a server type whose data port is named eth北 (the design's cable uses it)
+    server = device_type(
+        SERVER_TYPE,
+        interfaces=[*SERVER_TYPE["interfaces"], {"name": "eth北", "type": "10gbase-t"}],
+    )
+    racks = [RACKS[0].replace("R01", "R-Ω1"), RACKS[1], RACKS[2]]
+    devices = [
+        DEVICES[0],
+        DEVICES[1].replace("srv1", "srv-北京").replace("R01", "R-Ω1"),
+        DEVICES[2].replace("srv2", "srv-café"),  # é is Latin-1: printed as is
+    ]
+    cables = [
+        CABLES[0].replace("srv1", "srv-北京"),  # its device is warned about already
+        CABLES[1].replace("srv2:eth0", "srv-café:eth北").replace("}", ", label: Ω-7}"),
+    ]
+    bad = make_design(
+        tmp_path / "bad",
+        racks=racks,
+        devices=devices,
+        cables=cables,
+        device_types=[server, SWITCH_TYPE, PDU_TYPE],
+    )
+    tail = "would print as '?' on cut sheets and labels (their fonts cover Latin-1 only)"
     assert problems(bad) == [
-        (
-            "connections.yaml",
-            3,
-            "cables[1]",
-            "cable label 'Ω-7': 'Ω' would print as '?' on cut sheets and labels (their fonts "
-            "cover Latin-1 only)",
-            "warning",
-        ),
-        (
-            "elevations.yaml",
-            3,
-            "devices[1]",
-            "device 'srv-北京': '北京' would print as '?' on cut sheets and labels (their fonts "
-            "cover Latin-1 only)",
-            "warning",
-        ),
-    ]  # srv-北京's cable end names the device warned about already: no second warning
+        ("connections.yaml", 3, "cables[1]", f"cable label 'Ω-7': 'Ω' {tail}", "warning"),
+        ("connections.yaml", 3, "cables[1]", f"port 'srv-café:eth北': '北' {tail}", "warning"),
+        ("elevations.yaml", 3, "devices[1]", f"device 'srv-北京': '北京' {tail}", "warning"),
+        ("floorplan.yaml", 13, "racks[0]", f"rack 'R-Ω1': 'Ω' {tail}", "warning"),
+    ]
     assert errors(bad) == []
 
 
