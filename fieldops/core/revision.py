@@ -230,9 +230,13 @@ def build_revision(
         )
 
     # 3. unmount
+    old_cables_of: dict[str, list[str]] = {}  # device -> its old cables, built once
+    for k in oc:
+        for dev in {dev_of(p) for p in k}:
+            old_cables_of.setdefault(dev, []).append(oid[k])
     for n in sorted(out_dev):
         d = od[n]
-        cables = sorted(oid[k] for k in oc if any(dev_of(p) == n for p in k))
+        cables = sorted(old_cables_of.get(n, ()))
         confirm, expect = asset(old, n)
         works.append(
             WorkItem(
@@ -326,6 +330,7 @@ def build_revision(
         )
 
     steps = order_steps(works, _occupancy(old, before), prefix="rev")
+    touched = set(changed_media) | set(rerun) | set(replug)
     changes = {
         "devices": {
             "added": added_dev,
@@ -339,9 +344,7 @@ def build_revision(
             "media_changed": [oid[k] for k in changed_media],
             "rerun": [oid[k] for k in rerun],
             "replugged": [oid[k] for k in replug],
-            "unchanged": sorted(
-                oid[k] for k in kept if k not in set(changed_media) | set(rerun) | set(replug)
-            ),
+            "unchanged": sorted(oid[k] for k in kept if k not in touched),
         },
     }
     return Revision(
