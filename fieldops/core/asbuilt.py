@@ -21,10 +21,10 @@ the as-built record is exactly what the technician or robot did.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from fieldops.core.labels import assign_ids, cable_identity, parse_qr_payload
 from fieldops.core.model import FACES, FRONT, Design, frozen_map
 
 SCHEMA = "fieldops.asbuilt/1.0"
@@ -54,34 +54,12 @@ def is_unknown(ref: str) -> bool:
     return ref.startswith(UNKNOWN_PREFIX)
 
 
-_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-
-
-def fallback_cable_id(a: str, b: str) -> str:
-    """A stable ``C-`` + 7 upper-case alphanumerics from a cable's own sorted ends.
-
-    Used only where the planner's cable IDs are not available (see :func:`design_cable_ids`).
-    """
-    x, y = sorted((a, b))
-    n = int.from_bytes(hashlib.sha256(f"{x}|{y}".encode()).digest()[:8], "big")
-    out = []
-    for _ in range(7):
-        n, r = divmod(n, len(_ALPHABET))
-        out.append(_ALPHABET[r])
-    return "C-" + "".join(out)
-
-
 def design_cable_ids(design: Design) -> dict[tuple[str, str], str]:
     """Cable ID per cable key (sorted ``device:port`` pair), as the planner assigns them.
 
     Uses ``fieldops.core.labels.assign_ids`` (IDs from each cable's own sorted ends or its
-    label, collision-free); a design cable's own ``id`` wins. Falls back to
-    :func:`fallback_cable_id` only if the labels module is unavailable.
+    label, collision-free); a design cable's own ``id`` wins.
     """
-    try:
-        from fieldops.core.labels import assign_ids, cable_identity
-    except ImportError:  # pragma: no cover - the labels module ships with fieldops
-        return {c.key: c.id or fallback_cable_id(*c.key) for c in design.cables}
     identities = {c.key: cable_identity(*c.key) for c in design.cables}
     ids, _warnings = assign_ids((identities[c.key], c.label) for c in design.cables)
     return {c.key: c.id or ids[identities[c.key]] for c in design.cables}
@@ -535,8 +513,6 @@ class Evidence:
 
 
 def _cable_code(code: str) -> tuple[str, str | None] | None:
-    from fieldops.core.labels import parse_qr_payload
-
     try:
         return parse_qr_payload(code)
     except ValueError:
