@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import sys
 import tempfile
@@ -309,10 +310,13 @@ def _load_plan(source: Path, args):
     robots = (
         None if args.robots is None else [r.strip() for r in args.robots.split(",") if r.strip()]
     )
-    out = Path(tempfile.mkdtemp(prefix="fieldops-dispatch-"))
-    result = services.plan_design(
-        source, out, crew=args.crew, robots=robots, profiles_dir=args.profiles
-    )
+    out = Path(tempfile.mkdtemp(prefix="fieldops-dispatch-"))  # the plan files are not kept
+    try:
+        result = services.plan_design(
+            source, out, crew=args.crew, robots=robots, profiles_dir=args.profiles
+        )
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
     design = result.loaded.design
     return result.work.steps, result.work.team, design.floorplan.name, _walker(design), None
 

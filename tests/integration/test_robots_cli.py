@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 
 import pytest
 
@@ -79,8 +80,11 @@ def test_bad_input_exits_2_with_a_message(argv, message, capsys):
     not planner_available(), reason="needs the work planner (fieldops.core.workplan)"
 )
 def test_dispatch_plans_the_lab_hall_and_follows_two_robots_to_the_end(
-    embedded_broker, tmp_path, capsys
+    embedded_broker, tmp_path, capsys, monkeypatch
 ):
+    scratch = tmp_path / "scratch"  # where the dispatch plans the design
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     profiles = sample_profiles()
     robots = [
         SimulatedRobot(
@@ -119,6 +123,7 @@ def test_dispatch_plans_the_lab_hall_and_follows_two_robots_to_the_end(
     assert statuses <= {"done", "awaiting_confirmation"} and "done" in statuses
     assert {s["detail"]["robot"] for s in data["steps"].values()} == {"LIFT-001", "CABLE-001"}
     assert f"status in {status}" in out
+    assert list(scratch.iterdir()) == []  # the plan files it wrote for itself are gone
 
 
 @pytest.mark.skipif(
