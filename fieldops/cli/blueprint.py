@@ -6,9 +6,6 @@ import sys
 import time
 from pathlib import Path
 
-from fieldops import services
-from fieldops.adapters.blueprintfile import list_blueprints, load_blueprint, write_design
-from fieldops.core.blueprint import expand_blueprint, resolve_params
 from fieldops.core.problems import DesignError, Problem, errors
 
 
@@ -63,6 +60,10 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from fieldops import services
+    from fieldops.adapters.blueprintfile import load_blueprint, write_design
+    from fieldops.core.blueprint import expand_blueprint, resolve_params
+
     if args.list:
         print(describe_builtins())
         return 0
@@ -125,6 +126,8 @@ def parse_params(items: list[str]) -> dict[str, str]:
 
 
 def describe_builtins() -> str:
+    from fieldops.adapters.blueprintfile import list_blueprints, load_blueprint
+
     lines = []
     for path in list_blueprints():
         try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from fieldops import services
 from fieldops.cli._args import add_outdir, add_team
 
 
@@ -37,6 +36,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from fieldops import services  # not at import: every fieldops command imports this module
+
     if args.crew is not None and args.crew < 0:
         print("fieldops plan: --crew must be 0 or more", file=sys.stderr)
         return 2

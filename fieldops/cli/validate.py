@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 
-from fieldops import services
 from fieldops.core.problems import ERROR, WARNING, one_line
 
 MAX_CLEARANCE_MM = 10_000
@@ -56,6 +55,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from fieldops import services  # not at import: every fieldops command imports this module
+
     report = services.validate_design(args.design, clearance_mm=args.clearance_mm)
     errors = [p for p in report.problems if p.severity == ERROR]
     warnings = [p for p in report.problems if p.severity == WARNING]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from fieldops.adapters.pdf.labels import all_labels, write_label_pdf
 from fieldops.adapters.pdf.labelstock import DEFAULT_STOCK, get_stock
 
 PARALLEL_FROM = 20_000  # labels; below this a process pool costs more than it saves
@@ -19,6 +18,7 @@ MAX_WORKERS = 4
 
 def write_labels(path, design, cable_plan, *, stock: str = DEFAULT_STOCK) -> Path:
     """Write ``labels.pdf``: two labels per cable (A end, B end), then device and rack labels."""
+    from fieldops.adapters.pdf.labels import all_labels, write_label_pdf  # reportlab, zxing
 
     chosen = get_stock(stock)
     title = f"{design.name} rev {design.revision} labels ({chosen.name})"
