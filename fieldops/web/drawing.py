@@ -128,11 +128,6 @@ class FloorDrawing:
         return Markup("".join(out))
 
 
-def floor_map(floor: dict, **kwargs) -> Markup:
-    """The floor map drawn from scratch (see :class:`FloorDrawing` for the arguments)."""
-    return FloorDrawing(floor).render(**kwargs)
-
-
 def rack_elevation(
     rack: dict | None,
     *,

@@ -14,7 +14,6 @@ import secrets
 
 from flask import abort, current_app, g, request, session
 
-ROLES = ("technician", "lead", "planner", "admin")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 # Who may do what. Technicians act on their own crew's steps only (checked by the store).

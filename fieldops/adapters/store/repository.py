@@ -420,9 +420,7 @@ class Store:
         self.password_method = "scrypt"  # werkzeug.security method; tests may pick a cheaper one
         self.listeners: list[Callable[[dict], None]] = []
         self._rev_cache: tuple[float, dict | None] = (0.0, None)
-        self._lock = threading.Lock()
         self._token_cache: dict[str, tuple[float, dict]] = {}
-        self._user_cache: dict[str, tuple[float, dict | None]] = {}
         self._write_lock = (
             SqliteWriteLock(make_url(url).database)
             if self.engine.dialect.name == "sqlite"

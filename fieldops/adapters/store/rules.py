@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from fieldops.core.labels import parse_qr_payload
 from fieldops.core.workorder import (
     CONFIRM_ROBOT,
     CONFIRM_ROBOT_AND_TECH,
@@ -22,7 +23,6 @@ DONE = "done"
 BLOCKED = "blocked"
 FAILED = "failed"
 PROBLEM_KINDS = ("wrong_length", "damaged_port", "missing_part", "other")
-HOW = ("scan", "manual", "robot")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,31 +63,17 @@ def parse_scan(raw: str) -> Scan:
         raise CodeError(
             "the scanned code has characters no fieldops label uses (letters, digits and - . _ : / only)"
         )
-    try:  # the label module owns the payload format when it is present
-        from fieldops.core.labels import parse_qr_payload  # type: ignore[attr-defined]
-    except ImportError:  # pragma: no cover - until fieldops.core.labels lands
-        parse_qr_payload = None
-    if parse_qr_payload is not None and ("/" in text or text.startswith("C-")):
+    if "/" in text or text.startswith("C-"):  # the label module owns the payload format
         try:
-            parsed = parse_qr_payload(text)
-        except Exception:  # noqa: BLE001 - any refusal of the label module means "not a label"
-            parsed = None
-        if parsed:
-            cable_id, end = _pair(parsed)
-            return Scan(text, str(cable_id).upper(), str(end or "").upper())
+            cable_id, end = parse_qr_payload(text)
+        except ValueError:  # not one of our labels: read as typed below
+            pass
+        else:
+            return Scan(text, cable_id, end or "")
     code, sep, end = text.partition("/")
     if sep and (not code or not end or "/" in end):
         raise CodeError(f"'{text}' is not a cable label (expected CABLE-ID/END, e.g. C-4K7Q2M9/A)")
     return Scan(text, code, end)
-
-
-def _pair(parsed) -> tuple[str, str]:
-    if isinstance(parsed, tuple | list) and len(parsed) >= 2:
-        return parsed[0], parsed[1]
-    for a, b in (("cable_id", "end"), ("code", "end")):
-        if hasattr(parsed, a):
-            return getattr(parsed, a), getattr(parsed, b, "")
-    raise CodeError("unreadable label")
 
 
 @dataclass(frozen=True, slots=True)
