@@ -714,11 +714,15 @@ class Store:
         self._rev_cache = (now, rev)
         return rev
 
-    def _rid(self) -> int:
+    def _active(self) -> dict:
+        """The active revision, or NotFound when no plan is loaded."""
         rev = self.active_revision()
         if rev is None:
             raise NotFound("no plan is loaded yet (fieldops load PLAN_DIR)")
-        return rev["id"]
+        return rev
+
+    def _rid(self) -> int:
+        return self._active()["id"]
 
     def hall(self) -> str:
         rev = self.active_revision()
@@ -1108,8 +1112,8 @@ class Store:
         evidence = evidence or {}
         if not isinstance(evidence, dict) or len(json.dumps(evidence, default=str)) > 8000:
             raise Invalid("evidence must be an object of at most 8000 characters of JSON")
-        rid = self._rid()
-        rev = self.active_revision()
+        rev = self._active()  # one read: rid and hall from the same revision
+        rid = rev["id"]
         refusal: Refused | None = None
         with self._write() as conn:
             row = self._lock_step(conn, rid, step_id, client_id)
@@ -1330,8 +1334,8 @@ class Store:
         else:
             text_detail = str(detail or "")
         text_detail = text_detail.replace("\x00", "")[:MAX_NOTE]
-        rid = self._rid()
-        rev = self.active_revision()
+        rev = self._active()  # one read: rid and hall from the same revision
+        rid = rev["id"]
         with self._write() as conn:
             row = self._lock_step(conn, rid, step_id)
             if row["status"] == rules.DONE or (
@@ -1428,8 +1432,8 @@ class Store:
 
     def start(self, step_id: str, *, actor: str, crew: str | None = None) -> dict:
         """Mark a ready step in progress (the technician opened it and is walking there)."""
-        rid = self._rid()
-        rev = self.active_revision()
+        rev = self._active()  # one read: rid and hall from the same revision
+        rid = rev["id"]
         with self._write() as conn:
             row = self._lock_step(conn, rid, step_id)
             if crew is not None and row["assignee"] != crew:
@@ -1469,8 +1473,8 @@ class Store:
         note = _clean(note, "note", max_len=MAX_NOTE)
         if kind == "other" and not note:
             raise Invalid("say what is wrong in the note when the kind is 'other'")
-        rid = self._rid()
-        rev = self.active_revision()
+        rev = self._active()  # one read: rid and hall from the same revision
+        rid = rev["id"]
         with self._write() as conn:
             row = self._lock_step(conn, rid, step_id)
             if crew is not None and row["assignee"] != crew:
@@ -1587,8 +1591,8 @@ class Store:
     def resolve_problem(self, problem_id: int, *, actor: str, resolution: str = "") -> dict:
         """Clear a blocker; the step goes back to where it was once no problem is open."""
         resolution = _clean(resolution, "resolution", max_len=MAX_NOTE)
-        rid = self._rid()
-        rev = self.active_revision()
+        rev = self._active()  # one read: rid and hall from the same revision
+        rid = rev["id"]
         with self._write() as conn:
             p = (
                 conn.execute(
@@ -1646,8 +1650,8 @@ class Store:
 
     def reassign(self, step_id: str, assignee: str, *, actor: str) -> dict:
         assignee = _clean(assignee, "assignee", max_len=MAX_NAME, required=True)
-        rid = self._rid()
-        rev = self.active_revision()
+        rev = self._active()  # one read: rid and hall from the same revision
+        rid = rev["id"]
         with self._write() as conn:
             known = conn.execute(
                 select(T_ASSIGNEE.c.name).where(
