@@ -26,7 +26,6 @@ Cable drift, for designed cables A = ``srv1:eth0 -- sw1:swp1`` and B = ``srv2:et
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from fieldops.core.asbuilt import (
     with_cables,
 )
 from fieldops.core.model import Design
+from fieldops.core.ordering import topological_order
 from fieldops.core.workorder import (
     CONFIRM_MANUAL,
     CONFIRM_SCAN_ASSET,
@@ -812,21 +812,8 @@ def order_steps(
             ids[ci],
         )
 
-    done: list[int] = []
-    users: dict[int, list[int]] = {ci: [] for ci in deps}
-    for ci, ds in deps.items():
-        for cj in ds:
-            users[cj].append(ci)
-    left = {ci: len(ds) for ci, ds in deps.items()}
-    ready = [(sort_key(ci), ci) for ci in deps if not deps[ci]]
-    heapq.heapify(ready)
-    while ready:
-        _, ci = heapq.heappop(ready)
-        done.append(ci)
-        for cj in users[ci]:
-            left[cj] -= 1
-            if left[cj] == 0:
-                heapq.heappush(ready, (sort_key(cj), cj))
+    # the components form no cycle: each cycle was merged into one step above
+    done = topological_order([sorted(deps[ci]) for ci in range(len(comps))], key=sort_key)
     steps = []
     for ci in done:
         w = merged[ci]
