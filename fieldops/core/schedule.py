@@ -35,6 +35,7 @@ from fieldops.core.workorder import (
     Assignee,
     Step,
     WorkOrder,
+    natural_key,
 )
 
 TECHNICIAN = "technician"
@@ -601,14 +602,8 @@ def cut_workorders(
                     walking_m=round(walk_mm / 1000.0, 1),
                 )
             )
-    out.sort(key=lambda w: (w.shift, _natural(w.assignee), w.id))
+    out.sort(key=lambda w: (w.shift, natural_key(w.assignee), w.id))
     return out
-
-
-def _natural(name: str) -> tuple:
-    import re
-
-    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name))
 
 
 def _cap(problems: list[Problem]) -> list[Problem]:

@@ -7,6 +7,7 @@ documented in ``docs/workorders.schema.json``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 SCHEMA_VERSION = "1.0"
@@ -232,7 +233,7 @@ class WorkPlan:
             if s.assignee and s.start_s is not None and s.end_s is not None:
                 for who in (s.assignee, *s.helpers):
                     busy[who] += s.end_s - s.start_s
-        for who in sorted(self.walking_m, key=_natural):
+        for who in sorted(self.walking_m, key=natural_key):
             lines.append(
                 f"  {who}: {self.walking_m[who]:,.0f} m walking, {busy[who] / 3600:,.1f} h of work"
             )
@@ -253,8 +254,9 @@ class WorkPlan:
         return lines
 
 
-def _natural(name: str) -> tuple:
-    """Sort key that puts technician-2 before technician-10."""
-    import re
+_DIGITS = re.compile(r"(\d+)")
 
-    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name))
+
+def natural_key(name: str) -> tuple:
+    """Sort key that puts technician-2 before technician-10."""
+    return tuple(int(t) if t.isdigit() else t for t in _DIGITS.split(name))

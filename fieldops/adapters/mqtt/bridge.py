@@ -45,7 +45,7 @@ from typing import Protocol, runtime_checkable
 from fieldops.adapters.mqtt import connect, make_client
 from fieldops.core import vda5050 as v
 from fieldops.core.model import RobotProfile
-from fieldops.core.workorder import CONFIRM_ROBOT_AND_TECH, Step
+from fieldops.core.workorder import CONFIRM_ROBOT_AND_TECH, Step, natural_key
 
 log = logging.getLogger(__name__)
 
@@ -901,7 +901,7 @@ def assignments_from_plan(
     warnings: list[str] = []
     robots = [a for a in team if a.kind == "robot"]
     by_profile: dict[str, list] = {}
-    for a in sorted(robots, key=lambda a: _natural(a.name)):
+    for a in sorted(robots, key=lambda a: natural_key(a.name)):
         by_profile.setdefault(a.profile, []).append(a)
     order = {s.id: i for i, s in enumerate(steps)}
     out: list[RobotAssignment] = []
@@ -924,12 +924,6 @@ def assignments_from_plan(
                 warnings.append(f"{member.name} ({serial}) has no steps")
             out.append(RobotAssignment(profile, tuple(mine), serial))
     return out, warnings
-
-
-def _natural(name: str) -> tuple:
-    import re
-
-    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name))
 
 
 ASSUME_CHOICES = ("none", "technicians", "all")
