@@ -153,22 +153,10 @@ def planner_cable_ids(design) -> dict:
 
 def load_asbuilt(path: Path, hall: str):
     """Read an as-built record (JSON) and check it is this hall's; DesignError otherwise."""
-    from fieldops.adapters.yamlfile import read_text
     from fieldops.core import asbuilt as ab
 
     label = str(path)
-    text = read_text(path, label, max_bytes=200 * 1024 * 1024)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        from fieldops.adapters.observed import looks_truncated
-
-        what = "truncated JSON" if looks_truncated(text) else f"invalid JSON: {exc.msg}"
-        raise DesignError(
-            [Problem(label, exc.lineno, "", f"{what} at line {exc.lineno} column {exc.colno}")]
-        ) from None
-    except RecursionError:
-        raise DesignError([Problem(label, 0, "", "JSON nested too deeply")]) from None
+    data = _read_json(path, 200 * 1024 * 1024)
     try:
         record = ab.from_dict(data)
     except ab.AsBuiltError as exc:
