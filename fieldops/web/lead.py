@@ -31,7 +31,7 @@ def dashboard_context() -> dict:
         "map": drawing.render(rack_states=states, title="Racks by state") if drawing else None,
         "problems": problems,
         "team": [t["name"] for t in st.team()],
-        "open_steps": [s for s in st.steps(limit=5000) if s["status"] != "done"][:300],
+        "open_steps": st.steps(open_only=True, limit=300),
         "hms": hms,
         "last_event": st.last_event_id(),
     }

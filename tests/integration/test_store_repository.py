@@ -213,6 +213,13 @@ def test_next_step_follows_dependencies(store):
     assert store.next_step("nobody") is None
 
 
+def test_open_steps_leave_the_done_ones_out_before_the_limit(store):
+    every = [s["id"] for s in store.steps()]
+    finish_first_two(store)
+    assert [s["id"] for s in store.steps(open_only=True)] == every[2:]
+    assert [s["id"] for s in store.steps(open_only=True, limit=2)] == every[2:4]
+
+
 def test_next_step_prefers_the_step_in_progress_and_never_offers_one_with_an_unknown_dependency(
     db_url,
 ):

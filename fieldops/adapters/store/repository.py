@@ -998,13 +998,17 @@ class Store:
         assignee: str | None = None,
         phase: str | None = None,
         rack: str | None = None,
+        open_only: bool = False,
         limit: int = 500,
         offset: int = 0,
     ) -> list[dict]:
+        """Steps in plan order; ``open_only``: those not done yet."""
         rid = self._rid()
         q = select(*STEP_COLS).where(T_STEP.c.revision_id == rid)
         if status:
             q = q.where(T_STEP.c.status == status)
+        if open_only:
+            q = q.where(T_STEP.c.status != rules.DONE)
         if assignee is not None:
             q = q.where(T_STEP.c.assignee == assignee)
         if phase:
