@@ -96,17 +96,18 @@ def run_export(args) -> int:
 
     design = services.load_valid_design(args.design).design
     site = args.site or design.floorplan.name
-    ids = planner_cable_ids(design)
-    ordered = {}
+    ordered, plan = {}, None
     try:
         from fieldops.core.routing import build_cable_plan
 
-        ordered = {r.id: r.ordered_mm for r in build_cable_plan(design).runs}
+        plan = build_cable_plan(design)
+        ordered = {r.id: r.ordered_mm for r in plan.runs}
     except Exception as exc:  # lengths are optional in NetBox; the export still goes out
         print(
             f"fieldops netbox export: warning: no cable lengths ({type(exc).__name__}: {exc})",
             file=sys.stderr,
         )
+    ids = planner_cable_ids(design, plan)
     connected: set[str] = set()
     if args.asbuilt is not None:
         from fieldops.core.reconcile import build_drift

@@ -132,18 +132,20 @@ def run(args) -> int:
     return EXIT_DRIFT if report.has_drift else EXIT_NO_DRIFT
 
 
-def planner_cable_ids(design) -> dict:
-    """Cable IDs as the planner assigns them (``build_cable_plan``), for every routed cable;
-    the same rule (:func:`fieldops.core.asbuilt.design_cable_ids`) for the rest."""
+def planner_cable_ids(design, plan=None) -> dict:
+    """Cable IDs as the planner assigns them (``build_cable_plan``, or ``plan`` when the caller
+    routed already), for every routed cable; the same rule
+    (:func:`fieldops.core.asbuilt.design_cable_ids`) for the rest."""
     from fieldops.core.asbuilt import design_cable_ids
 
     ids = design_cable_ids(design)
-    try:
-        from fieldops.core.routing import build_cable_plan
+    if plan is None:
+        try:
+            from fieldops.core.routing import build_cable_plan
 
-        plan = build_cable_plan(design)
-    except Exception:  # an unroutable design still reconciles on the cables' own IDs
-        return ids
+            plan = build_cable_plan(design)
+        except Exception:  # an unroutable design still reconciles on the cables' own IDs
+            return ids
     for run in plan.runs:
         key = tuple(sorted((f"{run.a.device}:{run.a.port}", f"{run.b.device}:{run.b.port}")))
         if key in ids:
