@@ -2,7 +2,8 @@
 and confirms it, over and over, with its own API token and keep-alive connection.
 
 Prints throughput and p50/p95/p99 latency per request kind, for SQLite and (when reachable)
-PostgreSQL, with the load average of the machine before each run (other jobs share it).
+PostgreSQL, with the load average of the machine before each run (other jobs share it), the
+server's own CPU time per request and how busy the whole machine was while it ran.
 Run: ``.venv/bin/python benchmarks/bench_web.py [--tablets 200] [--seconds 20] [--workers 2]
 [--poll page]``.
 """
@@ -174,6 +175,32 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] * 1000
 
 
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its live descendants (the
+    workers of ``serve --workers``); 0 where /proc is not there."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine has spent busy (not idle or waiting on I/O)."""
+    try:
+        ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def load_average() -> str:
     try:
         return " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -232,9 +259,13 @@ def run_one(
         t0 = time.monotonic()
         for t in tabs:
             t.start()
+        time.sleep(warmup_s)
+        cpu0, busy0 = tree_cpu_s(proc.pid), machine_busy_s()
         for t in tabs:
             t.join()
         wall = time.monotonic() - t0
+        # the tablets stop within a think time of stop_at: CPU is read when the last one ends
+        cpu, busy = tree_cpu_s(proc.pid) - cpu0, machine_busy_s() - busy0
         errors = sum(t.errors for t in tabs)
     finally:
         proc.terminate()
@@ -254,6 +285,12 @@ def run_one(
     rows.append(
         f"| {label} | all | {len(all_xs):,} | {len(all_xs) / wall:,.0f} | {pct(all_xs, 50):.1f} | {pct(all_xs, 95):.1f} | {pct(all_xs, 99):.1f} | errors {errors}, {done:,} confirmations in the store |"
     )
+    if all_xs:
+        rows.append(
+            f"| {label} | server CPU | {cpu * 1000 / len(all_xs):.2f} ms per request | "
+            f"{cpu / wall:.0%} of a core | machine busy {busy / wall / (os.cpu_count() or 1):.0%} "
+            "of all cores | | | |"
+        )
     return rows
 
 
