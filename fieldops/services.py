@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fieldops.adapters.designfile import Loaded, load_design
@@ -56,63 +56,110 @@ def load_valid_design(path: str | Path, *, clearance_mm: int | None = None) -> L
 
 
 @dataclass
-class PlanResult:
+class Plan:
+    """A design's plan in memory: cables routed and sized, work orders (None: cables only)
+    and the walking graph the work orders were ordered on."""
+
     loaded: Loaded
     cable_plan: object
     work: object | None
-    files: list[Path]
+    walk: object | None
+
+
+@dataclass
+class PlanResult(Plan):
+    files: list[Path] = field(default_factory=list)
+
+
+def robot_profiles(folder: Path | None = None) -> dict:
+    """Robot and crew profiles by name from a folder (default: the bundled robot_profiles/);
+    DesignError when the folder is missing, holds no profile, or a profile has errors."""
+    from fieldops.adapters.designfile import load_robot_profile
+    from fieldops.bootstrap import robot_profiles_dir
+
+    folder = Path(folder) if folder else robot_profiles_dir()
+    if not folder.is_dir():
+        raise DesignError([Problem(str(folder), 0, "", "robot profile folder not found")])
+    paths = sorted(folder.glob("*.y*ml"))
+    if not paths:
+        raise DesignError(
+            [Problem(str(folder), 0, "", "no robot or crew profiles (*.yaml) in this folder")]
+        )
+    profiles = {}
+    for path in paths:
+        p = load_robot_profile(path)
+        profiles[p.name] = p
+    return profiles
+
+
+def fleet_counts(profiles: dict, robots: list[str] | None, where: str = "") -> dict[str, int]:
+    """How many of each robot profile: ``robots`` items are ``name`` or ``name=count``
+    (None: each robot profile's own count). DesignError names an unknown profile."""
+    robot_names = sorted(n for n, p in profiles.items() if p.kind == "robot")
+    if robots is None:
+        return {n: profiles[n].count for n in robot_names}
+    counts: dict[str, int] = {}
+    for item in robots:
+        name, _, count = item.partition("=")
+        if name not in robot_names:
+            known = ", ".join(robot_names) or "none"
+            raise DesignError(
+                [
+                    Problem(
+                        "--robots",
+                        0,
+                        name,
+                        f"no robot profile '{name}'{where} (known: {known})",
+                    )
+                ]
+            )
+        if count and not (count.isdigit() and int(count) <= 1000):
+            raise DesignError(
+                [Problem("--robots", 0, name, f"count '{count}' is not a whole number 0..1000")]
+            )
+        counts[name] = int(count) if count else 1
+    return counts
 
 
 def load_team(profiles_dir: Path | None, *, crew: int | None, robots: list[str] | None) -> list:
     """Robot and crew profiles from a folder; ``crew`` overrides the technician count and
     ``robots`` (``name`` or ``name=count``) picks the fleet (default: every robot profile)."""
-    from fieldops.adapters.designfile import load_robot_profile
-    from fieldops.bootstrap import robot_profiles_dir
-
-    folder = Path(profiles_dir) if profiles_dir else robot_profiles_dir()
-    profiles = {}
-    problems: list[Problem] = []
-    for path in sorted(folder.glob("*.y*ml")):
-        try:
-            p = load_robot_profile(path, problems)
-            profiles[p.name] = p
-        except DesignError as exc:
-            raise DesignError(exc.problems) from None
+    profiles = robot_profiles(profiles_dir)
+    counts = fleet_counts(profiles, robots, f" in {profiles_dir or 'robot_profiles/'}")
     team = []
-    wanted: dict[str, int] | None = None
-    if robots is not None:
-        wanted = {}
-        for item in robots:
-            name, _, count = item.partition("=")
-            if name not in profiles or profiles[name].kind != "robot":
-                known = (
-                    ", ".join(sorted(n for n, p in profiles.items() if p.kind == "robot")) or "none"
-                )
-                raise DesignError(
-                    [
-                        Problem(
-                            "--robots",
-                            0,
-                            name,
-                            f"no robot profile '{name}' in {folder} (known: {known})",
-                        )
-                    ]
-                )
-            if count and not (count.isdigit() and 0 <= int(count) <= 1000):
-                raise DesignError(
-                    [Problem("--robots", 0, name, f"count '{count}' is not a whole number 0..1000")]
-                )
-            wanted[name] = int(count) if count else 1
-    from dataclasses import replace
-
     for name, p in sorted(profiles.items()):
-        if p.kind == "technician":
-            n = p.count if crew is None else crew
-        else:
-            n = p.count if wanted is None else wanted.get(name, 0)
+        n = (p.count if crew is None else crew) if p.kind == "technician" else counts.get(name, 0)
         if n > 0:
             team.append(replace(p, count=n))
     return team
+
+
+def build_plan(
+    loaded: Loaded,
+    *,
+    crew: int | None = None,
+    robots: list[str] | None = None,
+    profiles_dir: Path | None = None,
+    cables_only: bool = False,
+    progress=lambda msg: None,
+) -> Plan:
+    """Route and size a validated design's cables and (unless ``cables_only``) build its work
+    orders for the team; nothing is written."""
+    from fieldops.core.routing import build_cable_plan
+
+    design = loaded.design
+    team = None if cables_only else load_team(profiles_dir, crew=crew, robots=robots)
+    progress(f"routing {len(design.cables):,} cables over {len(design.floorplan.trays)} trays")
+    cable_plan = build_cable_plan(design, progress=progress)
+    if team is None:
+        return Plan(loaded, cable_plan, None, None)
+    from fieldops.core.walking import WalkGraph
+    from fieldops.core.workplan import build_work_plan
+
+    progress(f"building work orders for a team of {sum(p.count for p in team)}")
+    walk = WalkGraph(design)
+    work = build_work_plan(design, cable_plan, team, walk, progress=progress)
+    return Plan(loaded, cable_plan, work, walk)
 
 
 def plan_design(
@@ -128,25 +175,21 @@ def plan_design(
 ) -> PlanResult:
     """Validate, route and size cables, build work orders; write every output or none."""
     from fieldops.adapters.cablefiles import write_cable_files
-    from fieldops.core.routing import build_cable_plan
     from fieldops.outdir import staged_outdir
 
     progress(f"loading {design_path}")
     loaded = load_valid_design(design_path)
-    design = loaded.design
-    progress(f"routing {len(design.cables):,} cables over {len(design.floorplan.trays)} trays")
-    cable_plan = build_cable_plan(design, progress=progress)
-    work = None
+    plan = build_plan(
+        loaded,
+        crew=crew,
+        robots=robots,
+        profiles_dir=profiles_dir,
+        cables_only=cables_only,
+        progress=progress,
+    )
+    design, cable_plan, work = loaded.design, plan.cable_plan, plan.work
     files: list[Path] = []
     with staged_outdir(Path(outdir)) as stage:
-        if not cables_only:
-            from fieldops.core.walking import WalkGraph
-            from fieldops.core.workplan import build_work_plan
-
-            team = load_team(profiles_dir, crew=crew, robots=robots)
-            progress(f"building work orders for a team of {sum(p.count for p in team)}")
-            walk = WalkGraph(design)
-            work = build_work_plan(design, cable_plan, team, walk, progress=progress)
         # written after the work plan, so the cut sheet names each cable's work order and step
         files += write_cable_files(design, cable_plan, stage, work=work)
         if work is not None:
@@ -158,11 +201,13 @@ def plan_design(
 
                 progress("printing cut sheets and labels")
                 files.append(
-                    write_cutsheets(stage / "cutsheets.pdf", design, cable_plan, work, walk=walk)
+                    write_cutsheets(
+                        stage / "cutsheets.pdf", design, cable_plan, work, walk=plan.walk
+                    )
                 )
                 files.append(write_labels(stage / "labels.pdf", design, cable_plan))
         files = [Path(outdir) / f.relative_to(stage) for f in files]
-    return PlanResult(loaded, cable_plan, work, files)
+    return PlanResult(loaded, cable_plan, work, plan.walk, files)
 
 
 def plan_summary(result: PlanResult) -> str:

@@ -30,6 +30,13 @@ def add_team(p) -> None:
     )
 
 
+def robot_list(args) -> list[str] | None:
+    """``--robots`` as a list of ``name`` / ``name=count`` items (None: not given)."""
+    if args.robots is None:
+        return None
+    return [r.strip() for r in args.robots.split(",") if r.strip()]
+
+
 def add_password_file(
     p,
     help: str = "read the password from this file's first line ('-' for stdin)",  # noqa: A002

@@ -77,7 +77,7 @@ def run(args) -> int:
     from fieldops.adapters.mqtt.broker import EmbeddedBroker
     from fieldops.adapters.mqtt.simulator import SimulatedRobot
     from fieldops.bootstrap import sample_design
-    from fieldops.cli.serve import _load, _robot_profiles, _start_bridge, _store
+    from fieldops.cli.serve import _load, _start_bridge, _store
 
     if not 0 <= args.port < 65536 or not 0 <= args.mqtt_port < 65536:
         raise DesignError([Problem("--port", 0, "", "ports must be 0..65535")])
@@ -101,7 +101,7 @@ def run(args) -> int:
     try:
         _load(store, plan_dir, Path(design))
         logins = _demo_users(store)
-        profiles = _robot_profiles()
+        profiles = services.robot_profiles()
         by_profile: dict[str, list[str]] = {}
         for member in store.team():
             if member["kind"] == "robot" and member["profile"] in profiles:

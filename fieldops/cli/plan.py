@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from fieldops.cli._args import add_outdir, add_team
+from fieldops.cli._args import add_outdir, add_team, robot_list
 
 
 def register(sub) -> None:
@@ -41,9 +41,6 @@ def run(args) -> int:
     if args.crew is not None and args.crew < 0:
         print("fieldops plan: --crew must be 0 or more", file=sys.stderr)
         return 2
-    robots = (
-        None if args.robots is None else [r.strip() for r in args.robots.split(",") if r.strip()]
-    )
     say = (
         (lambda msg: None)
         if args.quiet
@@ -53,7 +50,7 @@ def run(args) -> int:
         args.design,
         args.out,
         crew=args.crew,
-        robots=robots,
+        robots=robot_list(args),
         profiles_dir=args.profiles,
         cables_only=args.cables_only,
         pdf=args.pdf,

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from fieldops.adapters.pdf.labelstock import DEFAULT_STOCK, load_label_stocks
-from fieldops.cli._args import add_outdir, add_team
+from fieldops.cli._args import add_outdir, add_team, robot_list
 
 
 def register(sub) -> None:
@@ -79,16 +79,6 @@ def run(args) -> int:
     say(f"loading {args.design}")
     loaded = services.load_valid_design(args.design)
     design = loaded.design
-    try:
-        from fieldops.core.routing import build_cable_plan
-        from fieldops.core.walking import WalkGraph
-        from fieldops.core.workplan import build_work_plan
-    except ImportError as exc:
-        print(
-            f"fieldops print: planning is not available in this installation ({exc})",
-            file=sys.stderr,
-        )
-        return 1
     if args.rack:
         known = {r.name for r in design.floorplan.racks}
         missing = [r for r in args.rack if r not in known]
@@ -98,21 +88,21 @@ def run(args) -> int:
                 file=sys.stderr,
             )
             return 2
-    robots = (
-        None if args.robots is None else [r.strip() for r in args.robots.split(",") if r.strip()]
+    plan = services.build_plan(
+        loaded, crew=args.crew, robots=robot_list(args), profiles_dir=args.profiles, progress=say
     )
-    say(f"routing {len(design.cables):,} cables")
-    cable_plan = build_cable_plan(design)
-    team = services.load_team(args.profiles, crew=args.crew, robots=robots)
-    say(f"building work orders for a team of {sum(p.count for p in team)}")
-    walk = WalkGraph(design)
-    work = build_work_plan(design, cable_plan, team, walk, progress=say)
+    cable_plan, work = plan.cable_plan, plan.work
     files = []
     with staged_outdir(Path(args.out)) as stage:
         say("printing cutsheets.pdf")
         files.append(
             write_cutsheets(
-                stage / "cutsheets.pdf", design, cable_plan, work, pagesize=args.pagesize, walk=walk
+                stage / "cutsheets.pdf",
+                design,
+                cable_plan,
+                work,
+                pagesize=args.pagesize,
+                walk=plan.walk,
             )
         )
         say("printing racks.pdf")

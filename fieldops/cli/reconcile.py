@@ -92,21 +92,23 @@ def run(args) -> int:
     if args.plan is not None and args.confirmations is None:
         print("fieldops reconcile: --plan is only used with --confirmations", file=sys.stderr)
         return EXIT_INVALID
-    design = services.load_valid_design(args.design).design
+    loaded = services.load_valid_design(args.design)
+    design = loaded.design
     hall = design.floorplan.name
     obs = load_observations(args.observed, design) if args.observed else Observations(hall)
     record = ab.AsBuilt(hall)
+    cable_plan = None  # routed only when the plan's steps are planned here
     if args.asbuilt is not None:
         record = load_asbuilt(args.asbuilt, hall)
     if args.confirmations is not None:
         confirmations = load_confirmations(args.confirmations)
-        steps = plan_steps(args.plan, args.design, hall)
+        steps, cable_plan = plan_steps(args.plan, loaded, hall)
         try:
             record = ab.build_from_confirmations(record, steps, confirmations)
         except ab.AsBuiltError as exc:
             raise DesignError([Problem(str(args.confirmations), 0, "", str(exc))]) from None
     recorded = args.asbuilt is not None or args.confirmations is not None
-    ids = planner_cable_ids(design)
+    ids = planner_cable_ids(design, cable_plan)
     merged = merge_observed(record, obs)
     report = build_drift(
         design,
@@ -206,8 +208,9 @@ def load_confirmations(path: Path) -> list:
         raise DesignError([Problem(str(path), 0, "", str(exc))]) from None
 
 
-def plan_steps(plan: Path | None, design_path, hall: str) -> list:
-    """The plan's steps: from ``plan`` (a folder or its workorders.json) or planned now."""
+def plan_steps(plan: Path | None, loaded, hall: str) -> tuple[list, object | None]:
+    """The plan's steps: from ``plan`` (a folder or its workorders.json), or planned now from
+    the loaded design (then with its cable plan, else None)."""
     if plan is not None:
         from fieldops.adapters.workfiles import read_work_file
 
@@ -226,17 +229,11 @@ def plan_steps(plan: Path | None, design_path, hall: str) -> list:
                     )
                 ]
             )
-        return list(wp.steps)
-    import shutil
-    import tempfile
-
+        return list(wp.steps), None
     from fieldops import services
 
-    tmp = Path(tempfile.mkdtemp(prefix="fieldops-reconcile-"))
-    try:
-        return list(services.plan_design(design_path, tmp / "plan").work.steps)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    planned = services.build_plan(loaded)
+    return list(planned.work.steps), planned.cable_plan
 
 
 def write_json(path: Path, doc: dict) -> Path:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-from fieldops.cli._args import add_password_file
+from fieldops.cli._args import add_password_file, robot_list
 from fieldops.cli._secrets import mqtt_password
 from fieldops.core.problems import DesignError, Problem
 from fieldops.core.vda5050 import ORDER_MAX_ACTIONS, ORDER_MAX_BYTES, ORDER_MAX_STOPS
@@ -226,20 +224,6 @@ def register(sub) -> None:
 # ---------------------------------------------------------------- helpers
 
 
-def _profiles(folder: Path | None) -> dict:
-    from fieldops.adapters.designfile import load_robot_profile
-    from fieldops.bootstrap import robot_profiles_dir
-
-    folder = Path(folder) if folder else robot_profiles_dir()
-    if not folder.is_dir():
-        raise DesignError([Problem(str(folder), 0, "", "robot profile folder not found")])
-    out = {}
-    for path in sorted(folder.glob("*.y*ml")):
-        p = load_robot_profile(path)
-        out[p.name] = p
-    return out
-
-
 def _check_url(url: str) -> None:
     from fieldops.adapters.mqtt import parse_broker_url
 
@@ -249,19 +233,14 @@ def _check_url(url: str) -> None:
         raise DesignError([Problem("--broker", 0, "", str(exc))]) from None
 
 
-def _walker(design):
-    """Walking polylines for order edges, or None (straight edges) when the walk graph fails."""
-    try:
-        from fieldops.core.walking import WalkGraph
-
-        graph = WalkGraph(design)
-    except Exception:
-        return None
+def _walker(graph):
+    """Walking polylines for order edges over a WalkGraph (None where no path is found: the
+    edge is sent straight)."""
 
     def walk(a, b):
         try:
             return graph.walk(a, b)[0]
-        except Exception:
+        except Exception:  # noqa: BLE001 - an unreachable point falls back to a straight edge
             return None
 
     return walk
@@ -269,31 +248,20 @@ def _walker(design):
 
 def _load_plan(source: Path, args):
     """(steps, team, map_id, walk, plan_dir) from a plan folder or a design."""
+    from fieldops import services
+
     work_file = (
         source
         if source.is_file() and source.name == "workorders.json"
         else source / "workorders.json"
     )
     if work_file.is_file():
-        try:
-            from fieldops.adapters.workfiles import read_work_file
-        except ImportError:
-            raise DesignError(
-                [
-                    Problem(
-                        str(work_file),
-                        0,
-                        "",
-                        "reading workorders.json needs fieldops.adapters.workfiles, which this installation lacks",
-                    )
-                ]
-            ) from None
+        from fieldops.adapters.workfiles import read_work_file
+
         meta, plan = read_work_file(work_file)
         info = meta.get("design") if isinstance(meta, dict) else None
         hall = (info.get("hall") if isinstance(info, dict) else "") or "hall"
         return plan.steps, plan.team, hall, None, work_file.parent
-    from fieldops import services
-
     if not (source / "design.yaml").is_file() and not (
         source.is_file() and source.suffix in (".yaml", ".yml")
     ):
@@ -307,24 +275,21 @@ def _load_plan(source: Path, args):
                 )
             ]
         )
-    robots = (
-        None if args.robots is None else [r.strip() for r in args.robots.split(",") if r.strip()]
+    plan = services.build_plan(
+        services.load_valid_design(source),
+        crew=args.crew,
+        robots=robot_list(args),
+        profiles_dir=args.profiles,
     )
-    out = Path(tempfile.mkdtemp(prefix="fieldops-dispatch-"))  # the plan files are not kept
-    try:
-        result = services.plan_design(
-            source, out, crew=args.crew, robots=robots, profiles_dir=args.profiles
-        )
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
-    design = result.loaded.design
-    return result.work.steps, result.work.team, design.floorplan.name, _walker(design), None
+    design = plan.loaded.design
+    return plan.work.steps, plan.work.team, design.floorplan.name, _walker(plan.walk), None
 
 
 # ---------------------------------------------------------------- dispatch
 
 
 def run_dispatch(args) -> int:
+    from fieldops import services
     from fieldops.adapters.mqtt.bridge import (
         JsonFileStepSink,
         RobotAssignment,
@@ -349,7 +314,9 @@ def run_dispatch(args) -> int:
         (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     )
     steps, team, map_id, walk, plan_dir = _load_plan(Path(args.source), args)
-    assignments, warnings = assignments_from_plan(steps, team, _profiles(args.profiles))
+    assignments, warnings = assignments_from_plan(
+        steps, team, services.robot_profiles(args.profiles)
+    )
     for w in warnings:
         say(f"  {w}")
     total = sum(len(a.steps) for a in assignments)
@@ -503,30 +470,13 @@ def run_simulate(args) -> int:
 
 
 def run_acl(args) -> int:
+    from fieldops import services
     from fieldops.adapters.mqtt.acl import fleet_serials, write_fleet_files
 
-    profiles = {n: p for n, p in _profiles(args.profiles).items() if p.kind == "robot"}
-    counts = {n: p.count for n, p in profiles.items()}
-    if args.robots is not None:
-        counts = {}
-        for item in (r.strip() for r in args.robots.split(",") if r.strip()):
-            name, _, count = item.partition("=")
-            if name not in profiles:
-                raise DesignError(
-                    [
-                        Problem(
-                            "--robots",
-                            0,
-                            name,
-                            f"no robot profile '{name}' (known: {', '.join(sorted(profiles)) or 'none'})",
-                        )
-                    ]
-                )
-            if count and not (count.isdigit() and int(count) <= 1000):
-                raise DesignError(
-                    [Problem("--robots", 0, name, f"count '{count}' is not a whole number 0..1000")]
-                )
-            counts[name] = int(count) if count else 1
+    profiles = {
+        n: p for n, p in services.robot_profiles(args.profiles).items() if p.kind == "robot"
+    }
+    counts = services.fleet_counts(profiles, robot_list(args))
     fleet = [
         (profiles[n].manufacturer, serial)
         for n in sorted(counts)

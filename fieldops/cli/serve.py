@@ -269,27 +269,17 @@ def run_users_list(args) -> int:
     return 0
 
 
-def _robot_profiles() -> dict:
-    """The bundled robot profiles by name (as ``fieldops robots`` reads them)."""
-    from fieldops.adapters.designfile import load_robot_profile
-    from fieldops.bootstrap import robot_profiles_dir
-
-    return {
-        p.name: p
-        for p in (load_robot_profile(f) for f in sorted(robot_profiles_dir().glob("*.y*ml")))
-    }
-
-
 def _start_bridge(store, broker: str):
     """Dispatch the active plan's robot steps; their results land in the store (StepSink)."""
     from types import SimpleNamespace
 
+    from fieldops import services
     from fieldops.adapters.mqtt.bridge import RobotBridge, assignments_from_plan
 
     team = [SimpleNamespace(**t) for t in store.team()]
     robots = [t.name for t in team if t.kind == "robot"]
     steps = store.plan_steps(robots)
-    assignments, warnings = assignments_from_plan(steps, team, _robot_profiles())
+    assignments, warnings = assignments_from_plan(steps, team, services.robot_profiles())
     for w in warnings:
         print(f"  robots: {w}", file=sys.stderr)
     if not any(a.steps for a in assignments):

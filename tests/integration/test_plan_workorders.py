@@ -380,26 +380,19 @@ def test_malformed_work_files_are_clear_errors(tmp_path, text, needle):
     assert needle in str(err.value)
 
 
+LAB = str(REPO / "floorplans" / "lab-hall")
+
+
+def fieldops_plan(*args: str) -> subprocess.CompletedProcess:
+    """``fieldops plan`` in a subprocess, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "fieldops", "plan", *args], capture_output=True, text=True, cwd=REPO
+    )
+
+
 def test_cli_plan_end_to_end(tmp_path):
     out = tmp_path / "out"
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fieldops",
-            "plan",
-            str(REPO / "floorplans" / "lab-hall"),
-            "-o",
-            str(out),
-            "--crew",
-            "3",
-            "--robots",
-            "lift-robot",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-    )
+    r = fieldops_plan(LAB, "-o", str(out), "--crew", "3", "--robots", "lift-robot")
     assert r.returncode == 0, r.stderr
     assert "steps: rack 12, stack 92, power 62, cable 95, burnin 58, verify 12" in r.stdout
     assert "makespan:" in r.stdout and "technician-3:" in r.stdout and "lift-robot-1:" in r.stdout
@@ -410,25 +403,26 @@ def test_cli_plan_end_to_end(tmp_path):
 
 def test_cli_a_team_nobody_in_which_can_place_racks_fails_cleanly(tmp_path):
     out = tmp_path / "out"
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fieldops",
-            "plan",
-            str(REPO / "floorplans" / "lab-hall"),
-            "-o",
-            str(out),
-            "--crew",
-            "0",
-            "--robots",
-            "lift-robot",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-    )
+    r = fieldops_plan(LAB, "-o", str(out), "--crew", "0", "--robots", "lift-robot")
     assert r.returncode == 2, r.stdout + r.stderr
     assert "Traceback" not in r.stderr
     assert "rack:A01" in r.stderr and "nobody in the team can do this step" in r.stderr
     assert not (out / "workorders.json").exists() and not (out / "cutsheet.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "make, needle",
+    [
+        (lambda d: d / "missing", "robot profile folder not found"),
+        (lambda d: d, "no robot or crew profiles (*.yaml) in this folder"),
+    ],
+    ids=["missing-folder", "empty-folder"],
+)
+def test_cli_a_bad_profile_folder_is_named_before_any_routing(tmp_path, make, needle):
+    out, profiles = tmp_path / "out", make(tmp_path / "profiles")
+    (tmp_path / "profiles").mkdir()
+    r = fieldops_plan(LAB, "-o", str(out), "--profiles", str(profiles))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert f"{profiles}: <root>: {needle}" in r.stderr and "Traceback" not in r.stderr
+    assert "routing" not in r.stderr  # the team is checked first: no minutes lost on a typo
+    assert not out.exists()
