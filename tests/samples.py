@@ -55,8 +55,25 @@ def tiny_floorplan() -> dict:
         "outline": [[0, 0], [6000, 0], [6000, 6000], [0, 6000]],
         "grid": {"pitch_mm": 600, "prefix": "1A"},
         "waypoints": [{"name": "DOOR", "kind": "door", "position": [300, 300]}],
-        "trays": [{"name": "T1", "media": ["copper", "fibre"], "elevation_mm": 2500, "width_mm": 300, "points": [[1200, 3000], [3600, 3000]]}],
-        "rack_types": [{"slug": "r42", "width_mm": 600, "depth_mm": 1200, "u_height": 42, "max_kw": 10, "max_kg": 800}],
+        "trays": [
+            {
+                "name": "T1",
+                "media": ["copper", "fibre"],
+                "elevation_mm": 2500,
+                "width_mm": 300,
+                "points": [[1200, 3000], [3600, 3000]],
+            }
+        ],
+        "rack_types": [
+            {
+                "slug": "r42",
+                "width_mm": 600,
+                "depth_mm": 1200,
+                "u_height": 42,
+                "max_kw": 10,
+                "max_kg": 800,
+            }
+        ],
         "racks": [
             {"name": "R01", "rack_type": "r42", "position": [1800, 3000]},
             {"name": "R02", "rack_type": "r42", "position": [2400, 3000]},
@@ -67,7 +84,13 @@ def tiny_floorplan() -> dict:
 
 def tiny_devices() -> list[dict]:
     return [
-        {"name": "sw1", "device_type": "test-switch-1u", "rack": "R02", "position": 40, "face": "rear"},
+        {
+            "name": "sw1",
+            "device_type": "test-switch-1u",
+            "rack": "R02",
+            "position": 40,
+            "face": "rear",
+        },
         {"name": "srv1", "device_type": "test-server-1u", "rack": "R01", "position": 10},
         {"name": "srv2", "device_type": "test-server-1u", "rack": "R03", "position": 10},
     ]
@@ -94,9 +117,17 @@ def write_design(
     (root / "types").mkdir(exist_ok=True)
     for dt in device_types if device_types is not None else [SERVER_TYPE, SWITCH_TYPE]:
         (root / "types" / f"{dt['slug']}.yaml").write_text(yaml.safe_dump(dt, sort_keys=False))
-    (root / "floorplan.yaml").write_text(yaml.safe_dump(floorplan if floorplan is not None else tiny_floorplan(), sort_keys=False))
-    (root / "elevations.yaml").write_text(yaml.safe_dump({"devices": devices if devices is not None else tiny_devices()}, sort_keys=False))
-    (root / "connections.yaml").write_text(yaml.safe_dump({"cables": cables if cables is not None else tiny_cables()}, sort_keys=False))
+    (root / "floorplan.yaml").write_text(
+        yaml.safe_dump(floorplan if floorplan is not None else tiny_floorplan(), sort_keys=False)
+    )
+    (root / "elevations.yaml").write_text(
+        yaml.safe_dump(
+            {"devices": devices if devices is not None else tiny_devices()}, sort_keys=False
+        )
+    )
+    (root / "connections.yaml").write_text(
+        yaml.safe_dump({"cables": cables if cables is not None else tiny_cables()}, sort_keys=False)
+    )
     design = {
         "name": "tiny",
         "revision": "1",

@@ -14,7 +14,19 @@ pytestmark = pytest.mark.slow
 def test_demo_plans_serves_and_stops(tmp_path):
     out = tmp_path / "demo"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fieldops", "demo", "-o", str(out), "--port", "0", "--no-pdf", "--exit-after", "20"],
+        [
+            sys.executable,
+            "-m",
+            "fieldops",
+            "demo",
+            "-o",
+            str(out),
+            "--port",
+            "0",
+            "--no-pdf",
+            "--exit-after",
+            "20",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

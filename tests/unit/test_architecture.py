@@ -28,5 +28,7 @@ def test_core_imports_no_adapter_or_io_library():
 
 def test_ruff_is_clean():
     folders = [f for f in ("fieldops", "tests", "benchmarks") if (REPO / f).is_dir()]
-    result = subprocess.run([_tool("ruff"), "check", *folders], cwd=REPO, capture_output=True, text=True)
+    result = subprocess.run(
+        [_tool("ruff"), "check", *folders], cwd=REPO, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
