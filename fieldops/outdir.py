@@ -1,12 +1,15 @@
-"""Write a set of output files so that a failure leaves nothing half-written."""
+"""Write output files so that a failure leaves nothing half-written."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
+
+_FLUSH_CHARS = 1 << 20  # buffer streamed chunks into ~1 MB writes
 
 
 @contextmanager
@@ -27,3 +30,32 @@ def staged_outdir(outdir: Path):
                 os.replace(path, target)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def atomic_write(path: str | Path, text: str | Iterable[str], *, mode: int = 0o644) -> Path:
+    """Write ``text`` (a str or an iterable of str chunks) to ``path`` atomically; return ``path``.
+
+    The text goes, UTF-8 and with line endings as given (``newline=""``), to a temporary file
+    beside ``path``, which gets permission bits ``mode`` and is then renamed over ``path``.
+    On any failure the temporary file is removed and ``path`` is left as it was.
+    """
+    path = Path(path)
+    chunks = (text,) if isinstance(text, str) else text
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            buf: list[str] = []
+            size = 0
+            for chunk in chunks:
+                buf.append(chunk)
+                size += len(chunk)
+                if size > _FLUSH_CHARS:
+                    f.write("".join(buf))
+                    buf, size = [], 0
+            f.write("".join(buf))
+        os.chmod(tmp, mode)  # mkstemp makes 0600
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -12,13 +12,13 @@ import csv
 import io
 import json
 import math
-import os
 from collections import defaultdict
 from pathlib import Path
 
 from fieldops.core.cableplan import CablePlan, CableRun
 from fieldops.core.model import Design
 from fieldops.core.workorder import WorkPlan
+from fieldops.outdir import atomic_write
 
 SCHEMA = "fieldops.routes/1.0"
 SPARES_RATE = 0.02  # 2 % spares per SKU, rounded up ...
@@ -203,13 +203,6 @@ def _csv_text(columns, rows) -> str:
     return buf.getvalue()
 
 
-def _write(path: Path, text: str) -> Path:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8", newline="")
-    os.replace(tmp, path)
-    return path
-
-
 def write_cable_files(
     design: Design, plan: CablePlan, outdir: str | Path, work: WorkPlan | None = None
 ) -> list[Path]:
@@ -229,7 +222,7 @@ def write_cable_files(
         + "\n"
     )
     return [
-        _write(out / "cutsheet.csv", cut),
-        _write(out / "bom.csv", bom),
-        _write(out / "routes.json", routes),
+        atomic_write(out / "cutsheet.csv", cut),
+        atomic_write(out / "bom.csv", bom),
+        atomic_write(out / "routes.json", routes),
     ]

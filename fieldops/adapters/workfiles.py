@@ -12,8 +12,6 @@ import gc
 import heapq
 import io
 import json
-import os
-import tempfile
 from dataclasses import asdict
 from operator import itemgetter
 from pathlib import Path
@@ -28,6 +26,7 @@ from fieldops.core.workorder import (
     step_from_dict,
     step_to_dict,
 )
+from fieldops.outdir import atomic_write
 
 SCHEMA = f"fieldops.workorders/{SCHEMA_VERSION}"
 WORKORDERS_JSON = "workorders.json"
@@ -219,33 +218,12 @@ def write_work_files(design: Design, work: WorkPlan, outdir: str | Path) -> list
     was = gc.isenabled()
     gc.disable()  # millions of short-lived acyclic dicts: the cyclic GC only costs time here
     try:
-        _atomic_write(outdir / WORKORDERS_JSON, iter_work_json(design, work))
-        _atomic_write(outdir / SCHEDULE_CSV, [render_schedule_csv(work).decode("utf-8")])
+        atomic_write(outdir / WORKORDERS_JSON, iter_work_json(design, work))
+        atomic_write(outdir / SCHEDULE_CSV, render_schedule_csv(work).decode("utf-8"))
     finally:
         if was:
             gc.enable()
     return [outdir / WORKORDERS_JSON, outdir / SCHEDULE_CSV]
-
-
-def _atomic_write(path: Path, chunks) -> None:
-    """Write text chunks to a temporary file beside ``path``, then rename it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            buf: list[str] = []
-            size = 0
-            for chunk in chunks:
-                buf.append(chunk)
-                size += len(chunk)
-                if size > 1 << 20:
-                    f.write("".join(buf))
-                    buf, size = [], 0
-            f.write("".join(buf))
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are ordinary readable files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read_work_file(path: str | Path) -> tuple[dict, WorkPlan]:

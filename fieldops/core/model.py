@@ -219,6 +219,11 @@ class DeviceType:
         return None
 
     @property
+    def units(self) -> int:
+        """Whole rack units the device occupies: ``u_height`` rounded up, at least 1 (0-U too)."""
+        return max(1, math.ceil(self.u_height))
+
+    @property
     def max_draw_w(self) -> float | None:
         """Sum of the power ports' allocated (else maximum) draw; None when none is declared."""
         draws = [

@@ -577,7 +577,7 @@ def _device_units(design: Design, name: str, rack: str, position: int | None) ->
         return set()
     dev = design.device(name)
     dt = design.device_types.get(dev.device_type) if dev else None
-    height = max(1, math.ceil(dt.u_height)) if dt else 1
+    height = dt.units if dt else 1
     return {("U", rack, u) for u in range(position, position + height)}
 
 

@@ -316,10 +316,7 @@ def build_steps(
                 p.payload_kg >= weight
                 and (
                     dev.position is None
-                    or (
-                        p.u_min <= dev.position
-                        and dev.position + max(1, math.ceil(dt.u_height)) - 1 <= p.u_max
-                    )
+                    or (p.u_min <= dev.position and dev.position + dt.units - 1 <= p.u_max)
                 )
                 for p in lifts
             )

@@ -11,7 +11,6 @@ Rule names (``Problem.rule``): ``duplicate``, ``reference``, ``elevation``, ``po
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -182,7 +181,9 @@ def _half_units(dev: Device, dt: DeviceType) -> range:
 
 
 def _top_u(dev: Device, dt: DeviceType) -> int:
-    return dev.position + math.ceil(dt.u_height) - 1
+    # only called for devices with u_height > 0 (0-U ones are skipped first), where
+    # ``units`` is exactly ceil(u_height)
+    return dev.position + dt.units - 1
 
 
 def check_elevations(design: Design, ctx: Context) -> Iterable[Problem]:

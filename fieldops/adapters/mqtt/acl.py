@@ -17,13 +17,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
 from fieldops.core import vda5050 as v
 from fieldops.core.problems import DesignError, Problem
+from fieldops.outdir import atomic_write
 
 BRIDGE_USER = "fieldops"
 ROBOT_READS = ("order", "instantActions")
@@ -131,12 +131,7 @@ def write_fleet_files(
         ),
     }
     for path, text, mode in files.values():
-        tmp = path.with_name(f".{path.name}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        atomic_write(path, text, mode=mode)
     return {k: p for k, (p, _t, _m) in files.items()}
 
 

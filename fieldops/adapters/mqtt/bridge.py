@@ -33,8 +33,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -46,6 +44,7 @@ from fieldops.adapters.mqtt import connect, make_client
 from fieldops.core import vda5050 as v
 from fieldops.core.model import RobotProfile
 from fieldops.core.workorder import CONFIRM_ROBOT_AND_TECH, Step, natural_key
+from fieldops.outdir import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -137,14 +136,7 @@ class JsonFileStepSink:
             sort_keys=True,
         )
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".status-", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(self.path, text + "\n", mode=0o600)
         self._written = time.monotonic()
         self._dirty = False
 

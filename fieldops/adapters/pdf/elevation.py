@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from reportlab.lib import colors
 from reportlab.platypus import Flowable
 
@@ -108,7 +106,7 @@ class RackElevation(Flowable):
                     c.drawRightString(x0 - 2, y + self.u_pt * 0.2, str(u))
             for dev, far in self._face_devices(face):
                 dt = self.design.device_types.get(dev.device_type)
-                units = max(1, math.ceil(dt.u_height)) if dt else 1
+                units = dt.units if dt else 1
                 lo = max(1, dev.position)
                 hi = min(self.u_height, dev.position + units - 1)
                 if hi < lo:
