@@ -235,6 +235,32 @@ def sample_plan() -> WorkPlan:
     )
 
 
+def robot_check_plan() -> WorkPlan:
+    """``sample_plan()`` with the PDU cord plugged by lift-robot-1 (robot+technician) and the
+    schedule booking technician-2 to check it, as ``core.workplan`` does for a robot's step."""
+    from dataclasses import replace
+
+    plan = sample_plan()
+    steps = tuple(
+        replace(s, assignee="lift-robot-1", depends_on=("mount-sw1",))
+        if s.id == "check-pdu-R02"
+        else s
+        for s in plan.steps
+    )
+    wos = tuple(
+        replace(w, steps=tuple(x for x in w.steps if x != "check-pdu-R02"))
+        if w.assignee == "technician-2"
+        else replace(w, steps=(*w.steps, "check-pdu-R02"))
+        if w.assignee == "lift-robot-1"
+        else w
+        for w in plan.workorders
+    )
+    booked = {"step": "check-pdu-R02", "technician": "technician-2", "start_s": 900.0}
+    return replace(
+        plan, steps=steps, workorders=wos, stats={"confirmations": [{**booked, "end_s": 930.0}]}
+    )
+
+
 SAMPLE_FLOOR = {
     "hall": "TINY",
     "outline": [[0, 0], [6000, 0], [6000, 6000], [0, 6000]],

@@ -48,6 +48,12 @@ def crew() -> str:
     return chosen
 
 
+def walker_of(step: dict, who: str) -> str:
+    """Whose walk leads to a step: a technician's own (their step, or a robot's work they
+    check); for a lead looking on, the step's assignee."""
+    return who if g.user["role"] == "technician" else step["assignee"] or who
+
+
 def drawings() -> DrawingCache:
     return current_app.extensions["fieldops_drawings"]
 
@@ -57,9 +63,9 @@ def step_view(step: dict, who: str) -> dict:
 
     The floor map and the rack elevation are drawn once per plan revision (DrawingCache).
     The stored path starts where the assignee finished the step before this one in the plan;
-    when they stand somewhere else (the step was reassigned to them, or they work out of
-    order) the path is walked again on the walking graph from where they are (from the
-    staging area or door when a reassigned step is their first).
+    when ``who`` stands somewhere else (the step was reassigned to them, they check a robot's
+    work, or they work out of order) the path is walked again on the walking graph from where
+    they are (from the staging area or door when it is their first).
     """
     st = store()
     rev = st.active_revision() or {"id": 0, "floor": {}}
@@ -68,8 +74,9 @@ def step_view(step: dict, who: str) -> dict:
     drawing = cache.floor(rev["id"], floor)
     here = (step["x_mm"], step["y_mm"])
     prev = st.previous_point(who) if who else None
-    if prev is None and step["assignee"] != step["planned_assignee"]:
-        prev = start_point(floor)  # a reassigned first step: from the staging area or door
+    if prev is None and who != step["planned_assignee"]:
+        # a reassigned first step, or a robot's work to check: from the staging area or door
+        prev = start_point(floor)
     path = step["path"]
     if prev is not None and (not path or tuple(path[0]) != tuple(prev)) and tuple(prev) != here:
         path = cache.walker(rev["id"], floor)(tuple(prev), here)
@@ -142,14 +149,9 @@ def queue():
 @bp.get("/step/<step_id>")
 @require("work")
 def step(step_id: str):
-    s = store().step(step_id)
+    s = store().step(step_id, crew=crew_scope())
     who = crew()
-    if g.user["role"] == "technician" and s["assignee"] != who:
-        abort(
-            403,
-            description=f"step {step_id} belongs to {s['assignee'] or 'nobody'}, not to your crew",
-        )
-    return render_step(s, s["assignee"] or who)
+    return render_step(s, walker_of(s, who))
 
 
 @bp.post("/step/<step_id>/start")
@@ -182,7 +184,7 @@ def confirm(step_id: str):
         if exc.status in (403, 404):
             raise
         s = store().step(step_id)
-        return render_step(s, s["assignee"], error=exc.message, status=exc.status, codes=raw)
+        return render_step(s, walker_of(s, crew()), error=exc.message, status=exc.status, codes=raw)
     flash(f"Confirmed: {res.step['title']}" + (" (already recorded)" if res.duplicate else ""))
     return redirect(
         url_for("tech.next_step", crew=request.args.get("crew"))
@@ -194,12 +196,7 @@ def confirm(step_id: str):
 @bp.route("/step/<step_id>/problem", methods=["GET", "POST"])
 @require("work")
 def problem(step_id: str):
-    s = store().step(step_id)
-    if g.user["role"] == "technician" and s["assignee"] != g.user["crew"]:
-        abort(
-            403,
-            description=f"step {step_id} belongs to {s['assignee'] or 'nobody'}, not to your crew",
-        )
+    s = store().step(step_id, crew=crew_scope())
     error = None
     if request.method == "POST":
         try:

@@ -21,7 +21,15 @@ from fieldops.adapters.store import (
 )
 from fieldops.core.problems import DesignError
 from fieldops.core.workorder import step_to_dict
-from tests.fixtures_db import ASSET_1, CABLE_1, CABLE_2, CABLE_3, SAMPLE_FLOOR, sample_plan
+from tests.fixtures_db import (
+    ASSET_1,
+    CABLE_1,
+    CABLE_2,
+    CABLE_3,
+    SAMPLE_FLOOR,
+    robot_check_plan,
+    sample_plan,
+)
 
 
 def finish_first_two(store):
@@ -56,12 +64,12 @@ def test_migrations_create_every_table_and_match_the_models(db_url):
             "assignees",
             "step_deps",
         } <= names
-        assert current_revision(s.engine) == head_revision() == "0002"
+        assert current_revision(s.engine) == head_revision() == "0003"
         with s.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         assert diff == []
         Store(db_url).close()  # migrating again is a no-op
-        assert current_revision(s.engine) == "0002"
+        assert current_revision(s.engine) == "0003"
     finally:
         s.close()
 
@@ -265,7 +273,7 @@ def test_plans_loaded_before_the_step_deps_migration_get_their_dependencies(db_u
         assert "step_deps" not in inspect(s.engine).get_table_names()
         s.close()
         s = Store(db_url)  # migrates to head
-        assert current_revision(s.engine) == "0002"
+        assert current_revision(s.engine) == "0003"
         assert _dep_pairs(s) == before
         s.confirm("rack-R01", client_id="c-1", actor="ann", crew="technician-1")
         assert s.next_step("technician-1")["id"] == "mount-srv1"
@@ -602,3 +610,35 @@ def test_a_failed_robot_action_opens_a_blocker_for_the_lead(store):
         ("mount-sw1", "robot: gripper fault")
     ]
     assert store.step("mount-sw1")["status_detail"] == "gripper fault"
+
+
+def test_a_robots_finished_work_waits_in_the_queue_of_the_technician_booked_to_check_it(db_url):
+    """lift-robot-1 plugs the PDU cord (robot+technician), the schedule booked technician-2 to
+    check it: once the robot reports it finished, the check is technician-2's next step (after
+    the step they have in hand), in their queue, theirs to open and confirm; start stays
+    theirs only for their own steps."""
+    s = Store(db_url)
+    try:
+        s.load_plan(robot_check_plan(), design="tiny", revision="1", hall="TINY")
+        check = s.step("check-pdu-R02")
+        assert (check["assignee"], check["checker"]) == ("lift-robot-1", "technician-2")
+        own = s.next_step("technician-2")["id"]
+        assert own == f"cable-{CABLE_2}"
+        assert "check-pdu-R02" not in [q["id"] for q in s.queue("technician-2")]
+        s.set_status("mount-sw1", "done", "FINISHED")
+        s.set_status("check-pdu-R02", "awaiting_confirmation", {"robot": "lift-robot-1"})
+        assert s.next_step("technician-2")["id"] == "check-pdu-R02"
+        assert "check-pdu-R02" in [q["id"] for q in s.queue("technician-2")]
+        assert s.next_step("technician-1")["id"] == "rack-R01"  # booked for technician-2 only
+        s.start(own, actor="bob", crew="technician-2")  # a step in hand comes first
+        assert s.next_step("technician-2")["id"] == own
+        assert s.step("check-pdu-R02", crew="technician-2")["status"] == "awaiting_confirmation"
+        with pytest.raises(Forbidden, match="assigned to technician-2, not to your crew"):
+            s.step(own, crew="technician-1")
+        with pytest.raises(Forbidden):
+            s.start("check-pdu-R02", actor="bob", crew="technician-2")
+        res = s.confirm("check-pdu-R02", client_id="chk-1", actor="bob", crew="technician-2")
+        assert (res.confirmation["how"], res.step["status"]) == ("manual", "done")
+        assert "check-pdu-R02" not in [q["id"] for q in s.queue("technician-2")]
+    finally:
+        s.close()

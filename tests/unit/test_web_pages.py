@@ -7,7 +7,14 @@ import re
 
 import pytest
 
-from tests.fixtures_db import ASSET_1, CABLE_1, CABLE_2, SAMPLE_FLOOR, sample_plan
+from tests.fixtures_db import (
+    ASSET_1,
+    CABLE_1,
+    CABLE_2,
+    SAMPLE_FLOOR,
+    robot_check_plan,
+    sample_plan,
+)
 from tests.fixtures_web import PASSWORD, csrf_of, login
 
 
@@ -377,3 +384,33 @@ def test_login_again_after_the_role_changed_is_required(as_user, store_of):
     assert c.get("/tech/").status_code == 302  # the old session no longer matches
     login(c, "ann")
     assert c.get("/lead/").status_code == 200
+
+
+def test_a_technician_is_sent_to_check_a_robots_finished_work_and_confirms_it(
+    as_user, store_of
+):
+    """The robot's PDU cord (robot+technician) waits for technician-2 (bob), whom the schedule
+    booked: it is bob's next step once the robot finished, his page says so, he confirms it
+    with the form; ann (technician-1) may not open bob's own steps."""
+    store_of.load_plan(
+        robot_check_plan(), design="tiny", revision="2", hall="TINY", floor=SAMPLE_FLOOR
+    )
+    store_of.set_status("mount-sw1", "done", "FINISHED")
+    store_of.set_status("check-pdu-R02", "awaiting_confirmation", {"robot": "lift-robot-1"})
+    c, token = as_user("bob")
+    html = c.get("/tech/").get_data(as_text=True)
+    assert "Check PDU cord R02" in html
+    assert "lift-robot-1 has finished this step: check its work" in html
+    assert 'class="walk"' in html  # bob walks there from the door
+    queue = c.get("/tech/queue").get_data(as_text=True)
+    assert "Check PDU cord R02" in queue
+    r = c.post(
+        "/tech/step/check-pdu-R02/confirm",
+        data={"csrf_token": token, "client_id": "chk-form-1", "codes": ""},
+    )
+    assert r.status_code == 302, r.get_data(as_text=True)
+    step = store_of.step("check-pdu-R02")
+    assert step["status"] == "done" and step["confirmations"][0]["actor"] == "bob"
+    ann, _ = as_user("ann")
+    assert ann.get(f"/tech/step/cable-{CABLE_2}").status_code == 403
+    assert ann.get("/tech/step/check-pdu-R02").status_code == 200  # any technician may check

@@ -100,6 +100,8 @@ class StepRow(Base):
         Index("ix_steps_status", "revision_id", "status"),
         # an assignee's steps in one state, latest first (in progress; finished last)
         Index("ix_steps_assignee_status", "revision_id", "assignee", "status", "updated_at"),
+        # a technician's checks of robots' work waiting for them
+        Index("ix_steps_checker", "revision_id", "checker", "status"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"))
@@ -124,6 +126,8 @@ class StepRow(Base):
     duration_s: Mapped[float] = mapped_column(Float, default=60.0)
     assignee: Mapped[str] = mapped_column(String(100), default="")
     planned_assignee: Mapped[str] = mapped_column(String(100), default="")
+    # robot+technician steps of a robot: the technician the schedule booked to confirm them
+    checker: Mapped[str] = mapped_column(String(100), default="", server_default="")
     status: Mapped[str] = mapped_column(String(30), default="pending")
     status_detail: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[float] = mapped_column(Float, default=0.0)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from sqlalchemy import (
     Float,
     String,
+    and_,
     bindparam,
     create_engine,
     event,
@@ -75,6 +76,7 @@ T_EVENT = EventRow.__table__
 T_DEP = StepDepRow.__table__
 
 MAX_NOTE = 2000
+AWAITING = "awaiting_confirmation"
 STEP_COLS = [c for c in T_STEP.c if c.name != "data"]  # everything a view needs; data is for export
 MAX_NAME = 100
 
@@ -121,12 +123,22 @@ def _ready_in_queue(statuses: tuple[str, ...]):
     )
 
 
-# an assignee's step in progress whose dependencies are done, else their first ready one
+# a robot's finished robot+technician step waiting for the technician booked to check it
+_CHECK_OF = and_(T_STEP.c.checker == bindparam("who"), T_STEP.c.status == AWAITING)
+NEXT_CHECK = (
+    select(*STEP_COLS)
+    .where(T_STEP.c.revision_id == bindparam("rid"), _CHECK_OF)
+    .order_by(T_STEP.c.seq)
+    .limit(1)
+)
+# an assignee's step in progress whose dependencies are done, else a robot's work waiting for
+# their check (whatever builds on it waits too), else their first ready step
 NEXT_IN_PROGRESS = _ready_in_queue(("in_progress",))
 NEXT_READY = _ready_in_queue(tuple(s for s in rules.OPEN_STATUSES if s != "in_progress"))
 _next_u = union_all(
     select(NEXT_IN_PROGRESS.subquery(), literal(0).label("pri")),
-    select(NEXT_READY.subquery(), literal(1).label("pri")),
+    select(NEXT_CHECK.subquery(), literal(1).label("pri")),
+    select(NEXT_READY.subquery(), literal(2).label("pri")),
 ).subquery()
 NEXT_STEP = select(*(c for c in _next_u.c if c.name != "pri")).order_by(_next_u.c.pri).limit(1)
 LOCK_STEP = select(*STEP_COLS, UNMET.label("unmet")).where(
@@ -516,6 +528,19 @@ class Store:
         }
         return self._queue_event(conn, conn.execute(INSERT_EVENT, ev).inserted_primary_key[0], ev)
 
+    def _step_event(self, conn: Connection, kind: str, rev: dict, row, actor: str, /, **data):
+        """An event about a step: ``data`` plus where the step stands (assignee, phase, rack),
+        which the lead's live views colour and count by."""
+        where = {"assignee": row["assignee"], "phase": row["phase"], "rack": row["rack"]}
+        return self._event(
+            conn,
+            kind,
+            hall=rev["hall"],
+            step_id=row["step_id"],
+            actor=actor,
+            data={**where, **data},
+        )
+
     @staticmethod
     def _queue_event(conn: Connection, event_id: int, ev: dict) -> dict:
         """An inserted event, told to the listeners once the transaction commits."""
@@ -620,6 +645,11 @@ class Store:
                 )
             if wo_rows:
                 conn.execute(insert(T_WO), wo_rows)
+            checker = {
+                c["step"]: c["technician"]
+                for c in (plan.stats or {}).get("confirmations") or ()
+                if isinstance(c, dict) and "step" in c and "technician" in c
+            }
             step_rows = []
             for seq, s in enumerate(plan.steps):
                 wo_id, wo_seq = wo_of.get(s.id, ("", seq))
@@ -651,6 +681,7 @@ class Store:
                         "duration_s": float(s.duration_s),
                         "assignee": s.assignee,
                         "planned_assignee": s.assignee,
+                        "checker": str(checker.get(s.id, ""))[:MAX_NAME],
                         "status": s.status if s.status in STATUSES else "pending",
                         "status_detail": "",
                         "updated_at": now,
@@ -935,6 +966,7 @@ class Store:
                 "duration_s",
                 "assignee",
                 "planned_assignee",
+                "checker",
                 "status",
                 "status_detail",
                 "updated_at",
@@ -964,14 +996,15 @@ class Store:
             )
         return out
 
-    def step(self, step_id: str) -> dict:
+    def step(self, step_id: str, *, crew: str | None = None) -> dict:
         """One step with ``blocking`` (its dependencies not done), its confirmations and
-        problems."""
+        problems. ``crew``: a technician's, who sees the steps they may act on only."""
         rid = self._rid()
         with self._read() as conn:
             row = conn.execute(LOCK_STEP, {"rid": rid, "sid": step_id}).mappings().first()
             if row is None:
                 raise NotFound(f"no step '{step_id}' in the active plan")
+            self._check_crew(conn, rid, row, crew, checks=True)
             status_of = (
                 self._statuses(conn, rid, row["depends_on"])
                 if row["unmet"]
@@ -1030,12 +1063,19 @@ class Store:
         return [self._step_dict(r, status_of) for r in rows]
 
     def _queue_query(self, rid: int, assignee: str):
+        """The assignee's open, blocked and failed steps and the robots' work waiting for
+        their check."""
         return (
             select(*STEP_COLS)
             .where(
                 T_STEP.c.revision_id == rid,
-                T_STEP.c.assignee == assignee,
-                T_STEP.c.status.in_(rules.OPEN_STATUSES + (rules.BLOCKED, rules.FAILED)),
+                or_(
+                    and_(
+                        T_STEP.c.assignee == assignee,
+                        T_STEP.c.status.in_(rules.OPEN_STATUSES + (rules.BLOCKED, rules.FAILED)),
+                    ),
+                    and_(T_STEP.c.checker == assignee, T_STEP.c.status == AWAITING),
+                ),
             )
             .order_by(T_STEP.c.wo_seq, T_STEP.c.seq)
         )
@@ -1130,14 +1170,7 @@ class Store:
                 if prior["step"] != row["id"]:
                     raise Conflict(f"client_id '{client_id}' was already used for another step")
                 return ConfirmResult(self._conf_dict(prior, step_id), self._step_dict(row), True)
-            if (
-                crew is not None
-                and row["assignee"] != crew
-                and not self._robot_step_for_any_technician(conn, rid, row)
-            ):
-                raise Forbidden(
-                    f"step {step_id} is assigned to {row['assignee'] or 'nobody'}, not to your crew ({crew or 'none'})"
-                )
+            self._check_crew(conn, rid, row, crew, checks=True)
             if row["status"] == rules.DONE:
                 c = (
                     conn.execute(
@@ -1206,6 +1239,22 @@ class Store:
         if refusal is not None:  # raised after the commit, so the refused scan stays in the log
             raise refusal
         return result
+
+    def _check_crew(
+        self, conn: Connection, rid: int, row, crew: str | None, *, checks: bool = False
+    ) -> None:
+        """Forbidden unless ``crew`` (a technician's; None: anyone) may act on the step: its
+        own steps, and with ``checks`` a robot's robot+technician step too (confirm it, report
+        a problem with it): the robot has no crew, whichever technician checks its work does."""
+        if crew is None or row["assignee"] == crew:
+            return
+        if checks and (
+            row["checker"] == crew or self._robot_step_for_any_technician(conn, rid, row)
+        ):
+            return
+        raise Forbidden(
+            f"step {row['step_id']} is assigned to {row['assignee'] or 'nobody'}, not to your crew ({crew or 'none'})"
+        )
 
     def _robot_step_for_any_technician(self, conn: Connection, rid: int, row) -> bool:
         """A robot+technician step assigned to a robot is confirmed by whichever technician
@@ -1362,48 +1411,27 @@ class Store:
                     )
                 )
             if status == rules.BLOCKED and row["status"] != rules.BLOCKED:
-                pid = conn.execute(
-                    insert(T_PROBLEM).values(
-                        step=row["id"],
-                        kind="other",
-                        note=f"robot: {text_detail or 'action failed'}",
-                        reported_by=actor,
-                        reported_at=now,
-                        prev_status="pending",
-                        status="open",
-                        resolved_by="",
-                        resolution="",
-                    )
-                ).inserted_primary_key[0]
-                self._event(
+                # pending once cleared: the robot's failed order has to be sent again whole
+                self._open_problem(
                     conn,
-                    "problem_reported",
-                    hall=rev["hall"],
-                    step_id=step_id,
+                    rev,
+                    row,
+                    kind="other",
+                    note=f"robot: {text_detail or 'action failed'}",
                     actor=actor,
-                    data={
-                        "problem": pid,
-                        "kind": "other",
-                        "note": text_detail,
-                        "assignee": row["assignee"],
-                        "rack": row["rack"],
-                        "phase": row["phase"],
-                    },
+                    now=now,
+                    prev_status="pending",
+                    event_note=text_detail,
                 )
-            self._event(
+            self._step_event(
                 conn,
                 "step_status",
-                hall=rev["hall"],
-                step_id=step_id,
-                actor=actor,
-                data={
-                    "status": status,
-                    "detail": text_detail,
-                    "previous": row["status"],
-                    "assignee": row["assignee"],
-                    "phase": row["phase"],
-                    "rack": row["rack"],
-                },
+                rev,
+                row,
+                actor,
+                status=status,
+                detail=text_detail,
+                previous=row["status"],
             )
 
     def statuses(self, step_ids: Iterable[str]) -> dict[str, str]:
@@ -1440,27 +1468,13 @@ class Store:
         rid = rev["id"]
         with self._write() as conn:
             row = self._lock_step(conn, rid, step_id)
-            if crew is not None and row["assignee"] != crew:
-                raise Forbidden(
-                    f"step {step_id} is assigned to {row['assignee'] or 'nobody'}, not to your crew ({crew or 'none'})"
-                )
+            self._check_crew(conn, rid, row, crew)
             if row["status"] not in ("pending", "ready"):
                 return self._step_dict(row)
             now = self.clock()
             self._change_step(conn, row, now, status="in_progress")
-            self._event(
-                conn,
-                "step_status",
-                hall=rev["hall"],
-                step_id=step_id,
-                actor=actor,
-                data={
-                    "status": "in_progress",
-                    "previous": row["status"],
-                    "assignee": row["assignee"],
-                    "phase": row["phase"],
-                    "rack": row["rack"],
-                },
+            self._step_event(
+                conn, "step_status", rev, row, actor, status="in_progress", previous=row["status"]
             )
             return self._step_dict(
                 {**row, "status": "in_progress", "updated_at": now, "version": row["version"] + 1}
@@ -1481,10 +1495,7 @@ class Store:
         rid = rev["id"]
         with self._write() as conn:
             row = self._lock_step(conn, rid, step_id)
-            if crew is not None and row["assignee"] != crew:
-                raise Forbidden(
-                    f"step {step_id} is assigned to {row['assignee'] or 'nobody'}, not to your crew ({crew or 'none'})"
-                )
+            self._check_crew(conn, rid, row, crew, checks=True)
             if row["status"] == rules.DONE:
                 raise Conflict(
                     f"step {step_id} is already done; report a new problem to the lead directly"
@@ -1503,36 +1514,11 @@ class Store:
                     or "pending"
                 )
             )
-            pid = conn.execute(
-                insert(T_PROBLEM).values(
-                    step=row["id"],
-                    kind=kind,
-                    note=note,
-                    reported_by=actor,
-                    reported_at=now,
-                    prev_status=prev,
-                    status="open",
-                    resolved_by="",
-                    resolution="",
-                )
-            ).inserted_primary_key[0]
+            pid = self._open_problem(
+                conn, rev, row, kind=kind, note=note, actor=actor, now=now, prev_status=prev
+            )
             self._change_step(
                 conn, row, now, status=rules.BLOCKED, status_detail=f"{kind}: {note}"[:MAX_NOTE]
-            )
-            self._event(
-                conn,
-                "problem_reported",
-                hall=rev["hall"],
-                step_id=step_id,
-                actor=actor,
-                data={
-                    "problem": pid,
-                    "kind": kind,
-                    "note": note,
-                    "assignee": row["assignee"],
-                    "rack": row["rack"],
-                    "phase": row["phase"],
-                },
             )
         return {
             "id": pid,
@@ -1543,6 +1529,46 @@ class Store:
             "reported_at": now,
             "status": "open",
         }
+
+    def _open_problem(
+        self,
+        conn: Connection,
+        rev: dict,
+        row,
+        *,
+        kind: str,
+        note: str,
+        actor: str,
+        now: float,
+        prev_status: str,
+        event_note: str | None = None,
+    ) -> int:
+        """Record an open problem on a step (locked in this transaction) and tell the lead;
+        ``prev_status`` is where the step goes back to once every problem is resolved."""
+        pid = conn.execute(
+            insert(T_PROBLEM).values(
+                step=row["id"],
+                kind=kind,
+                note=note,
+                reported_by=actor,
+                reported_at=now,
+                prev_status=prev_status,
+                status="open",
+                resolved_by="",
+                resolution="",
+            )
+        ).inserted_primary_key[0]
+        self._step_event(
+            conn,
+            "problem_reported",
+            rev,
+            row,
+            actor,
+            problem=pid,
+            kind=kind,
+            note=note if event_note is None else event_note,
+        )
+        return pid
 
     def _problem_dict(self, row, step_id: str) -> dict:
         d = {
@@ -1631,19 +1657,15 @@ class Store:
                     p["prev_status"] if p["prev_status"] in rules.OPEN_STATUSES else "pending"
                 )
                 self._change_step(conn, row, now, status=new_status, status_detail="")
-            self._event(
+            self._step_event(
                 conn,
                 "problem_resolved",
-                hall=rev["hall"],
-                step_id=p["step_id"],
-                actor=actor,
-                data={
-                    "problem": problem_id,
-                    "resolution": resolution,
-                    "status": new_status,
-                    "assignee": row["assignee"],
-                    "rack": row["rack"],
-                },
+                rev,
+                row,
+                actor,
+                problem=problem_id,
+                resolution=resolution,
+                status=new_status,
             )
         return {
             "id": problem_id,
