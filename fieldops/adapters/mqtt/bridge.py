@@ -896,6 +896,9 @@ def assignments_from_plan(
     for a in sorted(robots, key=lambda a: natural_key(a.name)):
         by_profile.setdefault(a.profile, []).append(a)
     order = {s.id: i for i, s in enumerate(steps)}
+    steps_of: dict[str, list[Step]] = {}  # one pass: a fleet of R robots was R passes
+    for s in steps:
+        steps_of.setdefault(s.assignee, []).append(s)
     out: list[RobotAssignment] = []
     for pname in sorted(by_profile):
         profile = profiles.get(pname)
@@ -909,7 +912,7 @@ def assignments_from_plan(
             members, fleet_serials(profile.serial_number, len(members)), strict=True
         ):
             mine = sorted(
-                (s for s in steps if s.assignee == member.name),
+                steps_of.get(member.name, ()),
                 key=lambda s: (s.start_s if s.start_s is not None else float("inf"), order[s.id]),
             )
             if not mine:
