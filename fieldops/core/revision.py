@@ -101,21 +101,22 @@ def build_revision(
     nc = {c.key: c for c in new.cables}
 
     # -- what changed
-    removed_dev = sorted(set(od) - set(nd))
-    added_dev = sorted(set(nd) - set(od))
-    retyped = sorted(n for n in set(od) & set(nd) if od[n].device_type != nd[n].device_type)
-    moved = sorted(
+    # sets (membership is tested per cable and device); sorted wherever they are walked
+    removed_dev = od.keys() - nd.keys()
+    added_dev = nd.keys() - od.keys()
+    retyped = {n for n in od.keys() & nd.keys() if od[n].device_type != nd[n].device_type}
+    moved = {
         n
-        for n in set(od) & set(nd)
+        for n in od.keys() & nd.keys()
         if n not in retyped
         and (od[n].rack, od[n].position, od[n].face) != (nd[n].rack, nd[n].position, nd[n].face)
-    )
-    out_dev = set(removed_dev) | set(retyped) | set(moved)  # drained and unmounted
-    in_dev = set(added_dev) | set(retyped) | set(moved)  # mounted
-    kept = sorted(set(oc) & set(nc))
-    changed_media = sorted(k for k in kept if oc[k].media != nc[k].media)
-    removed_cab = sorted(set(oc) - set(nc))
-    added_cab = sorted(set(nc) - set(oc))
+    }
+    out_dev = removed_dev | retyped | moved  # drained and unmounted
+    in_dev = added_dev | retyped | moved  # mounted
+    kept = sorted(oc.keys() & nc.keys())
+    changed_media = {k for k in kept if oc[k].media != nc[k].media}
+    removed_cab = oc.keys() - nc.keys()
+    added_cab = nc.keys() - oc.keys()
     ids = {k: (oid[k] if k in oc else nid[k]) for k in nc}
     for k in kept:
         if oid[k] != nid[k]:
@@ -139,8 +140,8 @@ def build_revision(
             rerun.append(k)
         else:
             replug.append(k)
-    out_cab = set(removed_cab) | set(changed_media) | set(rerun)  # pulled out whole
-    in_cab = set(added_cab) | set(changed_media) | set(rerun)  # run whole
+    out_cab = removed_cab | changed_media | set(rerun)  # pulled out whole
+    in_cab = added_cab | changed_media | set(rerun)  # run whole
 
     std = standoff or walk_standoff(new)
     before = from_design(old, oid)
@@ -166,10 +167,10 @@ def build_revision(
                 duration_s=600.0,
             )
         )
-    drained_links = []
-    for k in sorted(set(removed_cab) | set(changed_media)):
+    drained_links = set()
+    for k in sorted(removed_cab | changed_media):
         if not on_moving(k):
-            drained_links.append(k)
+            drained_links.add(k)
             works.append(
                 WorkItem(
                     f"drain:{oid[k]}",
@@ -330,18 +331,18 @@ def build_revision(
         )
 
     steps = order_steps(works, _occupancy(old, before), prefix="rev")
-    touched = set(changed_media) | set(rerun) | set(replug)
+    touched = changed_media | set(rerun) | set(replug)
     changes = {
         "devices": {
-            "added": added_dev,
-            "removed": removed_dev,
-            "moved": moved,
-            "replaced": retyped,
+            "added": sorted(added_dev),
+            "removed": sorted(removed_dev),
+            "moved": sorted(moved),
+            "replaced": sorted(retyped),
         },
         "cables": {
-            "added": [nid[k] for k in added_cab],
-            "removed": [oid[k] for k in removed_cab],
-            "media_changed": [oid[k] for k in changed_media],
+            "added": [nid[k] for k in sorted(added_cab)],
+            "removed": [oid[k] for k in sorted(removed_cab)],
+            "media_changed": [oid[k] for k in sorted(changed_media)],
             "rerun": [oid[k] for k in rerun],
             "replugged": [oid[k] for k in replug],
             "unchanged": sorted(oid[k] for k in kept if k not in touched),
