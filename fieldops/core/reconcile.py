@@ -20,6 +20,7 @@ Cable drift, for designed cables A = ``srv1:eth0 -- sw1:swp1`` and B = ``srv2:et
     missing      [srv1:eth0]       [sw1:swp1]          (nothing seen where A should be)
     wrong_port   [srv1:eth0] --A-- [sw1:swp5]          (one end right, the other elsewhere)
     swapped      [srv1:eth0] --A-- [sw1:swp2]  and  [srv2:eth0] --B-- [sw1:swp1]
+    mislabelled  [srv1:eth0] --B-- [sw1:swp1]          (A's ports, but it carries B's label)
     unexpected   [srv1:eth1] ----- [sw1:swp7]          (a link the design does not have)
     unobserved   neither end's device reported and no as-built record covers it
 """
@@ -50,9 +51,17 @@ from fieldops.core.workorder import (
 )
 
 SCHEMA = "fieldops.drift/1.0"
-CABLE_STATUSES = ("as_designed", "missing", "swapped", "wrong_port", "unexpected", "unobserved")
+CABLE_STATUSES = (
+    "as_designed",
+    "mislabelled",
+    "missing",
+    "swapped",
+    "wrong_port",
+    "unexpected",
+    "unobserved",
+)
 DEVICE_STATUSES = ("as_designed", "wrong_u", "missing", "unexpected", "unobserved")
-DRIFT_CABLE = ("missing", "swapped", "wrong_port", "unexpected")
+DRIFT_CABLE = ("mislabelled", "missing", "swapped", "wrong_port", "unexpected")
 DRIFT_DEVICE = ("wrong_u", "missing", "unexpected")
 STANDOFF_MM = 600  # fallback stand-off distance in front of a rack face
 
@@ -112,7 +121,7 @@ class CableDrift:
     status: str  # one of CABLE_STATUSES
     designed: tuple[str, ...] = ()  # designed ends (sorted); () for unexpected
     observed: tuple[str, ...] = ()  # ends as found; () when missing or unobserved
-    partner: str = ""  # swapped: the other cable
+    partner: str = ""  # swapped: the other cable; mislabelled: the label it carries
     moves: tuple[tuple[str, str], ...] = ()  # (from port, to port) that put it right
     message: str = ""
 
@@ -249,17 +258,20 @@ def build_drift(
         del at_port[a], at_port[b]
         resolved[ref] = (a, b)
 
-    # 1. exactly as designed
+    # 1. in the designed ports: as designed, or carrying another label (a technician reading
+    # the label would take it for another cable: the label is replaced)
     for i, (a, b, ref) in sorted(remaining.items()):
         cid = dport.get(a)
         if cid is not None and dport.get(b) == cid and cid not in matched:
             matched.add(cid)
-            note = f" (its label reads {ref})" if not is_unknown(ref) and ref != cid else ""
-            out.append(
-                CableDrift(
-                    cid, "as_designed", dends[cid], (a, b), message=f"{cid} as designed{note}"
+            if is_unknown(ref) or ref == cid:
+                drift = CableDrift(
+                    cid, "as_designed", dends[cid], (a, b), message=f"{cid} as designed"
                 )
-            )
+            else:
+                msg = f"{cid} mislabelled: the cable in {_pretty(a)} -- {_pretty(b)} carries the label {ref}"
+                drift = CableDrift(cid, "mislabelled", dends[cid], (a, b), ref, message=msg)
+            out.append(drift)
             take(i, cid)
 
     # 2. swapped: two cables whose ends were exchanged
@@ -662,6 +674,24 @@ def build_fixups(
                     CONFIRM_SCAN_LABEL,
                     (c1, c2),
                     drift="swapped",
+                )
+            )
+        elif d.status == "mislabelled":
+            a, b = d.designed
+            works.append(
+                WorkItem(
+                    d.cable,
+                    f"Relabel {d.cable} (it carries {d.partner})",
+                    f"The cable from {loc.port_text(a)} to {loc.port_text(b)} is {d.cable} but carries the "
+                    f"label {d.partner}. Leave it plugged; print {d.cable}'s labels, replace the label "
+                    f"at each end ({d.cable}/A at {_pretty(a)}, {d.cable}/B at {_pretty(b)}) and scan both.",
+                    loc.port(a),
+                    [{"op": "label", "code": d.cable, "port": p} for p in (a, b)],
+                    CONFIRM_SCAN_LABEL,
+                    (d.cable,),
+                    (Part("label", d.cable, sku=""),),
+                    "mislabelled",
+                    duration_s=180.0,
                 )
             )
         elif d.status == "unexpected":

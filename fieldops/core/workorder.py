@@ -59,7 +59,7 @@ class Location:
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    kind: str  # device | cable | rails | cord
+    kind: str  # device | cable | rails | cord | label (a reprinted cable label)
     ref: str  # asset tag / device name / cable ID
     sku: str = ""
     quantity: int = 1

@@ -97,6 +97,7 @@ def test_one_missing_cable(design, tmp_path):
     assert drifted(report) == [("missing", D)]
     assert report.counts["cables"] == {
         "as_designed": 3,
+        "mislabelled": 0,
         "missing": 1,
         "swapped": 0,
         "wrong_port": 0,
@@ -230,6 +231,41 @@ def test_labels_scanned_in_the_record_decide_the_swap_side(design, tmp_path):
     steps = build_fixups(design, report)
     after = ab.apply_all(report.resolved, [ab.StepDone(s.id, s.action) for s in steps])
     assert after.cables[A] == ("srv1:eth0", "sw1:swp1")
+
+
+def test_a_cable_in_the_right_ports_with_another_cables_label_is_relabelled(design, tmp_path):
+    """The audit scanned B's label on the cable in A's ports (A's and B's labels were fitted
+    to the wrong cables), and B's ports hold a cable with no readable label: A is mislabelled
+    (a technician tracing B would pull A), the fix-up reprints A's labels in place, and the
+    record then has A where A belongs, under its own label."""
+    record = ab.apply_all(
+        ab.AsBuilt(design.floorplan.name),
+        [
+            ab.CableConnected(B, "srv1:eth0", "sw1:swp1"),
+            ab.CableConnected(C, "srv1:bmc", "sw1:swp3"),
+        ],
+    )
+    obs = load_observations([str(observe(tmp_path, AS_DESIGNED))], design)
+    report = build_drift(
+        design, merge_observed(record, obs), scope=obs.reporters, devices_recorded=False
+    )
+    assert drifted(report) == [("mislabelled", A)]
+    d = next(x for x in report.cables if x.cable == A)
+    assert d.partner == B and d.observed == ("srv1:eth0", "sw1:swp1")
+    assert d.message == f"{A} mislabelled: the cable in srv1 eth0 -- sw1 swp1 carries the label {B}"
+    assert report.counts["cables"]["as_designed"] == 3 and report.has_drift
+    (step,) = build_fixups(design, report)
+    assert step.title == f"Relabel {A} (it carries {B})"
+    assert (step.confirm, step.expect_codes) == ("scan_label", (A,))
+    assert [(p.kind, p.ref) for p in step.parts] == [("label", A)]
+    assert "Leave it plugged" in step.instruction
+    after = ab.apply_all(report.resolved, [ab.StepDone(step.id, step.action)])
+    assert after.cables[A] == ("srv1:eth0", "sw1:swp1") and B in after.cables
+    assert not build_drift(design, after, scope=obs.reporters, devices_recorded=False).has_drift
+    # confirmed on the floor: the new labels' scans rename the cable in the record itself
+    raw = ab.apply_all(merge_observed(record, obs), [ab.StepDone(step.id, step.action)])
+    assert raw.cables[A] == ("srv1:eth0", "sw1:swp1") and B not in raw.cables
+    assert not build_drift(design, raw, scope=obs.reporters, devices_recorded=False).has_drift
 
 
 def test_unobserved_cables_are_not_missing(design, tmp_path):

@@ -386,9 +386,7 @@ def test_login_again_after_the_role_changed_is_required(as_user, store_of):
     assert c.get("/lead/").status_code == 200
 
 
-def test_a_technician_is_sent_to_check_a_robots_finished_work_and_confirms_it(
-    as_user, store_of
-):
+def test_a_technician_is_sent_to_check_a_robots_finished_work_and_confirms_it(as_user, store_of):
     """The robot's PDU cord (robot+technician) waits for technician-2 (bob), whom the schedule
     booked: it is bob's next step once the robot finished, his page says so, he confirms it
     with the form; ann (technician-1) may not open bob's own steps."""
