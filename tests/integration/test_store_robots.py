@@ -6,7 +6,8 @@ in the store, and the lead's dashboard API shows them.
 The lab hall's lift robot works in its scheduled order: B06's PDUs, B05's PDUs, then servers
 in B05 (robot + technician, each also waiting for a technician's rails). Once the technicians
 place racks B06 and B05, the four PDU mounts (robot only, every dependency met) are done by the
-robot; the first server mount waits for its rails, which nobody fits here, and holds the rest.
+robot; the first server mount waits for its rails. Once they are fitted the robot mounts it
+and the mount waits for the technician the schedule booked to check it: their next step.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def test_serve_with_robots_dispatches_robot_steps_and_records_their_results(
     url = f"sqlite:///{tmp_path / 'robots.db'}"
     st = Store(url)
     seed_users(st)
-    tokens = {name: st.create_token(name, "test") for name in ("lee",)}
+    tokens = {name: st.create_token(name, "test") for name in ("lee", "ann")}
     st.close()
     server = LiveServer(
         url,
@@ -136,6 +137,20 @@ def test_serve_with_robots_dispatches_robot_steps_and_records_their_results(
             for e in events
             if e["kind"] == "step_status" and e["data"]["status"] == "done"
         } == set(pdus)
+
+        # the rails go in: the robot mounts srv-28 and its work waits for technician-1's check
+        # (booked by the schedule), which is technician-1's next step; ann confirms it
+        api(server, "/api/steps/rails:srv-28/confirm", lead, {"client_id": "c-rails-28"})
+        wait_until(lambda: status("mount:srv-28") == "awaiting_confirmation")
+        ann = tokens["ann"]  # technician-1
+        nxt = api(server, "/api/next", ann)["step"]
+        assert (nxt["id"], nxt["assignee"], nxt["checker"]) == (
+            "mount:srv-28",
+            "lift-robot-1",
+            "technician-1",
+        )
+        res = api(server, "/api/steps/mount:srv-28/confirm", ann, {"client_id": "ann-chk-28"})
+        assert res["step"]["status"] == "done" and res["confirmation"]["actor"] == "ann"
     finally:
         for r in robots:
             r.stop()
