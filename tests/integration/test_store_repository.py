@@ -630,6 +630,12 @@ def test_a_robots_finished_work_waits_in_the_queue_of_the_technician_booked_to_c
         assert s.next_step("technician-2")["id"] == "check-pdu-R02"
         assert "check-pdu-R02" in [q["id"] for q in s.queue("technician-2")]
         assert s.next_step("technician-1")["id"] == "rack-R01"  # booked for technician-2 only
+        bob = next(a for a in s.progress()["assignees"] if a["name"] == "technician-2")
+        assert bob["checks"] == 1 and bob["next"] == {
+            "id": "check-pdu-R02",
+            "title": "Check PDU cord R02",
+            "status": "check",
+        }  # the lead sees what the technician's tablet shows next
         s.start(own, actor="bob", crew="technician-2")  # a step in hand comes first
         assert s.next_step("technician-2")["id"] == own
         assert s.step("check-pdu-R02", crew="technician-2")["status"] == "awaiting_confirmation"

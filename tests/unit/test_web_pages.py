@@ -395,6 +395,8 @@ def test_a_technician_is_sent_to_check_a_robots_finished_work_and_confirms_it(as
     )
     store_of.set_status("mount-sw1", "done", "FINISHED")
     store_of.set_status("check-pdu-R02", "awaiting_confirmation", {"robot": "lift-robot-1"})
+    lead, _ = as_user("lee")
+    assert "Check: Check PDU cord R02" in lead.get("/lead/").get_data(as_text=True)
     c, token = as_user("bob")
     html = c.get("/tech/").get_data(as_text=True)
     assert "Check PDU cord R02" in html

@@ -1743,6 +1743,7 @@ class Store:
                         T_STEP.c.title,
                         T_STEP.c.wo_seq,
                         T_STEP.c.seq,
+                        T_STEP.c.checker,
                     )
                     .where(T_STEP.c.revision_id == rid)
                     .order_by(T_STEP.c.seq)
@@ -1780,9 +1781,17 @@ class Store:
                 "total": 0,
                 "current": None,
                 "next": None,
+                "checks": 0,
             }
             for t in team
         }
+        first_check: dict[str, dict] = {}  # a robot's work waiting for a technician's check
+        for r in rows:
+            if r["status"] == AWAITING and r["checker"] in people:
+                people[r["checker"]]["checks"] += 1
+                first_check.setdefault(
+                    r["checker"], {"id": r["step_id"], "title": r["title"], "status": "check"}
+                )
         for r in sorted(rows, key=lambda r: (r["wo_seq"], r["seq"])):
             state = rules.display_status(r["status"], r["depends_on"], status_of)
             phases.setdefault(r["phase"], {}).setdefault(state, 0)
@@ -1801,6 +1810,7 @@ class Store:
                     "total": 0,
                     "current": None,
                     "next": None,
+                    "checks": 0,
                 },
             )
             p["total"] += 1
@@ -1809,6 +1819,8 @@ class Store:
                 p["current"] = {"id": r["step_id"], "title": r["title"], "status": r["status"]}
             if state == "ready" and p["next"] is None:
                 p["next"] = {"id": r["step_id"], "title": r["title"], "status": state}
+        for who, check in first_check.items():  # before their own ready steps, as next_step
+            people[who]["next"] = check
         order = {p: i for i, p in enumerate(PHASES)}
         eta = rules.estimate_remaining_s(
             [
