@@ -44,6 +44,8 @@ STAGES = (
     "print-rack",
     "print-labels",
     "publish",
+    "reconcile",
+    "diff",
 )
 JOBS = {  # subprocess job -> the stages it reports
     "expand": ("expand",),
@@ -53,6 +55,8 @@ JOBS = {  # subprocess job -> the stages it reports
     "print-rack": ("print-rack",),
     "print-labels": ("print-labels",),
     "publish": ("publish",),
+    "reconcile": ("reconcile",),
+    "diff": ("diff",),
 }
 NA = "n/a (not available)"
 
@@ -345,6 +349,77 @@ def job_publish(su: int, work: Path) -> dict:
     return {"publish": r}
 
 
+def job_reconcile(su: int, work: Path) -> dict:
+    """Drift and fix-ups for a hall built with 1 % of its cables missing, 1 % carrying another
+    label and every 500th device missing (``fieldops reconcile --asbuilt``'s core)."""
+    from dataclasses import replace
+
+    from fieldops.cli.reconcile import planner_cable_ids
+    from fieldops.core import asbuilt as ab
+    from fieldops.core.model import frozen_map
+    from fieldops.core.reconcile import build_drift, build_fixups
+
+    design = _design(work)
+    ids = planner_cable_ids(design, _cable_plan(design))
+    built = ab.from_design(design, ids)
+    cables = dict(built.cables)
+    for i, ref in enumerate(sorted(built.cables)):
+        if i % 100 == 0:
+            del cables[ref]
+        elif i % 100 == 1:
+            cables[f"LBL-{i}"] = cables.pop(ref)
+    devices = {n: d for i, (n, d) in enumerate(sorted(built.devices.items())) if i % 500}
+    record = replace(ab.with_cables(built, cables), devices=frozen_map(devices))
+    c = Clock().start()
+    report = build_drift(design, record, cable_ids=ids)
+    steps = build_fixups(design, report)
+    r = c.stop()
+    r["detail"] = {"drift": report.counts["drift"], "fixup_steps": len(steps)}
+    return {"reconcile": r}
+
+
+def job_diff(su: int, work: Path) -> dict:
+    """The move/add/change plan when the last rack is decommissioned (its devices and every
+    cable on them go) and every 100th other cable is re-run in another medium of its class
+    (``fieldops diff``'s core)."""
+    from dataclasses import replace
+
+    from fieldops.cli.reconcile import planner_cable_ids
+    from fieldops.core.revision import build_revision
+
+    old = _design(work)
+    last = old.floorplan.racks[-1].name
+    gone = {d.name for d in old.devices if d.rack == last}
+    by_class: dict[str, list[str]] = {}
+    for m in sorted(old.media.values(), key=lambda m: m.slug):
+        by_class.setdefault(m.media_class, []).append(m.slug)
+    cables = []
+    for i, cab in enumerate(old.cables):
+        if cab.a.device in gone or cab.b.device in gone:
+            continue
+        if i % 100 == 0:
+            peers = by_class[old.media[cab.media].media_class]
+            cab = replace(cab, media=peers[(peers.index(cab.media) + 1) % len(peers)])
+        cables.append(cab)
+    new = replace(
+        old,
+        revision=f"{old.revision}-next",
+        devices=tuple(d for d in old.devices if d.name not in gone),
+        cables=tuple(cables),
+    )
+    old_ids, new_ids = planner_cable_ids(old), planner_cable_ids(new)
+    c = Clock().start()
+    rev = build_revision(old, new, old_ids=old_ids, new_ids=new_ids)
+    r = c.stop()
+    counts = rev.counts()
+    r["detail"] = {
+        "steps": len(rev.steps),
+        "devices": counts["devices"],
+        "cables": counts["cables"],
+    }
+    return {"diff": r}
+
+
 JOB_FUNCS = {
     "expand": job_expand,
     "validate": job_validate,
@@ -353,6 +428,8 @@ JOB_FUNCS = {
     "print-rack": job_print_rack,
     "print-labels": job_print_labels,
     "publish": job_publish,
+    "reconcile": job_reconcile,
+    "diff": job_diff,
 }
 
 
