@@ -546,6 +546,12 @@ def main(argv=None) -> int:
         default=None,
         help="keep the generated designs and outputs in this folder",
     )
+    p.add_argument(
+        "--results",
+        type=Path,
+        default=RESULTS,
+        help="folder for the JSON results (default benchmarks/results/)",
+    )
     p.add_argument("--job", help=argparse.SUPPRESS)
     p.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -578,7 +584,7 @@ def main(argv=None) -> int:
                 break
         results[su] = res
     print_table(results, stages)
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    args.results.mkdir(parents=True, exist_ok=True)
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO
     ).stdout.strip()
@@ -596,9 +602,9 @@ def main(argv=None) -> int:
         "lift_payload_kg": LIFT_PAYLOAD_KG,
         "results": {str(k): v for k, v in results.items()},
     }
-    out = RESULTS / f"scale-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out = args.results / f"scale-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
-    print(f"wrote {out.relative_to(REPO)}")
+    print(f"wrote {out}")
     if args.keep is None:
         import shutil
 
