@@ -76,7 +76,6 @@ T_EVENT = EventRow.__table__
 T_DEP = StepDepRow.__table__
 
 MAX_NOTE = 2000
-AWAITING = "awaiting_confirmation"
 STEP_COLS = [c for c in T_STEP.c if c.name != "data"]  # everything a view needs; data is for export
 MAX_NAME = 100
 
@@ -124,7 +123,7 @@ def _ready_in_queue(statuses: tuple[str, ...]):
 
 
 # a robot's finished robot+technician step waiting for the technician booked to check it
-_CHECK_OF = and_(T_STEP.c.checker == bindparam("who"), T_STEP.c.status == AWAITING)
+_CHECK_OF = and_(T_STEP.c.checker == bindparam("who"), T_STEP.c.status == rules.AWAITING)
 NEXT_CHECK = (
     select(*STEP_COLS)
     .where(T_STEP.c.revision_id == bindparam("rid"), _CHECK_OF)
@@ -1074,7 +1073,7 @@ class Store:
                         T_STEP.c.assignee == assignee,
                         T_STEP.c.status.in_(rules.OPEN_STATUSES + (rules.BLOCKED, rules.FAILED)),
                     ),
-                    and_(T_STEP.c.checker == assignee, T_STEP.c.status == AWAITING),
+                    and_(T_STEP.c.checker == assignee, T_STEP.c.status == rules.AWAITING),
                 ),
             )
             .order_by(T_STEP.c.wo_seq, T_STEP.c.seq)
@@ -1787,7 +1786,7 @@ class Store:
         }
         first_check: dict[str, dict] = {}  # a robot's work waiting for a technician's check
         for r in rows:
-            if r["status"] == AWAITING and r["checker"] in people:
+            if r["status"] == rules.AWAITING and r["checker"] in people:
                 people[r["checker"]]["checks"] += 1
                 first_check.setdefault(
                     r["checker"], {"id": r["step_id"], "title": r["title"], "status": "check"}

@@ -20,6 +20,7 @@ _CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/\-]*$")
 
 OPEN_STATUSES = ("pending", "ready", "in_progress", "awaiting_confirmation")
 DONE = "done"
+AWAITING = "awaiting_confirmation"  # a robot finished a robot+technician step
 BLOCKED = "blocked"
 FAILED = "failed"
 PROBLEM_KINDS = ("wrong_length", "damaged_port", "missing_part", "other")
@@ -118,7 +119,7 @@ def human_can_confirm(confirm_rule: str, status: str) -> tuple[bool, str]:
     """Robot steps complete on the robot's FINISHED; robot+technician steps need it first."""
     if confirm_rule == CONFIRM_ROBOT:
         return False, "this step is confirmed by the robot when its action finishes"
-    if confirm_rule == CONFIRM_ROBOT_AND_TECH and status != "awaiting_confirmation":
+    if confirm_rule == CONFIRM_ROBOT_AND_TECH and status != AWAITING:
         return (
             False,
             "the robot has not finished this step yet; confirm it after the robot reports FINISHED",
