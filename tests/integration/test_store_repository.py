@@ -648,3 +648,37 @@ def test_a_robots_finished_work_waits_in_the_queue_of_the_technician_booked_to_c
         assert "check-pdu-R02" not in [q["id"] for q in s.queue("technician-2")]
     finally:
         s.close()
+
+
+def test_a_robots_step_handed_to_a_technician_is_confirmed_by_the_technician(db_url):
+    """The lift robot is down: the lead hands its switch mount to technician-2. No robot will
+    report it finished, so the technician confirms it, scanning the asset tag the robot would
+    have verified; handed back to the robot, the step is the robot's to confirm again."""
+    plan = sample_plan()
+    plan = replace(
+        plan,
+        steps=tuple(
+            replace(s, expect_codes=("AT-SW1",)) if s.id == "mount-sw1" else s for s in plan.steps
+        ),
+    )
+    s = Store(db_url)
+    try:
+        s.load_plan(plan, design="tiny", revision="1", hall="TINY")
+        with pytest.raises(Conflict, match="confirmed by the robot"):
+            s.confirm("mount-sw1", client_id="r0", actor="lee")
+        moved = s.reassign("mount-sw1", "technician-2", actor="lee")
+        assert (moved["assignee"], moved["confirm"]) == ("technician-2", "scan_asset")
+        assert s.events_after(0)[-1]["data"]["confirm"] == "scan_asset"
+        back = s.reassign("mount-sw1", "lift-robot-1", actor="lee")
+        assert back["confirm"] == "robot"
+        s.reassign("mount-sw1", "technician-2", actor="lee")
+        with pytest.raises(Refused, match="scan the asset tag of AT-SW1"):
+            s.confirm("mount-sw1", client_id="r1", actor="bob", crew="technician-2")
+        res = s.confirm(
+            "mount-sw1", client_id="r2", actor="bob", crew="technician-2", codes=["AT-SW1"]
+        )
+        assert (res.confirmation["how"], res.step["status"]) == ("scan", "done")
+        # a robot+technician step without codes: confirmed by hand
+        assert s.reassign("check-pdu-R02", "technician-1", actor="lee")["confirm"] == "manual"
+    finally:
+        s.close()

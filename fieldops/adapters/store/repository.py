@@ -1678,29 +1678,30 @@ class Store:
         rev = self._active()  # one read: rid and hall from the same revision
         rid = rev["id"]
         with self._write() as conn:
-            known = conn.execute(
-                select(T_ASSIGNEE.c.name).where(
+            kind = conn.execute(
+                select(T_ASSIGNEE.c.kind).where(
                     T_ASSIGNEE.c.revision_id == rid, T_ASSIGNEE.c.name == assignee
                 )
             ).scalar()
-            if known is None:
+            if kind is None:
                 raise Invalid(f"'{assignee}' is not a member of this plan's team")
             row = self._lock_step(conn, rid, step_id)
             if row["status"] == rules.DONE:
                 raise Conflict(f"step {step_id} is already done")
             if row["assignee"] == assignee:
                 return self._step_dict(row)
+            confirm = self._rule_for(conn, row, kind)
             # Keep the new assignee's queue in plan order: the step slots in by its global order.
             now = self.clock()
             status = "pending" if row["status"] == "in_progress" else row["status"]
-            self._change_step(conn, row, now, assignee=assignee, wo_seq=row["seq"], status=status)
+            self._change_step(
+                conn, row, now, assignee=assignee, wo_seq=row["seq"], status=status, confirm=confirm
+            )
+            data = {"from": row["assignee"], "to": assignee, "rack": row["rack"]}
+            if confirm != row["confirm"]:
+                data["confirm"] = confirm
             self._event(
-                conn,
-                "step_reassigned",
-                hall=rev["hall"],
-                step_id=step_id,
-                actor=actor,
-                data={"from": row["assignee"], "to": assignee, "rack": row["rack"]},
+                conn, "step_reassigned", hall=rev["hall"], step_id=step_id, actor=actor, data=data
             )
             return self._step_dict(
                 {
@@ -1708,10 +1709,25 @@ class Store:
                     "assignee": assignee,
                     "wo_seq": row["seq"],
                     "status": status,
+                    "confirm": confirm,
                     "updated_at": now,
                     "version": row["version"] + 1,
                 }
             )
+
+    @staticmethod
+    def _rule_for(conn: Connection, row, kind: str) -> str:
+        """The step's confirmation rule once ``kind`` (robot or technician) does it: a robot's
+        step handed to a technician is confirmed by a technician (no robot will report it
+        finished); handed back to a robot, it gets its planned rule again."""
+        if kind != "robot" and row["confirm"] in rules.ROBOT_RULES:
+            return rules.rule_for_people(row["kind"], row["expect_codes"])
+        if kind == "robot" and row["confirm"] not in rules.ROBOT_RULES:
+            data = conn.execute(select(T_STEP.c.data).where(T_STEP.c.id == row["id"])).scalar()
+            planned = (data or {}).get("confirm")
+            if planned in rules.ROBOT_RULES:
+                return planned
+        return row["confirm"]
 
     # ------------------------------------------------------------ progress
 

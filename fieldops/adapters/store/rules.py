@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from fieldops.core.labels import parse_qr_payload
 from fieldops.core.workorder import (
+    CONFIRM_MANUAL,
     CONFIRM_ROBOT,
     CONFIRM_ROBOT_AND_TECH,
     CONFIRM_SCAN_ASSET,
@@ -125,6 +126,18 @@ def human_can_confirm(confirm_rule: str, status: str) -> tuple[bool, str]:
             "the robot has not finished this step yet; confirm it after the robot reports FINISHED",
         )
     return True, ""
+
+
+ROBOT_RULES = (CONFIRM_ROBOT, CONFIRM_ROBOT_AND_TECH)
+CABLE_KINDS = ("run_cable", "connect_power")
+
+
+def rule_for_people(step_kind: str, expect_codes) -> str:
+    """How a technician confirms a robot's step handed to them: by scanning what the robot
+    would have verified (the cable label, the asset tag), else by hand."""
+    if not expect_codes:
+        return CONFIRM_MANUAL
+    return CONFIRM_SCAN_LABEL if step_kind in CABLE_KINDS else CONFIRM_SCAN_ASSET
 
 
 def how_for(confirm_rule: str, scans: list[Scan]) -> str:
