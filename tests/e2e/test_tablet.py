@@ -2,7 +2,8 @@
 
 A technician logs in at tablet width, opens the next step, confirms a cable step by typing its
 QR payload, a wrong cable is refused; a lead's dashboard updates live; two tablets confirming
-one step record exactly one confirmation; a server killed mid-confirmation and restarted ends
+one step record exactly one confirmation; a technician confirms a robot's finished work booked
+for them; a server killed mid-confirmation and restarted ends
 with the confirmation recorded exactly once (replayed from the tablet's outbox)."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import time
 
 import pytest
 
-from tests.fixtures_db import ASSET_1, CABLE_1, CABLE_2
+from tests.fixtures_db import ASSET_1, CABLE_1, CABLE_2, SAMPLE_FLOOR, robot_check_plan
 from tests.fixtures_web import PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -93,6 +94,33 @@ def test_technician_confirms_a_cable_by_typing_its_qr_payload_and_a_wrong_cable_
         assert [(c["actor"], c["how"], c["codes"]) for c in confs] == [
             ("ann", "scan", [f"{CABLE_1}/B"])
         ]
+    finally:
+        ctx.close()
+
+
+def test_a_technician_checks_a_robots_finished_work_from_the_tablet(chromium_browser, live_server):
+    """The lift robot plugged R02's PDU cord and reported FINISHED; bob (technician-2), booked
+    for the check, gets it as his next step on the tablet and confirms it there."""
+    st = open_store(live_server)
+    st.load_plan(robot_check_plan(), design="tiny", revision="2", hall="TINY", floor=SAMPLE_FLOOR)
+    st.set_status("mount-sw1", "done", "FINISHED")
+    st.set_status("check-pdu-R02", "awaiting_confirmation", {"robot": "lift-robot-1"})
+    st.close()
+    ctx, page = tablet(chromium_browser, live_server, "bob")
+    try:
+
+        def check_shown() -> bool:  # the server sees the new plan within a second (its cache)
+            page.reload()
+            return page.locator("#check-note").count() == 1
+
+        wait_until(check_shown, 10)
+        assert page.inner_text("#step-title") == "Check PDU cord R02"
+        assert "lift-robot-1 has finished this step" in page.inner_text("#check-note")
+        page.click("#confirm-btn")
+        page.wait_for_selector("#ok:not([hidden])")
+        assert "Confirmed: Check PDU cord R02" in page.inner_text("#ok")
+        confs = confirmations_of(live_server, "check-pdu-R02")
+        assert [(c["actor"], c["how"]) for c in confs] == [("bob", "manual")]
     finally:
         ctx.close()
 
