@@ -394,10 +394,12 @@ def test_a_technician_is_sent_to_check_a_robots_finished_work_and_confirms_it(as
         robot_check_plan(), design="tiny", revision="2", hall="TINY", floor=SAMPLE_FLOOR
     )
     store_of.set_status("mount-sw1", "done", "FINISHED")
+    c, token = as_user("bob")
+    early = c.get("/tech/step/check-pdu-R02").get_data(as_text=True)  # the robot is at it
+    assert "Waits for lift-robot-1 to finish this step" in early and "confirm-btn" not in early
     store_of.set_status("check-pdu-R02", "awaiting_confirmation", {"robot": "lift-robot-1"})
     lead, _ = as_user("lee")
     assert "Check: Check PDU cord R02" in lead.get("/lead/").get_data(as_text=True)
-    c, token = as_user("bob")
     html = c.get("/tech/").get_data(as_text=True)
     assert "Check PDU cord R02" in html
     assert "lift-robot-1 has finished this step: check its work" in html
