@@ -103,6 +103,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         SSE_POLL_S=2.0,
         CONFIRM_FAULT_DELAY_S=float(os.environ.get("FIELDOPS_FAULT_CONFIRM_DELAY_S") or 0.0),
         DB_POOL_SIZE=10,
+        LOGIN_MAX_FAILURES=10,  # per user name per window (fieldops.web.throttle)
+        LOGIN_WINDOW_S=900.0,
         STORE=None,
     )
     app.config.update(cfg)
@@ -128,6 +130,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     hub = Hub(app.config["MQTT_BROKER"], app.config["MQTT_PASSWORD"])
     st.listeners.append(hub.on_event)
     app.extensions["fieldops_hub"] = hub
+
+    from fieldops.web.throttle import LoginThrottle
+
+    app.extensions["fieldops_login_throttle"] = LoginThrottle(
+        max_failures=int(app.config["LOGIN_MAX_FAILURES"]),
+        window_s=float(app.config["LOGIN_WINDOW_S"]),
+    )
 
     from fieldops.web import api, auth, events, lead, tech
 

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from fieldops.web.security import csrf_token, store
 
@@ -48,11 +59,21 @@ def login():
     if request.method == "POST":
         name = request.form.get("username", "")
         password = request.form.get("password", "")
-        user = store().authenticate(name, password)
+        throttle = current_app.extensions["fieldops_login_throttle"]
+        wait = throttle.retry_after_s(name, request.remote_addr or "")
+        user = None if wait else store().authenticate(name, password)
+        if wait:
+            minutes = -(-wait // 60)
+            error = f"Too many failed logins. Try again in {minutes} minute{'s' * (minutes != 1)}."
+            response = make_response(render_template("login.html", error=error), 429)
+            response.headers["Retry-After"] = str(wait)
+            return response
         if user is None:
+            throttle.failed(name, request.remote_addr or "")
             error = "Wrong user name or password."
             status = 401
         else:
+            throttle.succeeded(name)
             nxt = _safe_next(request.args.get("next"))
             session.clear()
             session["user"] = user["name"]

@@ -51,6 +51,44 @@ def test_login_with_a_wrong_password_is_refused(client):
     assert "Wrong user name or password." in r.get_data(as_text=True)
 
 
+def test_password_guessing_is_throttled_per_user_name(app, client):
+    """Ten wrong passwords for ann within the window: the eleventh try is refused with 429 and
+    Retry-After, even with the right password; bob is not affected; once the window has
+    passed ann logs in again."""
+    now = [1000.0]
+    app.extensions["fieldops_login_throttle"].clock = lambda: now[0]
+    token = csrf_of(client)
+
+    def attempt(name: str, password: str):
+        return client.post(
+            "/login", data={"username": name, "password": password, "csrf_token": token}
+        )
+
+    for _ in range(10):
+        assert attempt("ann", "guess-guess").status_code == 401
+        now[0] += 1
+    r = attempt("ANN ", PASSWORD)  # the same name, however it is typed
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) == 900 - 10 + 1
+    assert "Too many failed logins. Try again in 15 minutes." in r.get_data(as_text=True)
+    assert attempt("bob", PASSWORD).status_code == 302
+    token = csrf_of(client)  # a login starts a new session (and CSRF token)
+    now[0] += 900
+    assert attempt("ann", PASSWORD).status_code == 302
+
+
+def test_one_address_guessing_many_user_names_is_throttled(app, client):
+    throttle = app.extensions["fieldops_login_throttle"]
+    throttle.limits["addr"] = 5
+    token = csrf_of(client)
+    for i in range(5):
+        r = client.post(
+            "/login", data={"username": f"user{i}", "password": "x" * 8, "csrf_token": token}
+        )
+        assert r.status_code == 401
+    r = client.post("/login", data={"username": "ann", "password": PASSWORD, "csrf_token": token})
+    assert r.status_code == 429
+
+
 def test_login_without_the_csrf_token_is_refused(client):
     client.get("/login")
     r = client.post("/login", data={"username": "ann", "password": PASSWORD})
