@@ -680,5 +680,12 @@ def test_a_robots_step_handed_to_a_technician_is_confirmed_by_the_technician(db_
         assert (res.confirmation["how"], res.step["status"]) == ("scan", "done")
         # a robot+technician step without codes: confirmed by hand
         assert s.reassign("check-pdu-R02", "technician-1", actor="lee")["confirm"] == "manual"
+        # a robot that does a step handed to a technician anyway (it was in its order): the
+        # confirmation names the robot that reported it, not the technician
+        s.reassign("check-pdu-R02", "lift-robot-1", actor="lee")
+        s.reassign("check-pdu-R02", "technician-2", actor="lee")
+        s.set_status("check-pdu-R02", "done", {"robot": "LIFT-001", "actions": []})
+        (conf,) = s.step("check-pdu-R02")["confirmations"]
+        assert (conf["actor"], conf["how"]) == ("LIFT-001", "robot")
     finally:
         s.close()

@@ -1260,12 +1260,16 @@ class Store:
         checks the robot's work (the robot has no crew)."""
         if row["confirm"] != "robot+technician":
             return False
-        kind = conn.execute(
+        return self._kind_of(conn, rid, row["assignee"]) == "robot"
+
+    @staticmethod
+    def _kind_of(conn: Connection, rid: int, assignee: str) -> str | None:
+        """'robot' or 'technician' for a member of the plan's team, else None."""
+        return conn.execute(
             select(T_ASSIGNEE.c.kind).where(
-                T_ASSIGNEE.c.revision_id == rid, T_ASSIGNEE.c.name == row["assignee"]
+                T_ASSIGNEE.c.revision_id == rid, T_ASSIGNEE.c.name == assignee
             )
         ).scalar()
-        return kind == "robot"
 
     def _record(
         self, conn, row, rev, step_id, *, client_id, actor, scans, evidence, fault_delay_s
@@ -1396,6 +1400,11 @@ class Store:
                 return  # done is final; a repeated or late robot report changes nothing
             now = self.clock()
             actor = row["assignee"] or "robot"
+            reporter = detail.get("robot") if isinstance(detail, dict) else None
+            if reporter and self._kind_of(conn, rid, row["assignee"]) != "robot":
+                # handed to a person while the robot still had it in its order: the record
+                # names the robot that did it, not the technician
+                actor = str(reporter)[:MAX_NAME]
             self._change_step(conn, row, now, status=status, status_detail=text_detail)
             if status == rules.DONE:
                 conn.execute(
@@ -1678,11 +1687,7 @@ class Store:
         rev = self._active()  # one read: rid and hall from the same revision
         rid = rev["id"]
         with self._write() as conn:
-            kind = conn.execute(
-                select(T_ASSIGNEE.c.kind).where(
-                    T_ASSIGNEE.c.revision_id == rid, T_ASSIGNEE.c.name == assignee
-                )
-            ).scalar()
+            kind = self._kind_of(conn, rid, assignee)
             if kind is None:
                 raise Invalid(f"'{assignee}' is not a member of this plan's team")
             row = self._lock_step(conn, rid, step_id)
