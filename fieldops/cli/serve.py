@@ -269,8 +269,10 @@ def run_users_list(args) -> int:
     return 0
 
 
-def _start_bridge(store, broker: str):
-    """Dispatch the active plan's robot steps; their results land in the store (StepSink)."""
+def _start_bridge(store, broker: str, hub=None):
+    """Dispatch the active plan's robot steps; their results land in the store (StepSink).
+    Events of this worker (the store's listeners) and of the others (``hub``, over MQTT) wake
+    robots waiting for a step and withdraw robot steps the lead hands to someone else."""
     from types import SimpleNamespace
 
     from fieldops import services
@@ -292,8 +294,18 @@ def _start_bridge(store, broker: str):
         client_id="fieldops-web-bridge",
         password=mqtt_password(),
     ).start()
-    # a technician's confirmation (or a resolved problem) may release a waiting robot at once
-    store.listeners.append(lambda ev: bridge.notify_step_changed(ev.get("step_id") or None))
+
+    def on_event(ev: dict) -> None:
+        step_id = ev.get("step_id") or None
+        data = ev.get("data")
+        if ev.get("kind") == "step_reassigned" and step_id and isinstance(data, dict):
+            bridge.reassigned(step_id, str(data.get("to", "")))
+        # a technician's confirmation (or a resolved problem) may release a waiting robot
+        bridge.notify_step_changed(step_id)
+
+    store.listeners.append(on_event)
+    if hub is not None:
+        hub.remote_listeners.append(on_event)
     return bridge
 
 
@@ -370,7 +382,9 @@ def run_serve(args) -> int:
         store.close()  # nothing database-side may cross a fork
         return _run_workers(args, sock, secret, where)
     app = _app(args, store, secret, args.broker)
-    bridge = _start_bridge(store, args.broker) if args.robots else None
+    bridge = (
+        _start_bridge(store, args.broker, app.extensions["fieldops_hub"]) if args.robots else None
+    )
     server = _make_server(app, sock, args.threads)
     print(
         f"fieldops serving on {where} (database {_redact(args.db)}{', broker ' + _redact(args.broker) if args.broker else ''})",
@@ -544,7 +558,11 @@ def _worker_main(args, index: int, sock, secret: str, broker: str, alive_r: int)
     store = _store(args.db, pool_size=args.threads, migrate=False)
     app = _app(args, store, secret, broker)
     # one writer of robot orders: only the first worker runs the bridge
-    bridge = _start_bridge(store, broker) if args.robots and index == 0 else None
+    bridge = (
+        _start_bridge(store, broker, app.extensions["fieldops_hub"])
+        if args.robots and index == 0
+        else None
+    )
     server = _make_server(app, sock, args.threads)
     try:
         server.run()

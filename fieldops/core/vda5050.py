@@ -648,8 +648,20 @@ def node_sequence_id(index: int) -> int:
     return 2 * index
 
 
-def _order_node(route: Route, i: int, map_id: str, *, released: bool, actions: bool) -> dict:
+def _order_node(
+    route: Route, i: int, map_id: str, *, released: bool, actions: bool, skip: Collection[str] = ()
+) -> dict:
     stop = route.stops[i]
+    sent = [dict(a) for a in stop.actions] if actions else []
+    left_out = [s for s in stop.step_ids if s in skip]
+    if left_out:
+        keep_arrival = len(left_out) < len(stop.step_ids)
+        drop = {a for s in left_out for a in route.step_actions.get(s, ())}
+        sent = [
+            a
+            for a in sent
+            if a["actionId"] not in drop or (keep_arrival and a["actionType"] == ARRIVAL_ACTION)
+        ]
     return {
         "nodeId": stop.pose.node_id,
         "sequenceId": node_sequence_id(i),
@@ -660,7 +672,7 @@ def _order_node(route: Route, i: int, map_id: str, *, released: bool, actions: b
             "theta": _radians(stop.pose.theta_deg),
             "mapId": map_id,
         },
-        "actions": [dict(a) for a in stop.actions] if actions else [],
+        "actions": sent,
     }
 
 
@@ -698,9 +710,13 @@ def build_order(
     horizon_end: int | None = None,
     max_stops: int | None = ORDER_MAX_STOPS,
     max_bytes: int | None = ORDER_MAX_BYTES,
+    skip_steps: Collection[str] = (),
 ) -> dict:
     """An ``order`` (or an order update) for stops ``first..horizon_end``, released up to
     ``base_end`` (the base) and unreleased after it (the horizon).
+
+    ``skip_steps``: steps whose work is left out (handed to a person): their actions are not
+    sent, except the arrival action at a stop where other steps remain.
 
     Sequence IDs are fixed per stop (node i is 2i, its outgoing edge 2i+1), so an update that
     starts at the previous base's last node (``first`` = previous ``base_end``) stitches onto
@@ -758,6 +774,7 @@ def build_order(
             map_id,
             released=released,
             actions=i > first or (first == 0 and order_update_id == 0),
+            skip=skip_steps,
         )
         edge = _order_edge(route, i, released=released) if i > first else None
         if max_bytes is not None:

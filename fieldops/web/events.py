@@ -43,6 +43,7 @@ class Hub:
         self._own_marker = f'"worker":"{self.worker_id}"'.encode()  # on_event's compact JSON
         self.received = 0
         self.closed = False  # set on shutdown: open streams end at once
+        self.remote_listeners: list = []  # called with other workers' events (parsed)
         if broker_url:
             self._connect(broker_url, password)
 
@@ -71,8 +72,20 @@ class Hub:
 
     def _on_message(self, _client, _userdata, msg) -> None:
         self.received += 1
-        if self._own_marker not in msg.payload:  # our own events woke the streams already
-            self.notify()
+        if self._own_marker in msg.payload:  # our own events woke the streams already
+            return
+        self.notify()
+        if self.remote_listeners:
+            try:
+                event = json.loads(msg.payload)
+            except ValueError:
+                return
+            if isinstance(event, dict):
+                for listener in list(self.remote_listeners):
+                    try:
+                        listener(event)
+                    except Exception:  # a broken listener must not stop the others
+                        log.exception("events: a listener failed")
 
     def _connect(self, url: str, password: str | None) -> None:
         from fieldops.adapters.mqtt import connect, make_client

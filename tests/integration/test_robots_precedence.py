@@ -239,3 +239,61 @@ def test_the_lab_hall_with_technicians_keeps_every_dependency(mosquitto_secure, 
     first_robot = min(i for i, (sid, _st) in enumerate(sink.history) if sid in robot_ids)
     last_human = max(done_at[s.id] for s in steps if s.id not in robot_ids)
     assert first_robot < last_human
+
+
+@pytest.mark.slow
+def test_a_step_handed_to_a_technician_is_withdrawn_from_the_robots_orders(embedded_broker):
+    """The lead hands gpu-02's mount (R02) to a technician before the lift robot got it: the
+    robot's orders never carry its work, the robot's next mount (gpu-03, after it in sequence)
+    waits until the technician's mount is done in the sink, then the robot finishes. A step
+    the robot has already been sent stays with it."""
+    profiles = sample_profiles()
+    hand = hand_robot_steps()["lift-robot"][:4]
+    steps = (
+        hand[0],
+        replace(hand[1], depends_on=(hand[0].id,)),
+        replace(hand[2], depends_on=(hand[1].id,)),
+        replace(hand[3], depends_on=(hand[2].id,)),
+    )
+    sink = MemoryStepSink()
+    sniffer = Sniffer(embedded_broker.url, topic_filter=f"{LIFT}/#")
+    bridge = RobotBridge(
+        embedded_broker.url,
+        [RobotAssignment(profiles["lift-robot"], steps)],
+        sink,
+        map_id="LAB",
+        window=1,
+        recheck_s=3600,
+    ).start()
+    assert bridge.reassigned(hand[2].id, "technician-1")  # nothing sent yet
+    assert not bridge.reassigned(hand[3].id, steps[3].assignee)  # stays with its robot
+    robot = SimulatedRobot(
+        profiles["lift-robot"], embedded_broker.url, time_scale=1000, state_interval_s=0.1
+    ).start()
+    try:
+        assert sink.wait_for(lambda s: s.status.get(hand[1].id) == "done", 20), sink.status
+        assert not bridge.reassigned(hand[0].id, "technician-1")  # done: final
+        mark = len(sniffer.messages)
+        assert sniffer.wait_for(idle_states(sniffer, "LAB-LIFT-001-1", 5, after=mark), 20)
+        assert hand[3].id not in sink.status and bridge.waiting_for() == [hand[2].id]
+        sink.set_status(hand[2].id, "done", {"by": "technician-1"})
+        bridge.notify_step_changed(hand[2].id)
+        assert bridge.wait(20), bridge.counts()
+    finally:
+        robot.stop()
+        bridge.stop()
+        sniffer.close()
+    assert bridge.counts() == {"done": 3, "withdrawn": 1}
+    assert sink.status[hand[3].id] == "done"
+    sent = [
+        (a["actionId"], a["actionType"])
+        for _t, _q, _r, payload in sniffer.on(f"{LIFT}/order")
+        for n in json.loads(payload)["nodes"]
+        for a in n["actions"]
+    ]
+    assert any(aid.startswith(f"{hand[3].id}:") for aid, _ in sent)
+    # of the withdrawn step at most the arrival at R02 (gpu-03 is mounted there too)
+    assert {t for aid, t in sent if aid.startswith(f"{hand[2].id}:")} <= {"finePositioning"}
+    order = [sid for sid, _st in sink.history]
+    assert order.index(hand[2].id) < order.index(hand[3].id)
+    assert [st for sid, st in sink.history if sid == hand[2].id] == ["done"]  # only the person

@@ -7,7 +7,8 @@ The lab hall's lift robot works in its scheduled order: B06's PDUs, B05's PDUs, 
 in B05 (robot + technician, each also waiting for a technician's rails). Once the technicians
 place racks B06 and B05, the four PDU mounts (robot only, every dependency met) are done by the
 robot; the first server mount waits for its rails. Once they are fitted the robot mounts it
-and the mount waits for the technician the schedule booked to check it: their next step.
+and the mount waits for the technician the schedule booked to check it: their next step. The
+next mount, handed to a technician by the lead, is withdrawn from the robot's orders.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 
 from fieldops.adapters.mqtt.acl import fleet_serials
 from fieldops.adapters.mqtt.simulator import SimulatedRobot
-from tests.fixtures_mqtt import sample_profiles
+from tests.fixtures_mqtt import Sniffer, sample_profiles
 from tests.fixtures_web import REPO, LiveServer, seed_users
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
@@ -151,6 +152,39 @@ def test_serve_with_robots_dispatches_robot_steps_and_records_their_results(
         )
         res = api(server, "/api/steps/mount:srv-28/confirm", ann, {"client_id": "ann-chk-28"})
         assert res["step"]["status"] == "done" and res["confirmation"]["actor"] == "ann"
+
+        # the lead hands the next mount (srv-29) to technician-1 before the robot got it: the
+        # robot's orders leave it out, ann mounts it scanning its asset tag, and the robot goes
+        # on with srv-30 once ann's mount is done
+        sniffer = Sniffer(mosquitto.url(), "uagv/v2/+/+/order", client_id="order-sniffer")
+        moved = api(server, "/api/steps/mount:srv-29/reassign", lead, {"assignee": "technician-1"})[
+            "step"
+        ]
+        assert (moved["assignee"], moved["confirm"]) == ("technician-1", "scan_asset")
+        for rails in ("rails:srv-29", "rails:srv-30"):
+            api(server, f"/api/steps/{rails}/confirm", lead, {"client_id": f"c-{rails}"})
+        res = api(
+            server,
+            "/api/steps/mount:srv-29/confirm",
+            ann,
+            {"client_id": "ann-29", "codes": ["LAB-0029"]},
+        )
+        assert (res["confirmation"]["how"], res["confirmation"]["actor"]) == ("scan", "ann")
+        wait_until(lambda: status("mount:srv-30") == "awaiting_confirmation")
+        events = api(server, "/api/events?limit=1000", lead)["events"]
+        assert [e["kind"] for e in events if e["step_id"] == "mount:srv-29"] == [
+            "step_reassigned",
+            "step_confirmed",
+        ]  # no robot ever reported on it
+        sniffer.client.disconnect()
+        sent = {
+            (a["actionId"], a["actionType"])
+            for _t, _q, _r, payload in sniffer.messages
+            for n in json.loads(payload)["nodes"]
+            for a in n["actions"]
+        }
+        assert any(aid.startswith("mount:srv-30:") for aid, _ in sent)  # the orders were seen
+        assert not [a for a in sent if a[0].startswith("mount:srv-29:")]  # srv-29 never sent
     finally:
         for r in robots:
             r.stop()

@@ -104,6 +104,20 @@ def test_steps_at_one_pose_share_a_node_and_one_fine_positioning():
     assert keys == sorted(keys)
 
 
+def test_an_order_leaves_out_the_work_of_skipped_steps():
+    """S1 (handed to a technician) shares R01 with S2: its mount is left out, the arrival
+    stays for S2; S3 skipped alone at R02: its stop is still driven to, with no action."""
+    route = v.build_route(
+        [step("S1", u=10), step("S2", u=20), step("S3", rack="R02", x=2400)],
+        start=v.Pose("home", 0, 0),
+    )
+    o = v.build_order(route, hdr(), order_id="o1", map_id="LAB", skip_steps={"S1", "S3"})
+    acts = [[(a["actionId"], a["actionType"]) for a in n["actions"]] for n in o["nodes"]]
+    assert acts == [[], [("S1:0", "finePositioning"), ("S2:0", "installDevice")], []]
+    full = v.build_order(route, hdr(), order_id="o1", map_id="LAB")
+    assert [len(n["actions"]) for n in full["nodes"]] == [0, 3, 2]
+
+
 def test_run_cable_plugs_both_ends_then_verifies_the_label():
     s = step(
         "C1",

@@ -48,7 +48,8 @@ from fieldops.outdir import atomic_write
 
 log = logging.getLogger(__name__)
 
-FINAL = frozenset({"done", "awaiting_confirmation", "blocked", "failed"})
+WITHDRAWN = "withdrawn"  # handed to a person before the robot had it: never sent
+FINAL = frozenset({"done", "awaiting_confirmation", "blocked", "failed", WITHDRAWN})
 BAD = frozenset({"blocked", "failed"})  # final without the work done
 # error types with which a robot refuses an order
 REJECTIONS = frozenset(
@@ -196,6 +197,7 @@ class _Robot:
         self.split_before = frozenset(
             sid for sid in self.order if any(d in self.steps for d in self.needs[sid])
         )
+        self.withdrawn: set[str] = set()  # steps reassigned away: their actions are not sent
         # what the robot's last state of the current order (and update) showed
         self.here: int | None = None  # the stop it last reached
         self.idle = False  # standing, no node left, every action FINISHED or FAILED
@@ -403,14 +405,43 @@ class RobotBridge:
         if step_id is None or step_id in self._waits:
             self._wake.set()
 
+    def reassigned(self, step_id: str, assignee: str) -> bool:
+        """The lead handed a step to ``assignee``. A step of this bridge's robots handed to
+        anyone else is withdrawn: its actions are left out of every order from now on and the
+        robot's later steps that depend on it wait for it to be done (read from the sink).
+        True when withdrawn; False when it is not this bridge's, is final, stays with its
+        robot, or the robot has it already (released in its order: it will do it)."""
+        with self._lock:
+            r = self.owner.get(step_id)
+            if r is None or r.status[step_id] in FINAL or r.steps[step_id].assignee == assignee:
+                return False
+            if self._released(r, step_id):
+                log.warning(
+                    "robot %s: step %s was reassigned to %s but is in its order already",
+                    r.serial,
+                    step_id,
+                    assignee,
+                )
+                return False
+            r.withdrawn.add(step_id)
+            r.status[step_id] = WITHDRAWN
+            self._done.notify_all()
+            self._advance(r)  # a stop that waited only for this step may go now
+            return True
+
     def _releasable(self, r: _Robot, step_id: str) -> bool:
         """Every dependency of the step is met: done (or assumed done), or an earlier step of
         this robot that runs before it in sequence (and has not failed)."""
+        if step_id in r.withdrawn:
+            return True  # its actions are left out: nothing for the robot to wait for
         for d in r.in_sequence[step_id]:
             if r.status[d] in BAD:
                 return False
         ok = True
-        for d in r.needs[step_id]:
+        # a withdrawn earlier step of this robot is done by someone else: wait for it as for
+        # any other assignee's step
+        withdrawn = tuple(d for d in r.in_sequence[step_id] if d in r.withdrawn)
+        for d in r.needs[step_id] + withdrawn:
             if d not in self._met:
                 waiting = self._waits.get(d)
                 if waiting is None:  # a new wait: ask the sink now, it may be done already
@@ -649,6 +680,7 @@ class RobotBridge:
                 horizon_end=r.seg_end,
                 max_stops=self.order_stops,
                 max_bytes=self.order_bytes,
+                skip_steps=r.withdrawn,
             )
         except v.VdaError as exc:  # one stop's work does not fit the order budget
             for sid in r.order:
