@@ -48,11 +48,22 @@ def idle_states(sniffer: Sniffer, order_id: str, n: int, after: int = 0):
     return check
 
 
+def lift_bridge(url: str, steps, sink, **kw) -> RobotBridge:
+    """A started bridge for the sample lift robot alone, on map LAB."""
+    lift = sample_profiles()["lift-robot"]
+    return RobotBridge(url, [RobotAssignment(lift, tuple(steps))], sink, map_id="LAB", **kw).start()
+
+
+def lift_robot(url: str) -> SimulatedRobot:
+    """The sample lift robot, simulated fast (states every 0.1 s)."""
+    lift = sample_profiles()["lift-robot"]
+    return SimulatedRobot(lift, url, time_scale=1000, state_interval_s=0.1).start()
+
+
 @pytest.mark.slow
 def test_a_robot_step_waits_for_its_technician_step_until_it_is_done(embedded_broker):
     """[rack:R01 technician] -> M gpu-00, gpu-01 at R01 (lift robot)
     [rails:gpu-02 technician] -> M gpu-02 at R02, gpu-03 after it (in sequence)."""
-    profiles = sample_profiles()
     hand = hand_robot_steps()["lift-robot"][:4]
     steps = (
         replace(hand[0], depends_on=("rack:R01",)),
@@ -63,16 +74,8 @@ def test_a_robot_step_waits_for_its_technician_step_until_it_is_done(embedded_br
     sink = MemoryStepSink()
     sniffer = Sniffer(embedded_broker.url, topic_filter=f"{LIFT}/#")
     # no periodic re-check in this test's time: only notify_step_changed() can release
-    bridge = RobotBridge(
-        embedded_broker.url,
-        [RobotAssignment(profiles["lift-robot"], steps)],
-        sink,
-        map_id="LAB",
-        recheck_s=3600,
-    ).start()
-    robot = SimulatedRobot(
-        profiles["lift-robot"], embedded_broker.url, time_scale=1000, state_interval_s=0.1
-    ).start()
+    bridge = lift_bridge(embedded_broker.url, steps, sink, recheck_s=3600)
+    robot = lift_robot(embedded_broker.url)
     try:
         # the robot holds order 1 and stands still, state after state: nothing runs
         assert sniffer.wait_for(idle_states(sniffer, "LAB-LIFT-001-1", 5), 20)
@@ -112,19 +115,10 @@ def test_a_robot_step_waits_for_its_technician_step_until_it_is_done(embedded_br
 def test_the_periodic_recheck_releases_work_confirmed_elsewhere(mosquitto):
     """A confirmation in another process (a web worker) reaches the bridge only through the
     sink: the periodic re-check picks it up without notify_step_changed()."""
-    profiles = sample_profiles()
     step = replace(hand_robot_steps()["lift-robot"][0], depends_on=("rack:R01",))
     sink = MemoryStepSink()
-    bridge = RobotBridge(
-        mosquitto.url(),
-        [RobotAssignment(profiles["lift-robot"], (step,))],
-        sink,
-        map_id="LAB",
-        recheck_s=0.2,
-    ).start()
-    robot = SimulatedRobot(
-        profiles["lift-robot"], mosquitto.url(), time_scale=1000, state_interval_s=0.1
-    ).start()
+    bridge = lift_bridge(mosquitto.url(), (step,), sink, recheck_s=0.2)
+    robot = lift_robot(mosquitto.url())
     try:
         assert robot.connected.wait(10)
         assert sink.wait_for(lambda s: False, 1.0) is False  # a second of states and re-checks
@@ -247,7 +241,6 @@ def test_a_step_handed_to_a_technician_is_withdrawn_from_the_robots_orders(embed
     robot's orders never carry its work, the robot's next mount (gpu-03, after it in sequence)
     waits until the technician's mount is done in the sink, then the robot finishes. A step
     the robot has already been sent stays with it."""
-    profiles = sample_profiles()
     hand = hand_robot_steps()["lift-robot"][:4]
     steps = (
         hand[0],
@@ -257,19 +250,10 @@ def test_a_step_handed_to_a_technician_is_withdrawn_from_the_robots_orders(embed
     )
     sink = MemoryStepSink()
     sniffer = Sniffer(embedded_broker.url, topic_filter=f"{LIFT}/#")
-    bridge = RobotBridge(
-        embedded_broker.url,
-        [RobotAssignment(profiles["lift-robot"], steps)],
-        sink,
-        map_id="LAB",
-        window=1,
-        recheck_s=3600,
-    ).start()
+    bridge = lift_bridge(embedded_broker.url, steps, sink, window=1, recheck_s=3600)
     assert bridge.reassigned(hand[2].id, "technician-1")  # nothing sent yet
     assert not bridge.reassigned(hand[3].id, steps[3].assignee)  # stays with its robot
-    robot = SimulatedRobot(
-        profiles["lift-robot"], embedded_broker.url, time_scale=1000, state_interval_s=0.1
-    ).start()
+    robot = lift_robot(embedded_broker.url)
     try:
         assert sink.wait_for(lambda s: s.status.get(hand[1].id) == "done", 20), sink.status
         assert not bridge.reassigned(hand[0].id, "technician-1")  # done: final
