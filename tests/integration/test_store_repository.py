@@ -689,3 +689,27 @@ def test_a_robots_step_handed_to_a_technician_is_confirmed_by_the_technician(db_
         assert (conf["actor"], conf["how"]) == ("LIFT-001", "robot")
     finally:
         s.close()
+
+
+def test_a_check_handed_to_another_technician_is_no_longer_the_booked_ones(db_url):
+    """The robot finished the PDU cord; the lead hands its check from technician-2 (booked) to
+    technician-1: it leaves technician-2's queue, dashboard line and permissions, and
+    technician-1 confirms it."""
+    s = Store(db_url)
+    try:
+        s.load_plan(robot_check_plan(), design="tiny", revision="1", hall="TINY")
+        s.set_status("mount-sw1", "done", "FINISHED")
+        s.set_status("check-pdu-R02", "awaiting_confirmation", {"robot": "lift-robot-1"})
+        assert s.next_step("technician-2")["id"] == "check-pdu-R02"
+        s.reassign("check-pdu-R02", "technician-1", actor="lee")
+        assert s.next_step("technician-2")["id"] == f"cable-{CABLE_2}"
+        assert "check-pdu-R02" not in [q["id"] for q in s.queue("technician-2")]
+        assert "check-pdu-R02" in [q["id"] for q in s.queue("technician-1")]
+        bob = next(a for a in s.progress()["assignees"] if a["name"] == "technician-2")
+        assert bob["checks"] == 0
+        with pytest.raises(Forbidden):
+            s.confirm("check-pdu-R02", client_id="chk-bob", actor="bob", crew="technician-2")
+        res = s.confirm("check-pdu-R02", client_id="chk-ann", actor="ann", crew="technician-1")
+        assert (res.confirmation["actor"], res.step["status"]) == ("ann", "done")
+    finally:
+        s.close()

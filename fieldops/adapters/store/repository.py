@@ -60,7 +60,13 @@ from fieldops.adapters.store.models import (
     UserRow,
     WorkOrderRow,
 )
-from fieldops.core.workorder import PHASES, STATUSES, WorkPlan, step_to_dict
+from fieldops.core.workorder import (
+    CONFIRM_ROBOT_AND_TECH,
+    PHASES,
+    STATUSES,
+    WorkPlan,
+    step_to_dict,
+)
 
 T_DESIGN = DesignRow.__table__
 T_REV = RevisionRow.__table__
@@ -122,11 +128,19 @@ def _ready_in_queue(statuses: tuple[str, ...]):
     )
 
 
-# a robot's finished robot+technician step waiting for the technician booked to check it
-_CHECK_OF = and_(T_STEP.c.checker == bindparam("who"), T_STEP.c.status == rules.AWAITING)
+def _check_for(who):
+    """A robot's finished robot+technician step waiting for ``who``, the technician booked to
+    check it (a step handed to a person has another rule: no longer a check)."""
+    return and_(
+        T_STEP.c.checker == who,
+        T_STEP.c.status == rules.AWAITING,
+        T_STEP.c.confirm == CONFIRM_ROBOT_AND_TECH,
+    )
+
+
 NEXT_CHECK = (
     select(*STEP_COLS)
-    .where(T_STEP.c.revision_id == bindparam("rid"), _CHECK_OF)
+    .where(T_STEP.c.revision_id == bindparam("rid"), _check_for(bindparam("who")))
     .order_by(T_STEP.c.seq)
     .limit(1)
 )
@@ -1073,7 +1087,7 @@ class Store:
                         T_STEP.c.assignee == assignee,
                         T_STEP.c.status.in_(rules.OPEN_STATUSES + (rules.BLOCKED, rules.FAILED)),
                     ),
-                    and_(T_STEP.c.checker == assignee, T_STEP.c.status == rules.AWAITING),
+                    _check_for(assignee),
                 ),
             )
             .order_by(T_STEP.c.wo_seq, T_STEP.c.seq)
@@ -1247,9 +1261,7 @@ class Store:
         a problem with it): the robot has no crew, whichever technician checks its work does."""
         if crew is None or row["assignee"] == crew:
             return
-        if checks and (
-            row["checker"] == crew or self._robot_step_for_any_technician(conn, rid, row)
-        ):
+        if checks and self._robot_step_for_any_technician(conn, rid, row):
             return
         raise Forbidden(
             f"step {row['step_id']} is assigned to {row['assignee'] or 'nobody'}, not to your crew ({crew or 'none'})"
@@ -1258,7 +1270,7 @@ class Store:
     def _robot_step_for_any_technician(self, conn: Connection, rid: int, row) -> bool:
         """A robot+technician step assigned to a robot is confirmed by whichever technician
         checks the robot's work (the robot has no crew)."""
-        if row["confirm"] != "robot+technician":
+        if row["confirm"] != CONFIRM_ROBOT_AND_TECH:
             return False
         return self._kind_of(conn, rid, row["assignee"]) == "robot"
 
@@ -1764,6 +1776,7 @@ class Store:
                         T_STEP.c.wo_seq,
                         T_STEP.c.seq,
                         T_STEP.c.checker,
+                        T_STEP.c.confirm,
                     )
                     .where(T_STEP.c.revision_id == rid)
                     .order_by(T_STEP.c.seq)
@@ -1807,7 +1820,8 @@ class Store:
         }
         first_check: dict[str, dict] = {}  # a robot's work waiting for a technician's check
         for r in rows:
-            if r["status"] == rules.AWAITING and r["checker"] in people:
+            is_check = r["status"] == rules.AWAITING and r["confirm"] == CONFIRM_ROBOT_AND_TECH
+            if is_check and r["checker"] in people:
                 people[r["checker"]]["checks"] += 1
                 first_check.setdefault(
                     r["checker"], {"id": r["step_id"], "title": r["title"], "status": "check"}
