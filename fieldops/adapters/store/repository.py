@@ -256,6 +256,12 @@ def _record_pg():
 RECORD_PG = _record_pg()
 
 
+def _where(row) -> dict:
+    """Where a step stands, carried by every event about it: the lead's live views colour and
+    count by assignee, phase and rack."""
+    return {"assignee": row["assignee"], "phase": row["phase"], "rack": row["rack"]}
+
+
 # ---------------------------------------------------------------- errors
 
 
@@ -542,16 +548,14 @@ class Store:
         return self._queue_event(conn, conn.execute(INSERT_EVENT, ev).inserted_primary_key[0], ev)
 
     def _step_event(self, conn: Connection, kind: str, rev: dict, row, actor: str, /, **data):
-        """An event about a step: ``data`` plus where the step stands (assignee, phase, rack),
-        which the lead's live views colour and count by."""
-        where = {"assignee": row["assignee"], "phase": row["phase"], "rack": row["rack"]}
+        """An event about a step: ``data`` plus where the step stands (:func:`_where`)."""
         return self._event(
             conn,
             kind,
             hall=rev["hall"],
             step_id=row["step_id"],
             actor=actor,
-            data={**where, **data},
+            data={**_where(row), **data},
         )
 
     @staticmethod
@@ -658,10 +662,9 @@ class Store:
                 )
             if wo_rows:
                 conn.execute(insert(T_WO), wo_rows)
+            # the technicians booked to check robots' robot+technician steps
             checker = {
-                c["step"]: c["technician"]
-                for c in (plan.stats or {}).get("confirmations") or ()
-                if isinstance(c, dict) and "step" in c and "technician" in c
+                c["step"]: c["technician"] for c in (plan.stats or {}).get("confirmations", ())
             }
             step_rows = []
             for seq, s in enumerate(plan.steps):
@@ -1301,16 +1304,10 @@ class Store:
             "codes": [s.raw for s in scans],
             "evidence": evidence,
         }
-        data = {
-            "how": how,
-            "codes": conf["codes"],
-            "assignee": row["assignee"],
-            "phase": row["phase"],
-            "rack": row["rack"],
-        }
         version = {"b_pk": row["id"], "b_version": row["version"], "b_now": now}
         try:  # the unique client_id: this ID already confirmed another step (or is racing)
-            if self.dialect == "postgresql":
+            if self.dialect == "postgresql":  # the event is inserted by the same statement
+                data = {**_where(row), "how": how, "codes": conf["codes"]}
                 params = {f"c_{k}": v for k, v in conf.items() if k != "step"}
                 params.update(version, e_hall=rev["hall"], e_step_id=step_id, e_data=data)
                 ids = conn.execute(RECORD_PG, params).first()
@@ -1324,13 +1321,8 @@ class Store:
                 if conn.execute(MARK_DONE, version).rowcount != 1:
                     raise changed
                 conf["id"] = conn.execute(INSERT_CONF, conf).inserted_primary_key[0]
-                self._event(
-                    conn,
-                    "step_confirmed",
-                    hall=rev["hall"],
-                    step_id=step_id,
-                    actor=actor,
-                    data=data,
+                self._step_event(
+                    conn, "step_confirmed", rev, row, actor, how=how, codes=conf["codes"]
                 )
         except IntegrityError:  # raising rolls the whole transaction back
             raise reused from None
@@ -1413,9 +1405,9 @@ class Store:
             now = self.clock()
             actor = row["assignee"] or "robot"
             reporter = detail.get("robot") if isinstance(detail, dict) else None
-            if reporter and self._kind_of(conn, rid, row["assignee"]) != "robot":
-                # handed to a person while the robot still had it in its order: the record
-                # names the robot that did it, not the technician
+            if reporter and row["confirm"] not in rules.ROBOT_RULES:
+                # handed to a person (reassign gave it a person's rule) while the robot still
+                # had it in its order: the record names the robot that did it
                 actor = str(reporter)[:MAX_NAME]
             self._change_step(conn, row, now, status=status, status_detail=text_detail)
             if status == rules.DONE:
@@ -1805,19 +1797,20 @@ class Store:
         status_of = {r["step_id"]: r["status"] for r in rows}
         phases: dict[str, dict[str, int]] = {}
         racks: dict[str, dict[str, int]] = {}
-        people: dict[str, dict] = {
-            t["name"]: {
-                "name": t["name"],
-                "kind": t["kind"],
-                "profile": t["profile"],
+
+        def person(name: str, kind: str = "", profile: str = "") -> dict:
+            return {
+                "name": name,
+                "kind": kind,
+                "profile": profile,
                 "done": 0,
                 "total": 0,
                 "current": None,
                 "next": None,
                 "checks": 0,
             }
-            for t in team
-        }
+
+        people = {t["name"]: person(t["name"], t["kind"], t["profile"]) for t in team}
         first_check: dict[str, dict] = {}  # a robot's work waiting for a technician's check
         for r in rows:
             is_check = r["status"] == rules.AWAITING and r["confirm"] == CONFIRM_ROBOT_AND_TECH
@@ -1834,22 +1827,10 @@ class Store:
                 racks.setdefault(r["rack"], {}).setdefault(state, 0)
                 racks[r["rack"]][state] += 1
             who = r["assignee"] or "(unassigned)"
-            p = people.setdefault(
-                who,
-                {
-                    "name": who,
-                    "kind": "",
-                    "profile": "",
-                    "done": 0,
-                    "total": 0,
-                    "current": None,
-                    "next": None,
-                    "checks": 0,
-                },
-            )
+            p = people.get(who) or people.setdefault(who, person(who))
             p["total"] += 1
             p["done"] += r["status"] == rules.DONE
-            if r["status"] in ("in_progress", "awaiting_confirmation") and p["current"] is None:
+            if r["status"] in ("in_progress", rules.AWAITING) and p["current"] is None:
                 p["current"] = {"id": r["step_id"], "title": r["title"], "status": r["status"]}
             if state == "ready" and p["next"] is None:
                 p["next"] = {"id": r["step_id"], "title": r["title"], "status": state}
