@@ -17,7 +17,7 @@ from pathlib import Path
 
 from fieldops.core.cableplan import CablePlan, CableRun
 from fieldops.core.model import Design
-from fieldops.core.workorder import WorkPlan
+from fieldops.core.workorder import CABLE_STEP_KINDS, WorkPlan
 from fieldops.outdir import atomic_write
 
 SCHEMA = "fieldops.routes/1.0"
@@ -53,7 +53,6 @@ CUTSHEET_COLUMNS = (
 
 # with a work plan: the step that runs the cable (run_cable) or plugs the cord (connect_power)
 WORK_COLUMNS = ("work_order", "step")
-CABLE_STEP_KINDS = ("run_cable", "connect_power")
 
 BOM_COLUMNS = ("sku", "media", "media_class", "length_mm", "quantity", "spares", "order_quantity")
 

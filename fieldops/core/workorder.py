@@ -26,6 +26,7 @@ KINDS = (
     "verify_rack",  # verify
     "fixup",  # as-built drift or design revision
 )
+CABLE_STEP_KINDS = ("run_cable", "connect_power")  # a step that lays a cable or plugs a cord
 
 # How a step is confirmed.
 CONFIRM_SCAN_LABEL = "scan_label"  # scan the cable's QR label (both ends)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from fieldops.core.labels import parse_qr_payload
 from fieldops.core.workorder import (
+    CABLE_STEP_KINDS,
     CONFIRM_MANUAL,
     CONFIRM_ROBOT,
     CONFIRM_ROBOT_AND_TECH,
@@ -19,9 +20,9 @@ from fieldops.core.workorder import (
 MAX_CODE_LEN = 200
 _CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/\-]*$")
 
-OPEN_STATUSES = ("pending", "ready", "in_progress", "awaiting_confirmation")
-DONE = "done"
 AWAITING = "awaiting_confirmation"  # a robot finished a robot+technician step
+OPEN_STATUSES = ("pending", "ready", "in_progress", AWAITING)
+DONE = "done"
 BLOCKED = "blocked"
 FAILED = "failed"
 PROBLEM_KINDS = ("wrong_length", "damaged_port", "missing_part", "other")
@@ -129,7 +130,6 @@ def human_can_confirm(confirm_rule: str, status: str) -> tuple[bool, str]:
 
 
 ROBOT_RULES = (CONFIRM_ROBOT, CONFIRM_ROBOT_AND_TECH)
-CABLE_KINDS = ("run_cable", "connect_power")
 
 
 def rule_for_people(step_kind: str, expect_codes) -> str:
@@ -137,7 +137,7 @@ def rule_for_people(step_kind: str, expect_codes) -> str:
     would have verified (the cable label, the asset tag), else by hand."""
     if not expect_codes:
         return CONFIRM_MANUAL
-    return CONFIRM_SCAN_LABEL if step_kind in CABLE_KINDS else CONFIRM_SCAN_ASSET
+    return CONFIRM_SCAN_LABEL if step_kind in CABLE_STEP_KINDS else CONFIRM_SCAN_ASSET
 
 
 def how_for(confirm_rule: str, scans: list[Scan]) -> str:
