@@ -59,17 +59,18 @@ def login():
     if request.method == "POST":
         name = request.form.get("username", "")
         password = request.form.get("password", "")
+        address = request.remote_addr or ""
         throttle = current_app.extensions["fieldops_login_throttle"]
-        wait = throttle.retry_after_s(name, request.remote_addr or "")
-        user = None if wait else store().authenticate(name, password)
-        if wait:
+        wait = throttle.retry_after_s(name, address)
+        if wait:  # refused before the password is even looked at
             minutes = -(-wait // 60)
             error = f"Too many failed logins. Try again in {minutes} minute{'s' * (minutes != 1)}."
             response = make_response(render_template("login.html", error=error), 429)
             response.headers["Retry-After"] = str(wait)
             return response
+        user = store().authenticate(name, password)
         if user is None:
-            throttle.failed(name, request.remote_addr or "")
+            throttle.failed(name, address)
             error = "Wrong user name or password."
             status = 401
         else:
