@@ -4,14 +4,12 @@
 2. the library's virtual AGV (with fieldops' action types registered, ``agv.js``) takes the
    orders fieldops sends, drives them and reports every action FINISHED.
 
-Needs Node.js; ``npm install`` (from the npm registry) runs once into a cache directory.
+Needs Node.js and ``npm ci`` in this folder (``scripts/bootstrap --test`` does both).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -27,30 +25,20 @@ GOLDEN = HERE.parent / "golden" / "vda5050"
 
 @pytest.fixture(scope="session")
 def vda_lib() -> Path:
-    """A folder with agv.js and node_modules/vda-5050-lib installed (cached by package.json)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if not node or not npm:
-        pytest.fail("the interop test needs Node.js and npm (apt-get install nodejs npm)")
-    spec = (HERE / "package.json").read_bytes()
-    cache = (
-        Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-        / "fieldops-interop"
-        / hashlib.sha256(spec).hexdigest()[:16]
-    )
-    if not (cache / "node_modules" / "vda-5050-lib" / "package.json").exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        (cache / "package.json").write_bytes(spec)
-        done = subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--silent"],
-            cwd=cache,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if done.returncode != 0:
-            pytest.fail(f"npm install vda-5050-lib failed: {done.stderr[-800:]}")
-    shutil.copy(HERE / "agv.js", cache / "agv.js")
-    return cache
+    """This folder, with node_modules/vda-5050-lib at the version package-lock.json pins
+    (``scripts/bootstrap --test`` runs ``npm ci`` here; nothing is downloaded by the tests)."""
+    if not shutil.which("node"):
+        pytest.fail("the interop tests need Node.js: run scripts/bootstrap --test")
+    installed = HERE / "node_modules" / "vda-5050-lib" / "package.json"
+    if not installed.exists():
+        pytest.fail("vda-5050-lib is not installed in tests/interop: run scripts/bootstrap --test")
+    locked = json.loads((HERE / "package-lock.json").read_text())
+    version = json.loads(installed.read_text())["version"]
+    want = locked["packages"]["node_modules/vda-5050-lib"]["version"]
+    if version != want:
+        pytest.fail(f"tests/interop has vda-5050-lib {version}, the lock says {want}: "
+                    "run scripts/bootstrap --test")
+    return HERE
 
 
 @pytest.mark.slow
