@@ -118,7 +118,12 @@ def test_clearance_option_is_checked(tmp_path):
     [
         (
             lambda d: (d / "elevations.yaml").write_text("devices:\n  - {name: x\n"),
-            "elevations.yaml:3: <root>: YAML syntax error: did not find expected ',' or '}'",
+            # fieldops' part: file, line, what kind of problem (the parser's words follow)
+            "elevations.yaml:3: <root>: YAML syntax error: ",
+        ),
+        (
+            lambda d: (d / "elevations.yaml").write_text("devices: " + "[" * 5000 + "]" * 5000),
+            "elevations.yaml:1: <root>: YAML ",  # nesting stopped by PyYAML or by fieldops
         ),
         (
             lambda d: (d / "floorplan.yaml").write_bytes(b"hall: caf\xe9\n"),
@@ -151,7 +156,7 @@ def test_bad_input_through_the_cli_exits_2_without_a_traceback(tmp_path, breakag
     breakage(design)
     result = fieldops("validate", str(design))
     assert result.returncode == 2, result.stdout + result.stderr
-    assert expected in result.stdout.splitlines()
+    assert any(line.startswith(expected) for line in result.stdout.splitlines()), result.stdout
     _no_traceback(result)
 
 
