@@ -58,6 +58,8 @@ class Problem:
         """``file:line: path: message``; warnings say so before the message."""
         where = f"{self.file}:{self.line}" if self.line else (self.file or "<design>")
         prefix = "" if self.severity == ERROR else f"{self.severity}: "
+        if self.file.startswith("--") and not self.path:  # a command-line option, not a file
+            return one_line(f"{where}: {prefix}{self.message}")
         return one_line(f"{where}: {self.path or '<root>'}: {prefix}{self.message}")
 
     def to_dict(self) -> dict:

@@ -4,6 +4,7 @@ in SQLAlchemy 2.x (SQLite with WAL by default, PostgreSQL supported), migrated b
 ``Store(url)`` migrates on open; ``load_plan(store, PLAN_DIR)`` loads ``workorders.json``.
 """
 
+from fieldops.adapters.store.engine import DatabaseUrlError, make_engine
 from fieldops.adapters.store.loadplan import load_plan
 from fieldops.adapters.store.repository import (
     ConfirmResult,
@@ -14,12 +15,12 @@ from fieldops.adapters.store.repository import (
     Refused,
     Store,
     StoreError,
-    make_engine,
 )
 
 __all__ = [
     "ConfirmResult",
     "Conflict",
+    "DatabaseUrlError",
     "Forbidden",
     "Invalid",
     "NotFound",
