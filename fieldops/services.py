@@ -171,11 +171,16 @@ def plan_design(
     profiles_dir: Path | None = None,
     cables_only: bool = False,
     pdf: bool = False,
+    force: bool = False,
     progress=lambda msg: None,
 ) -> PlanResult:
-    """Validate, route and size cables, build work orders; write every output or none."""
+    """Validate, route and size cables, build work orders; write every output or none.
+    OutdirError (before any work) when ``outdir`` holds files fieldops did not write, unless
+    ``force``."""
     from fieldops.adapters.cablefiles import write_cable_files
-    from fieldops.outdir import staged_outdir
+    from fieldops.outdir import check_outdir, staged_outdir
+
+    check_outdir(outdir, force=force)
 
     progress(f"loading {design_path}")
     loaded = load_valid_design(design_path)
@@ -189,7 +194,7 @@ def plan_design(
     )
     design, cable_plan, work = loaded.design, plan.cable_plan, plan.work
     files: list[Path] = []
-    with staged_outdir(Path(outdir)) as stage:
+    with staged_outdir(Path(outdir), force=force, command="plan") as stage:
         # written after the work plan, so the cut sheet names each cable's work order and step
         files += write_cable_files(design, cable_plan, stage, work=work)
         if work is not None:

@@ -14,6 +14,7 @@ import pkgutil
 import sys
 
 from fieldops.core.problems import DesignError
+from fieldops.outdir import OutdirError
 
 EXIT_OK, EXIT_FAILURE, EXIT_INVALID = 0, 1, 2
 
@@ -50,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print(f"fieldops: {len(exc.problems)} problem(s); nothing was written", file=sys.stderr)
+        return EXIT_INVALID
+    except OutdirError as exc:
+        sub = getattr(args, f"{args.command}_command", None)
+        print(f"fieldops {args.command}{' ' + sub if sub else ''}: {exc}", file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:
         print("fieldops: interrupted", file=sys.stderr)

@@ -8,8 +8,14 @@ OUTDIR_HELP = "output directory (created if missing)"
 
 
 def add_outdir(p, *, metavar: str = "OUTDIR", help: str = OUTDIR_HELP) -> None:  # noqa: A002
-    """``-o/--out DIR`` (required)."""
+    """``-o/--out DIR`` (required) and ``--force``."""
     p.add_argument("-o", "--out", required=True, type=Path, metavar=metavar, help=help)
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help=f"write into {metavar} even if it holds files fieldops did not write (those are "
+        "left alone; fieldops' own files are replaced)",
+    )
 
 
 def add_team(p) -> None:

@@ -32,12 +32,14 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from fieldops.outdir import check_outdir, staged_outdir
+
+    check_outdir(args.out, force=args.force)  # before any work
     from fieldops import services
     from fieldops.cli.reconcile import planner_cable_ids, write_json
     from fieldops.core.problems import DesignError, Problem
     from fieldops.core.reconcile import workorders_document
     from fieldops.core.revision import build_revision
-    from fieldops.outdir import staged_outdir
 
     old = services.load_valid_design(args.old).design
     new = services.load_valid_design(args.new).design
@@ -53,7 +55,7 @@ def run(args) -> int:
             ]
         )
     rev = build_revision(old, new, old_ids=planner_cable_ids(old), new_ids=planner_cable_ids(new))
-    with staged_outdir(args.out) as stage:
+    with staged_outdir(args.out, force=args.force, command="diff") as stage:
         write_json(stage / "revision.json", rev.to_dict())
         write_json(stage / "workorders.json", workorders_document(new, rev.steps, prefix="WO-MAC"))
     if args.format == "json":

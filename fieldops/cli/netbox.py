@@ -89,10 +89,12 @@ def register(sub) -> None:
 
 
 def run_export(args) -> int:
+    from fieldops.outdir import check_outdir, staged_outdir
+
+    check_outdir(args.out, force=args.force)  # before any work
     from fieldops import services
     from fieldops.adapters.netbox_export import write_netbox_files
     from fieldops.cli.reconcile import load_asbuilt, planner_cable_ids
-    from fieldops.outdir import staged_outdir
 
     design = services.load_valid_design(args.design).design
     site = args.site or design.floorplan.name
@@ -115,7 +117,7 @@ def run_export(args) -> int:
         record = load_asbuilt(args.asbuilt, design.floorplan.name)
         report = build_drift(design, record, cable_ids=ids)
         connected = {d.cable for d in report.cables if d.status == "as_designed"}
-    with staged_outdir(args.out) as stage:
+    with staged_outdir(args.out, force=args.force, command="netbox export") as stage:
         files = write_netbox_files(
             design, stage, ids, site=site, ordered_mm=ordered, connected=connected
         )
@@ -128,9 +130,11 @@ def run_export(args) -> int:
 
 
 def run_import(args) -> int:
+    from fieldops.outdir import check_outdir, staged_outdir
+
+    check_outdir(args.out, force=args.force)  # before any work
     from fieldops.adapters.netbox_api import fetch_api, read_csv_exports, write_design_dir
     from fieldops.core.problems import DesignError, Problem
-    from fieldops.outdir import staged_outdir
 
     if args.devices_csv or args.cables_csv:
         if not (args.devices_csv and args.cables_csv):
@@ -166,7 +170,7 @@ def run_import(args) -> int:
         data = fetch_api(args.url, token, args.site)
     if not args.floorplan.is_file():
         raise DesignError([Problem(str(args.floorplan), 0, "", "floor plan not found")])
-    with staged_outdir(args.out) as stage:
+    with staged_outdir(args.out, force=args.force, command="netbox import") as stage:
         write_design_dir(
             data,
             stage,

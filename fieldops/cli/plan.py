@@ -54,6 +54,7 @@ def run(args) -> int:
         profiles_dir=args.profiles,
         cables_only=args.cables_only,
         pdf=args.pdf,
+        force=args.force,
         progress=say,
     )
     print(services.plan_summary(result))

@@ -62,10 +62,12 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from fieldops.outdir import check_outdir, staged_outdir
+
+    check_outdir(args.out, force=args.force)  # before any work
     from fieldops import services
     from fieldops.adapters.pdf import write_cutsheets, write_labels, write_rack_sheets
     from fieldops.adapters.pdf.labelstock import get_stock
-    from fieldops.outdir import staged_outdir
 
     if args.crew is not None and args.crew < 0:
         print("fieldops print: --crew must be 0 or more", file=sys.stderr)
@@ -93,7 +95,7 @@ def run(args) -> int:
     )
     cable_plan, work = plan.cable_plan, plan.work
     files = []
-    with staged_outdir(Path(args.out)) as stage:
+    with staged_outdir(Path(args.out), force=args.force, command="print") as stage:
         say("printing cutsheets.pdf")
         files.append(
             write_cutsheets(

@@ -71,6 +71,9 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from fieldops.outdir import check_outdir, staged_outdir
+
+    check_outdir(args.out, force=args.force)  # before any work
     from fieldops import services
     from fieldops.adapters.observed import load_observations
     from fieldops.core import asbuilt as ab
@@ -81,7 +84,6 @@ def run(args) -> int:
         merge_observed,
         workorders_document,
     )
-    from fieldops.outdir import staged_outdir
 
     if not args.observed and args.asbuilt is None and args.confirmations is None:
         print(
@@ -118,7 +120,7 @@ def run(args) -> int:
         cable_ids=ids,
     )
     steps = build_fixups(design, report)
-    with staged_outdir(args.out) as stage:
+    with staged_outdir(args.out, force=args.force, command="reconcile") as stage:
         write_json(stage / "drift.json", report.to_dict())
         write_json(stage / "fixups.json", workorders_document(design, steps))
         write_json(stage / "asbuilt.json", ab.to_dict(report.resolved))
