@@ -14,17 +14,17 @@ def register(sub) -> None:
         "keep it on localhost. For production use Mosquitto with deploy/mosquitto/ and 'fieldops robots acl'.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=1883, help="TCP port (default 1883)")
+    p.add_argument(
+        "--port", type=int, default=1883, help="TCP port (default 1883; 0 picks a free one)"
+    )
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from fieldops.adapters.mqtt.broker import EmbeddedBroker
+    from fieldops.cli._ports import ensure_free
 
-    if not 1 <= args.port <= 65535:
-        print(f"fieldops broker: --port {args.port} is not 1..65535", file=sys.stderr)
-        return 2
-    broker = EmbeddedBroker(args.host, args.port)
+    broker = EmbeddedBroker(args.host, ensure_free(args.host, args.port, "--port"))
     try:
         broker.start()
     except RuntimeError as exc:

@@ -14,12 +14,19 @@ from pathlib import Path
 
 from fieldops.core.problems import DesignError, Problem
 
-DEMO_USERS = (
-    ("lead", "lead", ""),
-    ("admin", "admin", ""),
-    ("tech1", "technician", "technician-1"),
-    ("tech2", "technician", "technician-2"),
-)
+# the lead and the admin; every technician of the planned team gets a login of its own
+DEMO_STAFF = (("lead", "lead", ""), ("admin", "admin", ""))
+
+# what each file of the plan folder is for, in the order a newcomer reads them
+PLAN_FILES = {
+    "cutsheets.pdf": "cut sheets per work order: steps, cable table, floor map",
+    "labels.pdf": "cable labels with QR codes, both ends",
+    "workorders.json": "the plan: steps in order, walking paths, cable IDs (what the app shows)",
+    "schedule.csv": "who does which step when; the makespan",
+    "cutsheet.csv": "one row per cable: ends, route length, ordered length, SKU, label text",
+    "bom.csv": "cables to order, per SKU, with spares",
+    "routes.json": "each cable's tray route (for checking lengths)",
+}
 
 
 def register(sub) -> None:
@@ -77,22 +84,28 @@ def run(args) -> int:
     from fieldops.adapters.mqtt.broker import EmbeddedBroker
     from fieldops.adapters.mqtt.simulator import SimulatedRobot
     from fieldops.bootstrap import sample_design
+    from fieldops.cli._ports import ensure_free, listen
     from fieldops.cli.serve import _load, _start_bridge, _store
 
-    if not 0 <= args.port < 65536 or not 0 <= args.mqtt_port < 65536:
-        raise DesignError([Problem("--port", 0, "", "ports must be 0..65535")])
     if args.time_scale <= 0:
         raise DesignError([Problem("--time-scale", 0, "", "must be above 0")])
+    # ports first: a taken port is said before a minute of planning, not after
+    web_sock = listen(args.host, args.port, "--port")
+    mqtt_port = ensure_free("127.0.0.1", args.mqtt_port, "--mqtt-port")
     design = args.design or sample_design()
     out = args.out.resolve()
     plan_dir = out / "plan"
     say = lambda msg: print(f"  {msg}", flush=True)  # noqa: E731
 
     print(f"fieldops demo: planning {design} into {plan_dir}", flush=True)
-    result = services.plan_design(design, plan_dir, pdf=not args.no_pdf, progress=say)
+    try:
+        result = services.plan_design(design, plan_dir, pdf=not args.no_pdf, progress=say)
+    except BaseException:
+        web_sock.close()
+        raise
     print(services.plan_summary(result), flush=True)
 
-    broker = EmbeddedBroker(host="127.0.0.1", port=args.mqtt_port or _free_port()).start()
+    broker = EmbeddedBroker(host="127.0.0.1", port=mqtt_port).start()
     robots: list = []
     bridge = None
     server = None
@@ -126,19 +139,12 @@ def run(args) -> int:
         from fieldops.web import create_app
 
         app = create_app({"DATABASE_URL": db_url, "STORE": store, "MQTT_BROKER": broker.url})
-        server = create_server(app, host=args.host, port=args.port, threads=16, ident="fieldops")
-        url = f"http://{args.host}:{server.effective_port}/"
+        server = create_server(app, sockets=[web_sock], threads=16, ident="fieldops")
+        port = web_sock.getsockname()[1]
+        url = f"http://{args.host}:{port}/"
         thread = threading.Thread(target=server.run, name="fieldops-web", daemon=True)
         thread.start()
-        print(f"\nfieldops demo is running: {url}", flush=True)
-        print(
-            f"  MQTT broker {broker.url}; {len(robots)} simulated robot(s) at {args.time_scale:g}x speed",
-            flush=True,
-        )
-        print("  logins (new each run):", flush=True)
-        for name, role, pw in logins:
-            print(f"    {name:6} {pw}  ({role})", flush=True)
-        print(f"  plan and PDFs: {plan_dir}\n  Ctrl-C to stop.", flush=True)
+        _what_next(url, logins, broker.url, robots, args.time_scale, plan_dir, out)
         deadline = None if args.exit_after is None else time.monotonic() + args.exit_after
         while deadline is None or time.monotonic() < deadline:
             time.sleep(0.2)
@@ -148,6 +154,8 @@ def run(args) -> int:
         print("fieldops demo: stopping", file=sys.stderr, flush=True)
         if server is not None:
             server.close()
+        else:
+            web_sock.close()
         if bridge is not None:
             bridge.stop()
         for robot in robots:
@@ -157,20 +165,47 @@ def run(args) -> int:
     return 0
 
 
-def _demo_users(store) -> list[tuple[str, str, str]]:
-    """Create (or reset) the demo accounts with fresh random passwords."""
+def _what_next(url, logins, broker_url, robots, time_scale, plan_dir: Path, out: Path) -> None:
+    """The block a newcomer reads: where to click, who to log in as, what was written."""
+    lines = [
+        "",
+        f"fieldops demo is running: {url}",
+        f"  technicians: log in at {url}login and follow 'your next step'",
+        f"  the lead's dashboard: {url}lead/   API: {url}api/openapi.yaml",
+        f"  MQTT broker {broker_url}; {len(robots)} simulated robot(s) at {time_scale:g}x speed",
+        "  logins (new passwords each run):",
+    ]
+    lines += [
+        f"    {name:8} {pw}  ({role}{', ' + crew if crew else ''})"
+        for name, role, crew, pw in logins
+    ]
+    lines.append(f"  the plan, in {plan_dir}:")
+    for name, what in PLAN_FILES.items():
+        if (plan_dir / name).exists():
+            lines.append(f"    {name:16} {what}")
+    lines.append(f"  the demo's database: {out / 'demo.db'} (kept between runs)")
+    lines.append("  Ctrl-C to stop.")
+    print("\n".join(lines), flush=True)
+
+
+def _demo_users(store) -> list[tuple[str, str, str, str]]:
+    """(login, role, crew, password) for the lead, the admin and every technician of the
+    planned team, created or reset with fresh random passwords."""
+    staff = list(DEMO_STAFF)
+    techs = sorted(
+        (m["name"] for m in store.team() if m["kind"] == "technician"),
+        key=lambda n: (len(n), n),
+    )
+    staff += [
+        (f"tech{n.rsplit('-', 1)[-1]}" if n.rsplit("-", 1)[-1].isdigit() else n, "technician", n)
+        for n in techs
+    ]
     logins = []
-    for name, role, crew in DEMO_USERS:
+    for name, role, crew in staff:
         password = secrets.token_urlsafe(9)
         if store.user(name) is None:
             store.add_user(name, password, role, crew=crew)
         else:
             store.set_password(name, password)
-        logins.append((name, role, password))
+        logins.append((name, role, crew, password))
     return logins
-
-
-def _free_port() -> int:
-    from fieldops.adapters.mqtt.broker import free_port
-
-    return free_port()

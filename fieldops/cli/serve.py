@@ -43,7 +43,9 @@ def register(sub) -> None:
         default="127.0.0.1",
         help="address to listen on (default 127.0.0.1; 0.0.0.0 for the floor network)",
     )
-    s.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    s.add_argument(
+        "--port", type=int, default=8080, help="port to listen on (default 8080; 0 picks a free one)"
+    )
     s.add_argument(
         "--threads",
         type=int,
@@ -169,16 +171,14 @@ def register(sub) -> None:
 
 
 def _store(url: str, pool_size: int = 5, *, migrate: bool = True):
-    from sqlalchemy.exc import ArgumentError, OperationalError
+    from sqlalchemy.exc import OperationalError
 
-    from fieldops.adapters.store import Store
+    from fieldops.adapters.store import DatabaseUrlError, Store
 
     try:
         return Store(url, pool_size=pool_size, migrate=migrate)
-    except ArgumentError:
-        raise DesignError(
-            [Problem("--db", 0, "", f"'{url}' is not a database URL (e.g. sqlite:///fieldops.db)")]
-        ) from None
+    except DatabaseUrlError as exc:
+        raise DesignError([Problem("--db", 0, "", str(exc))]) from None
     except OperationalError as exc:
         raise DesignError(
             [
@@ -309,27 +309,6 @@ def _start_bridge(store, broker: str, hub=None):
     return bridge
 
 
-def _listen(host: str, port: int):
-    """A bound, listening socket (bound before any worker starts, so all share it)."""
-    import socket
-
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as exc:
-        raise DesignError(
-            [Problem("--host", 0, "", f"'{host}' is not an address: {exc}")]
-        ) from None
-    family, _, _, _, addr = infos[0]
-    try:
-        sock = socket.create_server(addr, family=family, backlog=1024)
-    except OSError as exc:
-        raise DesignError(
-            [Problem("--port", 0, "", f"cannot listen on {host}:{port}: {exc.strerror or exc}")]
-        ) from None
-    sock.setblocking(False)
-    return sock
-
-
 def _make_server(app, sock, threads: int):
     from waitress import create_server
 
@@ -362,21 +341,24 @@ def _app(args, store, secret: str, broker: str | None):
 
 
 def run_serve(args) -> int:
-    if not 0 < args.port < 65536:
-        raise DesignError([Problem("--port", 0, "", "must be 1..65535")])
     if not 1 <= args.threads <= 1000:
         raise DesignError([Problem("--threads", 0, "", "must be 1..1000")])
     if not 1 <= args.workers <= 64:
         raise DesignError([Problem("--workers", 0, "", "must be 1..64")])
     if args.robots and not args.broker:
         raise DesignError([Problem("--robots", 0, "", "needs --broker")])
+    from fieldops.cli._ports import listen
     from fieldops.web import resolve_secret_key
 
-    store = _store(args.db, pool_size=args.threads)  # migrates, once, before any worker runs
-    if args.plan is not None:
-        _say_loaded(_load(store, args.plan, args.design))
-    secret = resolve_secret_key(args.db)  # one key for every worker
-    sock = _listen(args.host, args.port)
+    sock = listen(args.host, args.port)  # a taken port is said before any other work
+    try:
+        store = _store(args.db, pool_size=args.threads)  # migrates once, before any worker
+        if args.plan is not None:
+            _say_loaded(_load(store, args.plan, args.design))
+        secret = resolve_secret_key(args.db)  # one key for every worker
+    except BaseException:
+        sock.close()
+        raise
     where = f"http://{args.host}:{sock.getsockname()[1]}/"
     if args.workers > 1:
         store.close()  # nothing database-side may cross a fork

@@ -1,9 +1,12 @@
 """`fieldops demo` runs the whole loop on the embedded defaults and stops cleanly."""
 
+import http.cookiejar
+import json
 import re
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -40,14 +43,26 @@ def test_demo_plans_serves_and_stops(tmp_path):
             m = re.search(r"fieldops demo is running: (http://\S+)", line)
             if m:
                 url = m.group(1)
-            if url and line.strip().startswith("plan and PDFs"):
+            if url and line.strip().startswith("Ctrl-C to stop"):
                 break
             assert time.monotonic() < deadline, "".join(lines)
         assert url, "".join(lines)
         text = "".join(lines)
-        logins = dict(re.findall(r"^\s+(lead|admin|tech1|tech2)\s+(\S+)\s+\(", text, re.M))
-        assert set(logins) == {"lead", "admin", "tech1", "tech2"} and len(set(logins.values())) == 4
+        logins = dict(re.findall(r"^\s+(\w+)\s+(\S+)\s+\((?:lead|admin|technician)", text, re.M))
+        plan = json.loads((out / "plan" / "workorders.json").read_text())
+        technicians = [m["name"] for m in plan["team"] if m["kind"] == "technician"]
+        assert len(technicians) == 4  # the default crew
+        # every technician the plan schedules can log in, as themselves
+        assert set(logins) == {"lead", "admin"} | {f"tech{n[-1]}" for n in technicians}
+        assert len(set(logins.values())) == len(logins)
+        for tech in technicians:
+            me = _login(url, f"tech{tech[-1]}", logins[f"tech{tech[-1]}"])
+            assert me["crew"] == tech, me
         assert "2 simulated robot(s)" in text
+        # the what-next block names the files written, one line each
+        for name in ("workorders.json", "cutsheet.csv", "bom.csv", "schedule.csv"):
+            assert re.search(rf"^\s+{re.escape(name)}\s+\S", text, re.M), name
+        assert f"{url}lead/" in text
         with urllib.request.urlopen(url + "login", timeout=10) as resp:
             page = resp.read().decode()
         assert resp.status == 200 and "password" in page.lower()
@@ -59,3 +74,14 @@ def test_demo_plans_serves_and_stops(tmp_path):
     for name in ("cutsheet.csv", "bom.csv", "routes.json", "workorders.json", "schedule.csv"):
         assert (out / "plan" / name).stat().st_size > 0
     assert "Traceback" not in "".join(lines) + rest
+
+
+def _login(url: str, name: str, password: str) -> dict:
+    """Log in through the login form (with its CSRF token) and return /api/me."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(url + "login", timeout=10).read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"username": name, "password": password, "csrf_token": token})
+    opener.open(url + "login", data=form.encode(), timeout=10).read()
+    return json.loads(opener.open(url + "api/me", timeout=10).read())
