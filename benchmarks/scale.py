@@ -354,13 +354,13 @@ def job_reconcile(su: int, work: Path) -> dict:
     label and every 500th device missing (``fieldops reconcile --asbuilt``'s core)."""
     from dataclasses import replace
 
-    from fieldops.cli.reconcile import planner_cable_ids
     from fieldops.core import asbuilt as ab
+    from fieldops.core.labels import assign_cable_ids
     from fieldops.core.model import frozen_map
     from fieldops.core.reconcile import build_drift, build_fixups
 
     design = _design(work)
-    ids = planner_cable_ids(design, _cable_plan(design))
+    ids = assign_cable_ids(design.cables)[0]
     built = ab.from_design(design, ids)
     cables = dict(built.cables)
     for i, ref in enumerate(sorted(built.cables)):
@@ -384,7 +384,7 @@ def job_diff(su: int, work: Path) -> dict:
     (``fieldops diff``'s core)."""
     from dataclasses import replace
 
-    from fieldops.cli.reconcile import planner_cable_ids
+    from fieldops.core.labels import assign_cable_ids
     from fieldops.core.revision import build_revision
 
     old = _design(work)
@@ -407,7 +407,7 @@ def job_diff(su: int, work: Path) -> dict:
         devices=tuple(d for d in old.devices if d.name not in gone),
         cables=tuple(cables),
     )
-    old_ids, new_ids = planner_cable_ids(old), planner_cable_ids(new)
+    old_ids, new_ids = assign_cable_ids(old.cables)[0], assign_cable_ids(new.cables)[0]
     c = Clock().start()
     rev = build_revision(old, new, old_ids=old_ids, new_ids=new_ids)
     r = c.stop()

@@ -13,6 +13,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 LAB_HALL = REPO / "floorplans" / "lab-hall"
+GPU_HALL = REPO / "floorplans" / "gpu-hall"
 
 SERVER_TYPE = {
     "manufacturer": "Generic",

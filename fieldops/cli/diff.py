@@ -36,7 +36,7 @@ def run(args) -> int:
 
     check_outdir(args.out, force=args.force)  # before any work
     from fieldops import services
-    from fieldops.cli.reconcile import planner_cable_ids, write_json
+    from fieldops.cli.reconcile import write_json
     from fieldops.core.problems import DesignError, Problem
     from fieldops.core.reconcile import workorders_document
     from fieldops.core.revision import build_revision
@@ -54,7 +54,7 @@ def run(args) -> int:
                 )
             ]
         )
-    rev = build_revision(old, new, old_ids=planner_cable_ids(old), new_ids=planner_cable_ids(new))
+    rev = build_revision(old, new)  # cable IDs: assign_cable_ids of each design
     with staged_outdir(args.out, force=args.force, command="diff") as stage:
         write_json(stage / "revision.json", rev.to_dict())
         write_json(stage / "workorders.json", workorders_document(new, rev.steps, prefix="WO-MAC"))

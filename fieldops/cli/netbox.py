@@ -94,7 +94,8 @@ def run_export(args) -> int:
     check_outdir(args.out, force=args.force)  # before any work
     from fieldops import services
     from fieldops.adapters.netbox_export import write_netbox_files
-    from fieldops.cli.reconcile import load_asbuilt, planner_cable_ids
+    from fieldops.cli.reconcile import load_asbuilt
+    from fieldops.core.labels import assign_cable_ids
 
     design = services.load_valid_design(args.design).design
     site = args.site or design.floorplan.name
@@ -109,7 +110,7 @@ def run_export(args) -> int:
             f"fieldops netbox export: warning: no cable lengths ({type(exc).__name__}: {exc})",
             file=sys.stderr,
         )
-    ids = planner_cable_ids(design, plan)
+    ids = assign_cable_ids(design.cables)[0]
     connected: set[str] = set()
     if args.asbuilt is not None:
         from fieldops.core.reconcile import build_drift

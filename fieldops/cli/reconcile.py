@@ -77,6 +77,7 @@ def run(args) -> int:
     from fieldops import services
     from fieldops.adapters.observed import load_observations
     from fieldops.core import asbuilt as ab
+    from fieldops.core.labels import assign_cable_ids
     from fieldops.core.reconcile import (
         Observations,
         build_drift,
@@ -110,7 +111,7 @@ def run(args) -> int:
         except ab.AsBuiltError as exc:
             raise DesignError([Problem(str(args.confirmations), 0, "", str(exc))]) from None
     recorded = args.asbuilt is not None or args.confirmations is not None
-    ids = planner_cable_ids(design, cable_plan)
+    ids = assign_cable_ids(design.cables)[0]  # decided once; nothing routed for them
     merged = merge_observed(record, obs)
     report = build_drift(
         design,
@@ -134,27 +135,6 @@ def run(args) -> int:
             f"{len(steps)} fix-up step(s); wrote {args.out / 'drift.json'}, {args.out / 'fixups.json'}, {args.out / 'asbuilt.json'}"
         )
     return EXIT_DRIFT if report.has_drift else EXIT_NO_DRIFT
-
-
-def planner_cable_ids(design, plan=None) -> dict:
-    """Cable IDs as the planner assigns them (``build_cable_plan``, or ``plan`` when the caller
-    routed already), for every routed cable; the same rule
-    (:func:`fieldops.core.asbuilt.design_cable_ids`) for the rest."""
-    from fieldops.core.asbuilt import design_cable_ids
-
-    ids = design_cable_ids(design)
-    if plan is None:
-        try:
-            from fieldops.core.routing import build_cable_plan
-
-            plan = build_cable_plan(design)
-        except Exception:  # an unroutable design still reconciles on the cables' own IDs
-            return ids
-    for run in plan.runs:
-        key = tuple(sorted((f"{run.a.device}:{run.a.port}", f"{run.b.device}:{run.b.port}")))
-        if key in ids:
-            ids[key] = run.id
-    return ids
 
 
 def load_asbuilt(path: Path, hall: str):

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from fieldops.core.labels import assign_ids, cable_identity, parse_qr_payload
+from fieldops.core.labels import assign_cable_ids, parse_qr_payload
 from fieldops.core.model import FACES, FRONT, Design, frozen_map
 
 SCHEMA = "fieldops.asbuilt/1.0"
@@ -52,17 +52,6 @@ def unknown_ref(a: str, b: str) -> str:
 
 def is_unknown(ref: str) -> bool:
     return ref.startswith(UNKNOWN_PREFIX)
-
-
-def design_cable_ids(design: Design) -> dict[tuple[str, str], str]:
-    """Cable ID per cable key (sorted ``device:port`` pair), as the planner assigns them.
-
-    Uses ``fieldops.core.labels.assign_ids`` (IDs from each cable's own sorted ends or its
-    label, collision-free); a design cable's own ``id`` wins.
-    """
-    identities = {c.key: cable_identity(*c.key) for c in design.cables}
-    ids, _warnings = assign_ids((identities[c.key], c.label) for c in design.cables)
-    return {c.key: c.id or ids[identities[c.key]] for c in design.cables}
 
 
 # ---------------------------------------------------------------- the record
@@ -106,7 +95,7 @@ class AsBuilt:
 
 def from_design(design: Design, cable_ids: Mapping[tuple[str, str], str] | None = None) -> AsBuilt:
     """The as-built record of a hall built exactly as designed (zero-U devices included)."""
-    ids = cable_ids if cable_ids is not None else design_cable_ids(design)
+    ids = cable_ids if cable_ids is not None else assign_cable_ids(design.cables)[0]
     devices = {
         d.name: MountedDevice(d.name, d.rack, d.position, d.face, d.serial, d.asset_tag)
         for d in design.devices

@@ -151,6 +151,27 @@ def _ends(identity: str) -> str:
     return identity.replace("|", " -- ")
 
 
+def assign_cable_ids(cables: Iterable) -> tuple[dict[tuple[str, str], str], list[str]]:
+    """Every cable's ID, decided once for the whole design: ``({cable.key: id}, warnings)``.
+
+    The one place cable IDs are assigned. Routing, work orders, labels, reconcile, revisions
+    and NetBox exports all take the IDs from here, so none of them needs to route the design
+    to learn an ID. Collisions are resolved over the whole cable set (routable or not), so an
+    ID never depends on which cables happened to route.
+
+    >>> from fieldops.core.model import Cable, Termination
+    >>> ids, _ = assign_cable_ids([Cable(Termination("srv-01", "eno1"), Termination("leaf-a", "swp1"), "dac")])
+    >>> ids[("leaf-a:swp1", "srv-01:eno1")]
+    'C-6BMR43E27H'
+    """
+    cables = list(cables)
+    keys = [c.key for c in cables]
+    ids, warnings = assign_ids(
+        (f"{a}|{b}", c.label) for (a, b), c in zip(keys, cables, strict=True)
+    )
+    return {k: ids[f"{k[0]}|{k[1]}"] for k in keys}, warnings
+
+
 # ---------------------------------------------------------------- QR payloads
 
 

@@ -33,12 +33,12 @@ from dataclasses import dataclass, field
 
 from fieldops.core.asbuilt import (
     AsBuilt,
-    design_cable_ids,
     is_unknown,
     split_port,
     unknown_ref,
     with_cables,
 )
+from fieldops.core.labels import assign_cable_ids
 from fieldops.core.model import Design
 from fieldops.core.ordering import topological_order
 from fieldops.core.workorder import (
@@ -240,7 +240,7 @@ def build_drift(
     >>> # r = build_drift(design, merge_observed(AsBuilt(), obs), scope=obs.reporters)
     >>> # r.counts["cables"]["swapped"]
     """
-    ids = dict(cable_ids) if cable_ids is not None else design_cable_ids(design)
+    ids = dict(cable_ids) if cable_ids is not None else assign_cable_ids(design.cables)[0]
     dends: dict[str, tuple[str, str]] = {ids[c.key]: c.key for c in design.cables}
     dport = {p: cid for cid, ends in dends.items() for p in ends}
     links = asbuilt.links()

@@ -25,7 +25,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from fieldops.core.asbuilt import design_cable_ids, from_design, split_port
+from fieldops.core.asbuilt import from_design, split_port
+from fieldops.core.labels import assign_cable_ids
 from fieldops.core.model import Design
 from fieldops.core.reconcile import (
     Standoff,
@@ -94,8 +95,8 @@ def build_revision(
         warnings.append(
             f"the designs are for different halls ({old.floorplan.name} and {new.floorplan.name})"
         )
-    oid = dict(old_ids) if old_ids is not None else design_cable_ids(old)
-    nid = dict(new_ids) if new_ids is not None else design_cable_ids(new)
+    oid = dict(old_ids) if old_ids is not None else assign_cable_ids(old.cables)[0]
+    nid = dict(new_ids) if new_ids is not None else assign_cable_ids(new.cables)[0]
     od, nd = old.device_index(), new.device_index()
     oc = {c.key: c for c in old.cables}
     nc = {c.key: c for c in new.cables}

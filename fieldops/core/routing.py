@@ -32,7 +32,7 @@ import bisect
 import dataclasses
 import gc
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -44,7 +44,7 @@ from shapely.geometry import LineString, Polygon
 from shapely.ops import nearest_points
 
 from fieldops.core.cableplan import CableEnd, CablePlan, CableRun, Point3, ReachProblem
-from fieldops.core.labels import _clean, assign_ids
+from fieldops.core.labels import _clean, assign_cable_ids
 from fieldops.core.model import FRONT, REAR, U_MM, Design, Media
 
 RACK_BASE_MM = 100  # bottom of U1 above the floor (plinth, castors)
@@ -522,8 +522,12 @@ def build_cable_plan(
     *,
     progress: Callable[[str], None] | None = None,
     options: RoutingOptions | None = None,
+    cable_ids: Mapping[tuple[str, str], str] | None = None,
 ) -> CablePlan:
     """Route, size, identify and label every cable of a design.
+
+    ``cable_ids`` (``cable.key -> ID``) are the IDs :func:`fieldops.core.labels.assign_cable_ids`
+    decided for the whole design (computed here when not given); routing never decides one.
 
     Problems never raise: cables that cannot be resolved (unknown device, port or media) are
     left out with a warning; cables with no tray path get a straight-line estimate, ordered
@@ -543,7 +547,7 @@ def build_cable_plan(
     say = progress or (lambda msg: None)
     options = options or RoutingOptions()
     with _gc_paused():
-        return _plan(design, say, options)
+        return _plan(design, say, options, cable_ids)
 
 
 _COLUMNS = (
@@ -693,7 +697,7 @@ def _resolve(design: Design, racks: dict[str, _RackGeo], warnings: list[str]) ->
     return _Resolved(rows)
 
 
-def _plan(design: Design, say, options: RoutingOptions) -> CablePlan:
+def _plan(design: Design, say, options: RoutingOptions, cable_ids=None) -> CablePlan:
     fp = design.floorplan
     warnings: list[str] = []
     racks: dict[str, _RackGeo] = {}
@@ -713,9 +717,11 @@ def _plan(design: Design, say, options: RoutingOptions) -> CablePlan:
     res = _resolve(design, racks, warnings)
     n = len(res.cables)
 
-    say("assigning cable IDs")
-    ids, id_warnings = assign_ids(zip(res.idents, res.labels, strict=True))
-    warnings.extend(id_warnings)
+    if cable_ids is None:
+        say("assigning cable IDs")
+        cable_ids, id_warnings = assign_cable_ids(design.cables)
+        warnings.extend(id_warnings)
+    ids = {f"{a}|{b}": cid for (a, b), cid in cable_ids.items()}
 
     # per-cable arrays
     ra = np.array(res.ra, dtype=np.int64)

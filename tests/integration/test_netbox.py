@@ -125,11 +125,11 @@ def test_export_writes_netbox_import_columns(hall, tmp_path, capsys):
 
 def test_power_cords_terminate_on_power_ports_and_outlets():
     from fieldops.adapters.netbox_export import build_cable_rows
-    from fieldops.core.asbuilt import design_cable_ids
+    from fieldops.core.labels import assign_cable_ids
     from tests.samples import LAB_HALL
 
     design = load_design(LAB_HALL).design
-    rows = build_cable_rows(design, design_cable_ids(design), site="LAB1")
+    rows = build_cable_rows(design, assign_cable_ids(design.cables)[0], site="LAB1")
     cord = next(
         r
         for r in rows

@@ -12,7 +12,7 @@ import pytest
 
 from fieldops import services
 from fieldops.cli import main
-from fieldops.cli.reconcile import planner_cable_ids
+from fieldops.core.labels import assign_cable_ids
 from tests.samples import LAB_HALL
 
 SKIPPED_SERVER = "srv-30"  # never mounted, so none of its cables is run either
@@ -95,7 +95,7 @@ def test_confirmations_exported_by_the_api_drive_reconcile(planned, tmp_path, ca
     code = main([*argv, "--plan", str(plan_dir), "-o", str(out), "--format", "json"])
     assert code == 1, capsys.readouterr().err  # drift found
     drift = json.loads((out / "drift.json").read_text())
-    ids = planner_cable_ids(design)
+    ids = assign_cable_ids(design.cables)[0]
     touching = {
         c.key for c in design.cables if any(p.startswith(f"{SKIPPED_SERVER}:") for p in c.key)
     }

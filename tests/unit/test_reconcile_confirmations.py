@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from fieldops import services
 from fieldops.cli import main
-from fieldops.cli.reconcile import planner_cable_ids
 from fieldops.core import asbuilt as ab
+from fieldops.core.labels import assign_cable_ids
 from fieldops.core.reconcile import Observations, build_drift, merge_observed
 from fieldops.core.workorder import Location, Step
 from tests.samples import LAB_HALL
@@ -29,7 +29,7 @@ def lab(tmp_path_factory):
     out = tmp_path_factory.mktemp("lab") / "plan"
     result = services.plan_design(LAB_HALL, out)
     design = result.loaded.design
-    return out, design, {s.id: s for s in result.work.steps}, planner_cable_ids(design)
+    return out, design, {s.id: s for s in result.work.steps}, assign_cable_ids(design.cables)[0]
 
 
 def cable_step(steps, a: str, b: str) -> Step:
