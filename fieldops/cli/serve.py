@@ -44,7 +44,10 @@ def register(sub) -> None:
         help="address to listen on (default 127.0.0.1; 0.0.0.0 for the floor network)",
     )
     s.add_argument(
-        "--port", type=int, default=8080, help="port to listen on (default 8080; 0 picks a free one)"
+        "--port",
+        type=int,
+        default=8080,
+        help="port to listen on (default 8080; 0 picks a free one)",
     )
     s.add_argument(
         "--threads",

@@ -157,9 +157,7 @@ def taken_port():
     ],
     ids=["serve", "demo", "demo-mqtt", "broker"],
 )
-def test_a_taken_port_is_named_with_its_option_before_any_work(
-    tmp_path, taken_port, argv, option
-):
+def test_a_taken_port_is_named_with_its_option_before_any_work(tmp_path, taken_port, argv, option):
     r = fieldops(*[a.format(port=taken_port) for a in argv], cwd=tmp_path)
     assert one_clear_line(r) == (
         f"{option}: 127.0.0.1:{taken_port} is taken (another program listens there); pick "

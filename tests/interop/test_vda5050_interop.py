@@ -36,8 +36,10 @@ def vda_lib() -> Path:
     version = json.loads(installed.read_text())["version"]
     want = locked["packages"]["node_modules/vda-5050-lib"]["version"]
     if version != want:
-        pytest.fail(f"tests/interop has vda-5050-lib {version}, the lock says {want}: "
-                    "run scripts/bootstrap --test")
+        pytest.fail(
+            f"tests/interop has vda-5050-lib {version}, the lock says {want}: "
+            "run scripts/bootstrap --test"
+        )
     return HERE
 
 
