@@ -24,6 +24,7 @@ from fieldops.core.workorder import (
     Location,
     Part,
     Step,
+    Walk,
     WorkOrder,
     WorkPlan,
 )
@@ -104,11 +105,22 @@ def _loc(
     return Location(rack=rack, location_id=loc_id, face=face, u=u, x_mm=x, y_mm=y)
 
 
+DOOR = (300, 300)
+# walks as the planner decides them (SAMPLE_FLOOR: racks R01-R03 in a row at x 1500-3300,
+# y 2400-3600; the door at 300, 300): into the hall from the door, and round the row's east end
+WALK_R01 = Walk((DOOR, (1800, 2100)), 2343)  # hypot(1500, 1800)
+WALK_R03 = Walk((DOOR, (3000, 2100)), 3245)  # hypot(2700, 1800)
+WALK_R02_REAR = Walk(((3000, 2100), (3700, 2100), (3700, 3900), (2400, 3900)), 3800)
+WALK_ROBOT_R02 = Walk((DOOR, (300, 3900), (2400, 3900)), 5700)
+
+
 def sample_plan() -> WorkPlan:
     """Hall TINY (see tests/samples.tiny_floorplan): technician-1 places R01, mounts srv1
     (asset tag scan), runs cable 1 (label scan); technician-2 runs cables 2 and 3 (no
     dependencies); lift-robot-1 mounts sw1 (robot); technician-2 checks a robot-mounted PDU
-    (robot+technician)."""
+    (robot+technician). Each step carries its order, work order and walk, as a plan does."""
+    from dataclasses import replace
+
     steps = (
         Step(
             "rack-R01",
@@ -121,6 +133,9 @@ def sample_plan() -> WorkPlan:
             duration_s=1800,
             assignee="technician-1",
             parts=(Part("rack", "R01"),),
+            order=0,
+            workorder="WO-technician-1",
+            walk=WALK_R01,
         ),
         Step(
             "mount-srv1",
@@ -135,6 +150,8 @@ def sample_plan() -> WorkPlan:
             duration_s=600,
             assignee="technician-1",
             parts=(Part("device", "srv1", "test-server-1u"),),
+            order=1,
+            workorder="WO-technician-1",
         ),
         Step(
             f"cable-{CABLE_1}",
@@ -149,6 +166,8 @@ def sample_plan() -> WorkPlan:
             duration_s=240,
             assignee="technician-1",
             parts=(Part("cable", CABLE_1, "CAT6A-3M"),),
+            order=2,
+            workorder="WO-technician-1",
         ),
         Step(
             f"cable-{CABLE_2}",
@@ -162,6 +181,9 @@ def sample_plan() -> WorkPlan:
             duration_s=240,
             assignee="technician-2",
             parts=(Part("cable", CABLE_2, "CAT6A-3M"),),
+            order=0,
+            workorder="WO-technician-2",
+            walk=WALK_R03,
         ),
         Step(
             f"cable-{CABLE_3}",
@@ -175,6 +197,8 @@ def sample_plan() -> WorkPlan:
             duration_s=240,
             assignee="technician-2",
             parts=(Part("cable", CABLE_3, "DAC-2M"),),
+            order=1,
+            workorder="WO-technician-2",
         ),
         Step(
             "mount-sw1",
@@ -187,6 +211,9 @@ def sample_plan() -> WorkPlan:
             duration_s=300,
             assignee="lift-robot-1",
             parts=(Part("device", "sw1", "test-switch-1u"),),
+            order=0,
+            workorder="WO-lift-robot-1",
+            walk=WALK_ROBOT_R02,
         ),
         Step(
             "check-pdu-R02",
@@ -198,8 +225,12 @@ def sample_plan() -> WorkPlan:
             CONFIRM_ROBOT_AND_TECH,
             duration_s=120,
             assignee="technician-2",
+            order=2,
+            workorder="WO-technician-2",
+            walk=WALK_R02_REAR,
         ),
     )
+    steps = tuple(replace(s, action={"type": s.kind}) for s in steps)  # as the planner does
     team = (
         Assignee("lift-robot-1", "lift-robot", "robot"),
         Assignee("technician-1", "technician", "technician"),
@@ -242,7 +273,14 @@ def robot_check_plan() -> WorkPlan:
 
     plan = sample_plan()
     steps = tuple(
-        replace(s, assignee="lift-robot-1", depends_on=("mount-sw1",))
+        replace(
+            s,
+            assignee="lift-robot-1",
+            depends_on=("mount-sw1",),
+            order=1,
+            workorder="WO-lift-robot-1",
+            walk=None,  # the robot is at R02's rear already
+        )
         if s.id == "check-pdu-R02"
         else s
         for s in plan.steps
@@ -255,9 +293,15 @@ def robot_check_plan() -> WorkPlan:
         else w
         for w in plan.workorders
     )
-    booked = {"step": "check-pdu-R02", "technician": "technician-2", "start_s": 900.0}
+    booked = {
+        "step": "check-pdu-R02",
+        "technician": "technician-2",
+        "start_s": 900,
+        "order": 2,  # after technician-2's two cables, walked from R03's front
+        "walk": WALK_R02_REAR.to_dict(),
+    }
     return replace(
-        plan, steps=steps, workorders=wos, stats={"confirmations": [{**booked, "end_s": 930.0}]}
+        plan, steps=steps, workorders=wos, stats={"confirmations": [{**booked, "end_s": 930}]}
     )
 
 
@@ -272,6 +316,7 @@ SAMPLE_FLOOR = {
         }
     ],
     "waypoints": [{"name": "DOOR", "kind": "door", "position": [300, 300]}],
+    "trays": [],
     "racks": [
         {
             "name": n,

@@ -1,8 +1,10 @@
-"""Work-order files: ``workorders.json`` (schema ``fieldops.workorders/1.0``) and ``schedule.csv``.
+"""Work-order files: ``workorders.json`` (schema ``fieldops.workorders/2.0``) and ``schedule.csv``.
 
-The JSON shape is documented in ``docs/workorders.md`` and checked by
-``docs/workorders.schema.json``; keys are sorted so the same plan gives the same bytes.
-:func:`read_work_file` loads it back for the store, the robot bridge and the PDFs.
+The JSON shape is documented in ``docs/workorders.md``; the JSON Schema
+``fieldops/data/workorders.schema.json`` is the contract, checked on every read. Keys are
+sorted so the same plan gives the same bytes. :func:`read_work_file` loads it back for the
+store, the robot bridge and the PDFs: everything the plan decided (order, walking paths, cable
+IDs, the floor drawing) is read, never recomputed.
 """
 
 from __future__ import annotations
@@ -13,9 +15,13 @@ import heapq
 import io
 import json
 from dataclasses import asdict
+from functools import cache
 from operator import itemgetter
 from pathlib import Path
 
+import jsonschema_rs
+
+from fieldops.core.floor import build_floor
 from fieldops.core.model import Design
 from fieldops.core.problems import DesignError, Problem
 from fieldops.core.workorder import (
@@ -58,8 +64,22 @@ def work_document(design: Design, work: WorkPlan) -> dict:
     return doc
 
 
+def plan_document(work: WorkPlan, *, design: dict, floor: dict) -> dict:
+    """A ``workorders.json`` document for a plan built without a Design at hand (tests,
+    tools): ``design`` is ``{name, revision, hall}``, ``floor`` as :func:`build_floor` makes
+    it."""
+    doc = _head_of(design, floor, work)
+    doc["steps"] = [step_to_dict(s) for s in work.steps]
+    return doc
+
+
 def _head(design: Design, work: WorkPlan) -> dict:
     """Everything but the steps."""
+    meta = {"name": design.name, "revision": design.revision, "hall": design.floorplan.name}
+    return _head_of(meta, build_floor(design), work)
+
+
+def _head_of(design: dict, floor: dict, work: WorkPlan) -> dict:
     stats = dict(work.stats or {})
     schedule = {
         "makespan_s": float(work.makespan_s),
@@ -70,8 +90,9 @@ def _head(design: Design, work: WorkPlan) -> dict:
     schedule.update(stats)
     return {
         "schema": SCHEMA,
-        "design": {"name": design.name, "revision": design.revision, "hall": design.floorplan.name},
+        "design": dict(design),
         "team": [asdict(a) for a in work.team],
+        "floor": floor,
         "workorders": [asdict(w) for w in work.workorders],
         "schedule": schedule,
     }
@@ -262,93 +283,72 @@ def read_work_file(path: str | Path) -> tuple[dict, WorkPlan]:
     return parse_work_document(doc, where)
 
 
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "data" / "workorders.schema.json"
+
+
+MAX_SCHEMA_PROBLEMS = 20
+
+
+@cache
+def _validator():
+    return jsonschema_rs.validator_for(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
+
+
 def parse_work_document(doc, where: str = "<workorders>") -> tuple[dict, WorkPlan]:
-    """Check and convert a decoded ``workorders.json`` document."""
-    if not isinstance(doc, dict):
-        raise DesignError([Problem(where, 0, "", "expected a JSON object at the top")])
-    schema = doc.get("schema")
-    if not isinstance(schema, str) or not schema.startswith("fieldops.workorders/"):
+    """Check a decoded ``workorders.json`` document against the JSON Schema, then convert it;
+    what the schema cannot say (steps depending on unknown steps) is checked after."""
+    schema = doc.get("schema") if isinstance(doc, dict) else None
+    if not (isinstance(schema, str) and schema.startswith("fieldops.workorders/")):
         raise DesignError(
             [Problem(where, 0, "schema", f"not a fieldops work-order file (schema {schema!r})")]
         )
-    major = schema.rsplit("/", 1)[1].split(".")[0]
-    if major != SCHEMA_VERSION.split(".")[0]:
+    if isinstance(schema, str) and schema.startswith("fieldops.workorders/") and schema != SCHEMA:
+        older = schema.rsplit("/", 1)[1].split(".")[0] < SCHEMA_VERSION.split(".")[0]
+        hint = (
+            ": it was written by an older fieldops without the walking paths and floor the "
+            "app reads now; run 'fieldops plan' again"
+            if older
+            else ""
+        )
         raise DesignError(
             [
                 Problem(
                     where,
                     0,
                     "schema",
-                    f"unsupported schema version {schema!r}; this fieldops reads {SCHEMA}",
+                    f"unsupported schema version {schema!r}; this fieldops reads {SCHEMA}{hint}",
                 )
             ]
         )
+    errors = []
+    for err in _validator().iter_errors(doc):
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.instance_path)
+        errors.append(Problem(where, 0, path.lstrip(".") or "<root>", err.message))
+        if len(errors) >= MAX_SCHEMA_PROBLEMS:
+            break
+    if errors:
+        raise DesignError(errors)
     problems: list[Problem] = []
-    for key, kind in (
-        ("design", dict),
-        ("team", list),
-        ("steps", list),
-        ("workorders", list),
-        ("schedule", dict),
-    ):
-        if not isinstance(doc.get(key), kind):
-            problems.append(
-                Problem(
-                    where, 0, key, f"missing or not a JSON {'object' if kind is dict else 'array'}"
-                )
-            )
-    if problems:
-        raise DesignError(problems)
-    steps = []
-    for i, d in enumerate(doc["steps"]):
-        try:
-            steps.append(step_from_dict(d))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            sid = d.get("id") if isinstance(d, dict) else None
-            problems.append(
-                Problem(
-                    where,
-                    0,
-                    f"steps[{i}]" + (f" ({sid})" if sid else ""),
-                    f"malformed step: {_why(exc)}",
-                )
-            )
-            if len(problems) >= 20:
-                break
-    team, workorders = [], []
-    for i, a in enumerate(doc["team"]):
-        try:
-            team.append(Assignee(str(a["name"]), str(a["profile"]), str(a["kind"])))
-        except (KeyError, TypeError) as exc:
-            problems.append(Problem(where, 0, f"team[{i}]", f"malformed team member: {_why(exc)}"))
-    for i, w in enumerate(doc["workorders"]):
-        try:
-            workorders.append(
-                WorkOrder(
-                    id=str(w["id"]),
-                    title=str(w["title"]),
-                    assignee=str(w["assignee"]),
-                    shift=int(w["shift"]),
-                    area=str(w["area"]),
-                    steps=tuple(str(s) for s in w["steps"]),
-                    walking_m=float(w["walking_m"]),
-                )
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            problems.append(
-                Problem(where, 0, f"workorders[{i}]", f"malformed work order: {_why(exc)}")
-            )
+    steps = [step_from_dict(d) for d in doc["steps"]]
+    team = [Assignee(str(a["name"]), str(a["profile"]), str(a["kind"])) for a in doc["team"]]
+    workorders = [
+        WorkOrder(
+            id=w["id"],
+            title=w["title"],
+            assignee=w["assignee"],
+            shift=int(w["shift"]),
+            area=w["area"],
+            steps=tuple(w["steps"]),
+            walking_m=float(w["walking_m"]),
+        )
+        for w in doc["workorders"]
+    ]
     sched = doc["schedule"]
-    try:
-        makespan = float(sched["makespan_s"])
-        critical = tuple(str(s) for s in sched["critical_path"])
-        walking = {str(k): float(v) for k, v in dict(sched.get("walking_m", {})).items()}
-    except (KeyError, TypeError, ValueError) as exc:
-        problems.append(Problem(where, 0, "schedule", f"malformed schedule: {_why(exc)}"))
-        makespan, critical, walking = 0.0, (), {}
+    makespan = float(sched["makespan_s"])
+    critical = tuple(sched["critical_path"])
+    walking = {k: float(v) for k, v in sched["walking_m"].items()}
     ids = {s.id for s in steps}
-    known = ids if not problems else None  # with malformed steps, unknown IDs say nothing
-    confirmations = _parse_confirmations(sched.get(CONFIRMATIONS, []), known, where, problems)
+    confirmations = _check_confirmations(sched.get(CONFIRMATIONS, []), ids, where, problems)
     if not problems:
         for s in steps:
             for dep in s.depends_on:
@@ -374,45 +374,25 @@ def parse_work_document(doc, where: str = "<workorders>") -> tuple[dict, WorkPla
         walking_m=walking,
         stats=stats,
     )
-    meta = {k: doc[k] for k in ("schema", "design", "team", "schedule")}
+    meta = {k: doc[k] for k in ("schema", "design", "team", "floor", "schedule")}
     return meta, plan
 
 
-def _parse_confirmations(
-    raw, ids: set[str] | None, where: str, problems: list[Problem]
+def _check_confirmations(
+    raw: list, ids: set[str], where: str, problems: list[Problem]
 ) -> list[dict]:
-    """``schedule.confirmations`` as ``{"step", "technician", "start_s", "end_s"}`` dicts;
-    problems (not a list, a missing or mistyped field, an unknown step, an end before the
-    start) are added to ``problems``, naming the entry."""
-    if not isinstance(raw, list):
-        problems.append(Problem(where, 0, f"schedule.{CONFIRMATIONS}", "not a JSON array"))
-        return []
-    out = []
+    """``schedule.confirmations`` (shape checked by the schema); an unknown step or an end
+    before the start is added to ``problems``, naming the entry."""
     for i, c in enumerate(raw):
-        path = f"schedule.{CONFIRMATIONS}[{i}]"
-        try:
-            if not isinstance(c, dict):
-                raise TypeError("not a JSON object")
-            step, who = c["step"], c["technician"]
-            t0, t1 = c["start_s"], c["end_s"]
-            if not isinstance(step, str) or not isinstance(who, str):
-                raise TypeError("step and technician must be strings")
-            if not all(isinstance(t, int) and not isinstance(t, bool) for t in (t0, t1)):
-                raise TypeError("start_s and end_s must be whole seconds")
-            if not 0 <= t0 <= t1:
-                raise ValueError(f"end_s {t1} is before start_s {t0}, or start_s is negative")
-            if ids is not None and step not in ids:
-                raise ValueError(f"confirms unknown step '{step}'")
-        except (KeyError, TypeError, ValueError) as exc:
-            problems.append(Problem(where, 0, path, f"malformed confirmation: {_why(exc)}"))
-            if len(problems) >= 20:
-                break
+        if c["step"] not in ids:
+            why = f"confirms unknown step '{c['step']}'"
+        elif c["end_s"] < c["start_s"]:
+            why = f"end_s {c['end_s']} is before start_s {c['start_s']}"
+        else:
             continue
-        out.append({"step": step, "technician": who, "start_s": t0, "end_s": t1})
-    return out
-
-
-def _why(exc: Exception) -> str:
-    if isinstance(exc, KeyError):
-        return f"field {exc.args[0]!r} is missing"
-    return str(exc) or type(exc).__name__
+        problems.append(
+            Problem(where, 0, f"schedule.{CONFIRMATIONS}[{i}]", f"malformed confirmation: {why}")
+        )
+        if len(problems) >= 20:
+            break
+    return list(raw)

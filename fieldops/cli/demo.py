@@ -112,7 +112,7 @@ def run(args) -> int:
     db_url = f"sqlite:///{out / 'demo.db'}"
     store = _store(db_url)
     try:
-        _load(store, plan_dir, Path(design))
+        _load(store, plan_dir)
         logins = _demo_users(store)
         profiles = services.robot_profiles()
         by_profile: dict[str, list[str]] = {}

@@ -77,7 +77,8 @@ def register(sub) -> None:
         type=Path,
         default=None,
         metavar="DIR",
-        help="with --plan: the design directory, for the floor map, rack elevations and walking paths",
+        help="no longer needed: the plan carries the floor map, rack elevations and walking "
+        "paths (accepted and ignored)",
     )
     s.add_argument(
         "--robots",
@@ -109,7 +110,8 @@ def register(sub) -> None:
         type=Path,
         default=None,
         metavar="DIR",
-        help="the design directory, for the floor map, rack elevations and walking paths",
+        help="no longer needed: the plan carries the floor map, rack elevations and walking "
+        "paths (accepted and ignored)",
     )
     ld.set_defaults(func=run_load)
 
@@ -195,12 +197,15 @@ def _store(url: str, pool_size: int = 5, *, migrate: bool = True):
         ) from None
 
 
-def _load(store, plan: Path, design: Path | None) -> dict:
+def _load(store, plan: Path, design: Path | None = None) -> dict:
     from fieldops.adapters.store import load_plan
 
-    if design is not None and not (design / "design.yaml").is_file() and not design.is_file():
-        raise DesignError([Problem(str(design), 0, "", "no design.yaml here")])
-    return load_plan(store, plan, design_path=design)
+    if design is not None:
+        print(
+            "fieldops: note: --design is no longer needed: the plan carries its floor and walks",
+            file=sys.stderr,
+        )
+    return load_plan(store, plan)
 
 
 def _say_loaded(res: dict) -> None:

@@ -932,10 +932,11 @@ def build_fixup_workorders(steps: Iterable[Step], *, prefix: str = "WO-FIXUP") -
 
 
 def workorders_document(design: Design, steps: Iterable[Step], *, prefix: str = "WO-FIXUP") -> dict:
-    """The ``workorders.json`` document (schema ``fieldops.workorders/1.0``) for fix-up steps,
-    so they flow into the same store, PDFs, tablet app and robot feed as day-0 steps."""
+    """The ``workorders.json`` document (the current schema) for fix-up steps, so they flow
+    into the same store, PDFs, tablet app and robot feed as day-0 steps."""
     from dataclasses import asdict
 
+    from fieldops.core.floor import build_floor
     from fieldops.core.workorder import SCHEMA_VERSION, step_to_dict
 
     steps = list(steps)
@@ -943,7 +944,13 @@ def workorders_document(design: Design, steps: Iterable[Step], *, prefix: str = 
         "schema": f"fieldops.workorders/{SCHEMA_VERSION}",
         "design": {"name": design.name, "revision": design.revision, "hall": design.floorplan.name},
         "team": [],
+        "floor": build_floor(design),
         "steps": [step_to_dict(s) for s in steps],
         "workorders": [asdict(w) for w in build_fixup_workorders(steps, prefix=prefix)],
-        "schedule": {"makespan_s": sum(s.duration_s for s in steps), "critical_path": []},
+        "schedule": {
+            "makespan_s": sum(s.duration_s for s in steps),
+            "critical_path": [],
+            "critical_path_s": 0.0,
+            "walking_m": {},
+        },
     }

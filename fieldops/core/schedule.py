@@ -157,6 +157,9 @@ class Schedule:
     ]  # member -> [(step position, walking mm before/at it)]
     walking_mm: dict[str, float]
     makespan_s: int = 0
+    # member -> every move in time order: (step position, is a check, to the far end,
+    # from stop, to stop); the plan turns them into each step's walking path
+    legs: dict[str, list[tuple[int, bool, bool, int, int]]] = field(default_factory=dict)
     stats: dict = field(default_factory=dict)
     # technicians' confirmations of robot+technician steps: (step position, technician,
     # start_s, end_s), by start
@@ -310,6 +313,7 @@ def schedule_steps(
     pos = [start_stop] * nm
     walked = [0.0] * nm
     seqs: list[list[tuple[int, float]]] = [[] for _ in range(nm)]
+    legs: list[list[tuple[int, bool, bool, int, int]]] = [[] for _ in range(nm)]
     techs = [a for a in range(nm) if members[a].kind == TECHNICIAN]
     assignee = [""] * n
     helpers: list[tuple[str, ...]] = [()] * n
@@ -325,10 +329,12 @@ def schedule_steps(
 
     confirmed = [0] * n  # when a technician confirmed a robot+technician step
 
-    def _log(b: int, i: int, w: float, conf: bool, far: bool = False) -> None:
-        """Member b walked w mm to step i (``far``: on to its far end): its sequence for work
-        orders. A confirmation is not in the technician's work orders (the robot's holds the
-        step); its walking is carried to the technician's next step."""
+    def _log(b: int, i: int, w: float, conf: bool, frm: int, to: int, far: bool = False) -> None:
+        """Member b walked w mm from stop ``frm`` to stop ``to`` for step i (``far``: on to its
+        far end): its sequence for work orders. A confirmation is not in the technician's work
+        orders (the robot's holds the step); its walking is carried to the technician's next
+        step."""
+        legs[b].append((i, conf, far, frm, to))
         if conf:
             pending_walk[b] += w
         elif far:
@@ -421,19 +427,19 @@ def schedule_steps(
             walked[b] += w
             arrive = max(free[b], now) + travel_s(b, pos[b], cur)
             time = max(time, arrive)
-            _log(b, ids[0], w, conf)
+            _log(b, ids[0], w, conf, pos[b], cur)
         for k, i in enumerate(ids):
             w_here = 0.0
             if k > 0 and stop_of[i] != cur:
                 w_here = float(dist[cur, stop_of[i]])
                 time += travel_s(a, cur, stop_of[i])
-                cur = stop_of[i]
+                frm, cur = cur, stop_of[i]
                 for b in team_now:
                     walked[b] += w_here
-                    _log(b, i, w_here, conf)
+                    _log(b, i, w_here, conf, frm, cur)
             elif k > 0:
                 for b in team_now:
-                    _log(b, i, 0.0, conf)
+                    _log(b, i, 0.0, conf, cur, cur)
             dur = confirm_secs[pi] if conf else duration_s(profiles[pi], steps[i])
             time = fit_shift(time, dur)
             if conf:
@@ -449,10 +455,10 @@ def schedule_steps(
             if k == len(ids) - 1 and end_stop_of[i] >= 0 and end_stop_of[i] != cur:
                 w_end = float(dist[cur, end_stop_of[i]])
                 time += travel_s(a, cur, end_stop_of[i])
-                cur = end_stop_of[i]
+                frm, cur = cur, end_stop_of[i]
                 for b in team_now:
                     walked[b] += w_end
-                    _log(b, i, w_end, conf, far=True)
+                    _log(b, i, w_end, conf, frm, cur, far=True)
         if conf:  # confirmed once the technician has scanned at both ends of the batch
             for i in ids:
                 confirmed[i] = time
@@ -527,6 +533,7 @@ def schedule_steps(
         members=members,
         sequences=sequences,
         walking_mm={members[a].name: walked[a] for a in range(nm)},
+        legs={members[a].name: legs[a] for a in range(nm)},
         makespan_s=max(max(end, default=0), max(confirmed, default=0)),
         stats={"tasks": nt, "confirmations": len(confirmations)},
         confirmations=confirmations,
@@ -568,7 +575,8 @@ def cut_workorders(
     area_of: dict[str, str],
     shift_s: int = SHIFT_S,
 ) -> list[WorkOrder]:
-    """Each member's sequence cut into work orders per shift and area.
+    """Each member's sequence cut into work orders per shift and area, in the order the
+    member works them.
 
     IDs: ``WO-S<shift>-<member>-<area>`` (``-2``, ``-3`` when the member comes back to an area
     in the same shift), stable for the same plan.
@@ -602,7 +610,9 @@ def cut_workorders(
                     walking_m=round(walk_mm / 1000.0, 1),
                 )
             )
-    out.sort(key=lambda w: (w.shift, natural_key(w.assignee), w.id))
+    # per member in walking order (cut in sequence order; a stable sort keeps it): the
+    # booklet a technician holds runs in the order their tablet shows the steps
+    out.sort(key=lambda w: (w.shift, natural_key(w.assignee)))
     return out
 
 

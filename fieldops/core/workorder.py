@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"  # 2.0: steps carry their order, work order and walking path
 
 PHASES = ("rack", "stack", "power", "cable", "burnin", "verify", "fixup")
 
@@ -59,6 +59,24 @@ class Location:
 
 
 @dataclass(frozen=True, slots=True)
+class Walk:
+    """The walk to a step from where its assignee was before it, as the plan decided it:
+    the polyline in floor millimetres (first point: where the walker came from) and its
+    length. Carried in workorders.json; the tablet, the PDFs and the robots draw this path
+    and never walk the floor again."""
+
+    path_mm: tuple[tuple[int, int], ...]
+    length_mm: int
+
+    def to_dict(self) -> dict:
+        return {"path_mm": [list(p) for p in self.path_mm], "length_mm": self.length_mm}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Walk:
+        return cls(tuple((int(p[0]), int(p[1])) for p in d["path_mm"]), int(d["length_mm"]))
+
+
+@dataclass(frozen=True, slots=True)
 class Part:
     kind: str  # device | cable | rails | cord | label (a reprinted cable label)
     ref: str  # asset tag / device name / cable ID
@@ -89,6 +107,10 @@ class Step:
     end_s: float | None = None
     status: str = "pending"
     helpers: tuple[str, ...] = ()  # further team members booked for the step (two-person lifts)
+    # decided by the plan and carried to every consumer (tablet, PDFs, robots):
+    order: int = -1  # position in the assignee's sequence (work orders in order, -1: none)
+    workorder: str = ""  # the work order holding the step
+    walk: Walk | None = None  # the assignee's walk to the step (None: no move)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +164,9 @@ def step_to_dict(step: Step, *, copy_action: bool = True) -> dict:
         "end_s": step.end_s,
         "status": step.status,
         "helpers": tuple(step.helpers),
+        "order": step.order,
+        "workorder": step.workorder,
+        "walk": None if step.walk is None else step.walk.to_dict(),
     }
 
 
@@ -194,6 +219,9 @@ def step_from_dict(d: dict) -> Step:
         end_s=None if d["end_s"] is None else float(d["end_s"]),
         status=str(d["status"]),
         helpers=tuple(str(h) for h in d.get("helpers", ())),
+        order=int(d.get("order", -1)),
+        workorder=str(d.get("workorder", "")),
+        walk=None if d.get("walk") is None else Walk.from_dict(d["walk"]),
     )
 
 

@@ -10,7 +10,11 @@
 4. **scheduling** (:mod:`fieldops.core.schedule`): technicians and robots by capability,
    travel and standard times, cut into shift-sized work orders per member and area, with the
    makespan and the critical path. Technicians' confirmations of robot+technician steps are in
-   ``WorkPlan.stats["confirmations"]`` (``step``, ``technician``, ``start_s``, ``end_s``).
+   ``WorkPlan.stats["confirmations"]`` (``step``, ``technician``, ``start_s``, ``end_s``,
+   ``order``, ``walk``).
+5. **walks**: each step gets its place in its assignee's sequence (``order``), its work order
+   and the walking path from where the assignee was before it (``walk``), decided here once
+   and carried in workorders.json to the tablet, the PDFs and the robots.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 
 import numpy as np
 
@@ -39,7 +44,7 @@ from fieldops.core.schedule import (
     schedule_steps,
 )
 from fieldops.core.steps import build_steps, remediation_step
-from fieldops.core.workorder import Step, WorkPlan
+from fieldops.core.workorder import Step, Walk, WorkOrder, WorkPlan
 
 __all__ = ["build_work_plan", "remediation_step", "areas", "start_point", "stops_for"]
 
@@ -215,8 +220,10 @@ def _plan(design, cable_plan, team, walk, say, shift_s, optimise) -> WorkPlan:
     chain, chain_s = critical_path(sched.steps, o_preds)
     workorders = cut_workorders(sched.steps, sched.sequences, sched.members, area_of, shift_s)
     say(f"work orders: {len(workorders):,} work orders, makespan {sched.makespan_s / 3600:.1f} h")
+    say("work orders: walking paths")
+    carried, checks = carry_walks(sched, workorders, points, walk)
     return WorkPlan(
-        steps=tuple(sched.steps),
+        steps=tuple(carried),
         workorders=tuple(workorders),
         team=tuple(sched.members),
         makespan_s=float(sched.makespan_s),
@@ -230,11 +237,62 @@ def _plan(design, cable_plan, team, walk, say, shift_s, optimise) -> WorkPlan:
             "batches": int(sched.stats.get("tasks", 0)),
             "start": start[0] if start else "",
             "confirmations": [
-                {"step": sched.steps[i].id, "technician": who, "start_s": int(t0), "end_s": int(t1)}
+                {
+                    "step": sched.steps[i].id,
+                    "technician": who,
+                    "start_s": int(t0),
+                    "end_s": int(t1),
+                    "order": checks[(i, who)][0],
+                    "walk": None if checks[(i, who)][1] is None else checks[(i, who)][1].to_dict(),
+                }
                 for i, who, t0, t1 in sched.confirmations
             ],
         },
     )
+
+
+def carry_walks(
+    sched, workorders: Sequence[WorkOrder], points: Sequence[tuple[int, int]], walk
+) -> tuple[list[Step], dict[tuple[int, str], tuple[int, Walk | None]]]:
+    """Each step with its ``order`` in its assignee's sequence, its ``workorder`` and its
+    ``walk`` from where the assignee was before it; and each technician's check of a robot's
+    step (by ``(step position, technician)``) with its order and walk in that technician's
+    sequence. A member's sequence counts their own steps and their checks, in time order, as
+    the schedule walked them; a helper's walk to a two-person step is not the step's.
+    """
+    wo_of = {(wo.assignee, sid): wo.id for wo in workorders for sid in wo.steps}
+    cache: dict[tuple[int, int], Walk] = {}
+
+    def leg(frm: int, to: int) -> Walk | None:
+        if frm == to:
+            return None
+        w = cache.get((frm, to))
+        if w is None:
+            pts, length = walk.walk(points[frm], points[to])
+            path = tuple((int(round(x)), int(round(y))) for x, y in pts)
+            w = cache[(frm, to)] = Walk(path, int(round(length)))
+        return w
+
+    steps = sched.steps
+    order: dict[int, tuple[int, Walk | None]] = {}
+    checks: dict[tuple[int, str], tuple[int, Walk | None]] = {}
+    for m in sched.members:
+        n = 0
+        for i, conf, far, frm, to in sched.legs.get(m.name, ()):
+            if far:  # on to a cable's far end: part of the step itself
+                continue
+            if conf:
+                if (i, m.name) not in checks:
+                    checks[(i, m.name)] = (n, leg(frm, to))
+                    n += 1
+            elif steps[i].assignee == m.name and i not in order:
+                order[i] = (n, leg(frm, to))
+                n += 1
+    out = []
+    for i, s in enumerate(steps):
+        k, w = order.get(i, (-1, None))
+        out.append(replace(s, order=k, workorder=wo_of.get((s.assignee, s.id), ""), walk=w))
+    return out, checks
 
 
 def _check_reachable(steps, dist, stop_of, end_of, start_stop, start_name) -> None:

@@ -276,22 +276,12 @@ def load_plan():
     """Load a workorders.json (the body) as the active plan."""
     request.max_content_length = current_app.config["MAX_PLAN_BYTES"]
     data = body()
-    from fieldops.adapters.workfiles import parse_work_document
+    from fieldops.adapters.store.loadplan import load_plan_document
 
-    try:
-        _, plan = parse_work_document(data, "workorders.json")
+    try:  # the same checks and rows as 'fieldops load'
+        res = load_plan_document(store(), data, "workorders.json")
     except DesignError as exc:
         raise Invalid("; ".join(str(p) for p in exc.problems[:20])) from None
-    meta = data.get("design") if isinstance(data.get("design"), dict) else {}
-    from fieldops.adapters.store.floor import floor_from_steps
-
-    res = store().load_plan(
-        plan,
-        design=str(meta.get("name", "")),
-        revision=str(meta.get("revision", "")),
-        hall=str(meta.get("hall", "")),
-        floor=floor_from_steps(str(meta.get("hall", "")), plan.steps),
-    )
     return jsonify(res), (201 if res["new"] else 200)
 
 

@@ -192,14 +192,12 @@ def device_height_at(rack: dict | None, u: int | None) -> int:
 
 class DrawingCache:
     """Drawings of the active plan revision, made once per process: the prepared floor map,
-    rack elevations and the walking graph (a revision's floor never changes; a new revision
-    has a new ID)."""
+    rack elevations (a revision's floor never changes; a new revision has a new ID). Walking
+    paths are the plan's own: nothing here walks the floor."""
 
     def __init__(self, max_elevations: int = 2048):
         self._lock = threading.Lock()
-        self._walk_lock = threading.Lock()
         self._floors: dict[int, FloorDrawing] = {}
-        self._walkers: dict[int, object] = {}
         self._elevations: OrderedDict[tuple, Markup] = OrderedDict()
         self.max_elevations = max_elevations
 
@@ -240,20 +238,3 @@ class DrawingCache:
             while len(self._elevations) > self.max_elevations:
                 self._elevations.popitem(last=False)
         return svg
-
-    def walker(self, revision_id: int, floor: dict):
-        """``walk(a, b) -> [[x, y], ...]`` on this revision's floor: the walking graph
-        (fieldops.core.walking.WalkGraph) when the plan was loaded with its design, else a
-        straight segment. Built on first use, once."""
-        from fieldops.adapters.store.floor import floor_walker
-
-        w = self._walkers.get(revision_id)
-        if w is None:
-            with self._walk_lock:  # one build; other requests wait for it
-                w = self._walkers.get(revision_id)
-                if w is None:
-                    w = floor_walker(floor)
-                    if len(self._walkers) >= 4:
-                        self._walkers.clear()
-                    self._walkers[revision_id] = w
-        return w

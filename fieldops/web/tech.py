@@ -19,8 +19,7 @@ from flask import (
 )
 
 from fieldops.adapters.store import Refused, StoreError
-from fieldops.adapters.store.floor import start_point
-from fieldops.adapters.store.rules import PROBLEM_KINDS
+from fieldops.adapters.store.rules import AWAITING, PROBLEM_KINDS
 from fieldops.web.drawing import DrawingCache
 from fieldops.web.security import crew_scope, require, store
 
@@ -58,14 +57,24 @@ def drawings() -> DrawingCache:
     return current_app.extensions["fieldops_drawings"]
 
 
-def step_view(step: dict, who: str) -> dict:
-    """What the step page draws: the map with the path from where ``who`` stands, the rack.
+def planned_walk(step: dict, who: str) -> tuple[list, str]:
+    """The plan's walk to a step for ``who`` and where it starts: their own step's walk, or
+    their check of a robot's step. A step handed to someone the plan did not book has no
+    planned walk (the plan never walked it for them): none is drawn, the rack is."""
+    if who == step["assignee"] and who == step["planned_assignee"]:
+        return step["path"] or [], ""
+    if step.get("checker") == who and step["status"] == AWAITING:
+        return step.get("check_path") or [], ""
+    if who == step["assignee"]:
+        return [], "reassigned to you: the plan has no walk for you here; go to the rack shown"
+    return step["path"] or [], ""
 
-    The floor map and the rack elevation are drawn once per plan revision (DrawingCache).
-    The stored path starts where the assignee finished the step before this one in the plan;
-    when ``who`` stands somewhere else (the step was reassigned to them, they check a robot's
-    work, or they work out of order) the path is walked again on the walking graph from where
-    they are (from the staging area or door when it is their first).
+
+def step_view(step: dict, who: str) -> dict:
+    """What the step page draws: the map with the plan's walk to the step, the rack.
+
+    The floor map and the rack elevation are drawn once per plan revision (DrawingCache);
+    the walk is the one the plan decided and the printed work order shows.
     """
     st = store()
     rev = st.active_revision() or {"id": 0, "floor": {}}
@@ -73,13 +82,7 @@ def step_view(step: dict, who: str) -> dict:
     cache = drawings()
     drawing = cache.floor(rev["id"], floor)
     here = (step["x_mm"], step["y_mm"])
-    prev = st.previous_point(who) if who else None
-    if prev is None and who != step["planned_assignee"]:
-        # a reassigned first step, or a robot's work to check: from the staging area or door
-        prev = start_point(floor)
-    path = step["path"]
-    if prev is not None and (not path or tuple(path[0]) != tuple(prev)) and tuple(prev) != here:
-        path = cache.walker(rev["id"], floor)(tuple(prev), here)
+    path, note = planned_walk(step, who)
     return {
         "map": drawing.render(
             path=path,
@@ -96,17 +99,16 @@ def step_view(step: dict, who: str) -> dict:
         )
         if step["rack"]
         else None,
-        "walk_m": round(
-            sum(
-                ((b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2) ** 0.5
-                for a, b in zip(path, path[1:], strict=False)
-            )
-            / 1000,
-            1,
-        )
-        if path
-        else 0.0,
+        "walk_m": round(polyline_mm(path) / 1000, 1) if path else 0.0,
+        "walk_note": note,
     }
+
+
+def polyline_mm(path) -> float:
+    return sum(
+        ((b[0] - a[0]) ** 2 + (b[1] - a[1]) ** 2) ** 0.5
+        for a, b in zip(path, path[1:], strict=False)
+    )
 
 
 def render_step(

@@ -68,7 +68,12 @@ def test_tiny_hall_prints_all_three_pdfs(tmp_path, planning, capsys):
         )
         == 0
     )
-    assert sorted(p.name for p in out.iterdir()) == ["cutsheets.pdf", "labels.pdf", "racks.pdf"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".fieldops-outputs",  # what fieldops wrote here (see docs/cli.md)
+        "cutsheets.pdf",
+        "labels.pdf",
+        "racks.pdf",
+    ]
     from fieldops.adapters.designfile import load_design
     from fieldops.core.routing import build_cable_plan
 

@@ -62,7 +62,7 @@ def test_confirmations_exported_by_the_api_drive_reconcile(planned, tmp_path, ca
         }
     )
     try:
-        load_plan(store, plan_dir, design_path=LAB_HALL)
+        load_plan(store, plan_dir)
         confirmed = confirm_like_the_floor(store, steps, {f"mount:{SKIPPED_SERVER}"})
         store.add_user("lee", "lead-password", "lead")
         store.add_user("ann", "tech-password", "technician", crew="technician-1")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import asdict, replace
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import inspect, text
@@ -20,7 +20,6 @@ from fieldops.adapters.store import (
     load_plan,
 )
 from fieldops.core.problems import DesignError
-from fieldops.core.workorder import step_to_dict
 from tests.fixtures_db import (
     ASSET_1,
     CABLE_1,
@@ -64,12 +63,12 @@ def test_migrations_create_every_table_and_match_the_models(db_url):
             "assignees",
             "step_deps",
         } <= names
-        assert current_revision(s.engine) == head_revision() == "0003"
+        assert current_revision(s.engine) == head_revision() == "0004"
         with s.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         assert diff == []
         Store(db_url).close()  # migrating again is a no-op
-        assert current_revision(s.engine) == "0003"
+        assert current_revision(s.engine) == "0004"
     finally:
         s.close()
 
@@ -143,25 +142,22 @@ def test_a_new_revision_becomes_the_active_plan(store):
 
 
 def _write_workorders(path, plan, hall="TINY"):
-    data = {
-        "schema": "fieldops.workorders/1.0",
-        "design": {"name": "tiny", "revision": "7", "hall": hall},
-        "team": [asdict(a) for a in plan.team],
-        "steps": [step_to_dict(s) for s in plan.steps],
-        "workorders": [asdict(w) for w in plan.workorders],
-        "schedule": {"makespan_s": plan.makespan_s, "critical_path": list(plan.critical_path)},
-    }
+    from fieldops.adapters.workfiles import plan_document
+
+    data = plan_document(
+        plan, design={"name": "tiny", "revision": "7", "hall": hall}, floor=SAMPLE_FLOOR
+    )
     path.mkdir(parents=True, exist_ok=True)
     (path / "workorders.json").write_text(json.dumps(data))
     return path
 
 
-def test_load_plan_reads_workorders_json_and_draws_straight_paths_without_a_design(
-    db_url, tmp_path
-):
+def test_load_plan_takes_order_walks_and_floor_from_workorders_json(db_url, tmp_path):
+    """What the plan decided is loaded as it is: each step's place in its assignee's sequence
+    and walk, each check's place and walk in its technician's sequence, the floor drawing."""
     s = Store(db_url)
     try:
-        res = load_plan(s, _write_workorders(tmp_path / "plan", sample_plan()))
+        res = load_plan(s, _write_workorders(tmp_path / "plan", robot_check_plan()))
         assert res == {
             "revision_id": res["revision_id"],
             "design": "tiny",
@@ -170,13 +166,20 @@ def test_load_plan_reads_workorders_json_and_draws_straight_paths_without_a_desi
             "steps": 7,
             "new": True,
         }
-        # technician-1's second step is at the same spot as the first: no walk; technician-2
-        # walks from R03 (3000, 2100) to R02's rear (2400, 3900) for the PDU check.
+        # technician-1's second step is at the same spot as the first: no walk
+        assert s.step("rack-R01")["path"] == [[300, 300], [1800, 2100]]
         assert s.step("mount-srv1")["path"] == []
-        assert s.step("check-pdu-R02")["path"] == [[3000, 2100], [2400, 3900]]
-        floor = s.floor()
-        assert floor["hall"] == "TINY"
-        assert sorted(r["name"] for r in floor["racks"]) == ["R01", "R02", "R03"]
+        assert [q["id"] for q in s.queue("technician-1")] == [
+            "rack-R01",
+            "mount-srv1",
+            f"cable-{CABLE_1}",
+        ]
+        # the robot's PDU cord: the robot's walk is none (it stands there); technician-2's
+        # check of it comes third in her sequence, walked round the row's east end
+        check = s.step("check-pdu-R02")
+        assert (check["path"], check["check_seq"]) == ([], 2)
+        assert check["check_path"] == [[3000, 2100], [3700, 2100], [3700, 3900], [2400, 3900]]
+        assert s.floor() == SAMPLE_FLOOR
     finally:
         s.close()
 
@@ -186,8 +189,8 @@ def test_load_plan_reads_workorders_json_and_draws_straight_paths_without_a_desi
     [
         ("{not json", "not valid JSON"),
         ('{"schema": "fieldops.workorders/9.0", "steps": []}', "schema"),
-        ('{"schema": "fieldops.workorders/1.0", "steps": "nope"}', "steps: missing or not a"),
-        ("[1, 2]", "object"),
+        ('{"schema": "fieldops.workorders/1.0", "steps": "nope"}', "run 'fieldops plan' again"),
+        ("[1, 2]", "not a fieldops work-order file"),
     ],
 )
 def test_a_bad_workorders_file_is_refused_with_a_clear_message_and_nothing_loaded(
@@ -273,7 +276,7 @@ def test_plans_loaded_before_the_step_deps_migration_get_their_dependencies(db_u
         assert "step_deps" not in inspect(s.engine).get_table_names()
         s.close()
         s = Store(db_url)  # migrates to head
-        assert current_revision(s.engine) == "0003"
+        assert current_revision(s.engine) == "0004"
         assert _dep_pairs(s) == before
         s.confirm("rack-R01", client_id="c-1", actor="ann", crew="technician-1")
         assert s.next_step("technician-1")["id"] == "mount-srv1"

@@ -248,7 +248,10 @@ def test_cli_exit_codes_and_files(hall, tmp_path, capsys):
     drift = json.loads((tmp_path / "drift" / "drift.json").read_text())
     assert drift["schema"] == "fieldops.drift/1.0" and drift["counts"]["cables"]["swapped"] == 2
     fix = json.loads((tmp_path / "drift" / "fixups.json").read_text())
-    assert fix["schema"] == "fieldops.workorders/1.0" and len(fix["steps"]) == 1
+    assert fix["schema"] == "fieldops.workorders/2.0" and len(fix["steps"]) == 1
+    from fieldops.adapters.workfiles import read_work_file
+
+    read_work_file(tmp_path / "drift" / "fixups.json")  # loadable like any plan
     assert fix["steps"][0]["phase"] == "fixup" and fix["workorders"][0]["steps"] == [
         fix["steps"][0]["id"]
     ]

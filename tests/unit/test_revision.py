@@ -194,7 +194,10 @@ def test_diff_command(designs, tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0 and "devices: added 1, moved 2" in out and "14 move/add/change step(s)" in out
     doc = json.loads((tmp_path / "out" / "workorders.json").read_text())
-    assert doc["schema"] == "fieldops.workorders/1.0" and len(doc["steps"]) == 14
+    assert doc["schema"] == "fieldops.workorders/2.0" and len(doc["steps"]) == 14
+    from fieldops.adapters.workfiles import read_work_file
+
+    read_work_file(tmp_path / "out" / "workorders.json")  # loadable like any plan
     assert (
         json.loads((tmp_path / "out" / "revision.json").read_text())["counts"]["cables"]["added"]
         == 3

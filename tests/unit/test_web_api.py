@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -13,8 +12,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fieldops.core.workorder import step_to_dict
-from tests.fixtures_db import ASSET_1, CABLE_1, CABLE_2, CABLE_3, sample_plan
+from tests.fixtures_db import ASSET_1, CABLE_1, CABLE_2, CABLE_3, SAMPLE_FLOOR, sample_plan
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -243,15 +241,10 @@ def test_events_after_an_id(client, token_for):
 
 
 def _doc(revision="2"):
-    plan = sample_plan()
-    return {
-        "schema": "fieldops.workorders/1.0",
-        "design": {"name": "tiny", "revision": revision, "hall": "TINY"},
-        "team": [asdict(a) for a in plan.team],
-        "steps": [step_to_dict(s) for s in plan.steps],
-        "workorders": [asdict(w) for w in plan.workorders],
-        "schedule": {"makespan_s": 3000.0, "critical_path": []},
-    }
+    from fieldops.adapters.workfiles import plan_document
+
+    design = {"name": "tiny", "revision": revision, "hall": "TINY"}
+    return plan_document(sample_plan(), design=design, floor=SAMPLE_FLOOR)
 
 
 def test_planners_load_plans_over_the_api(client, token_for):

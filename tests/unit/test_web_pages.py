@@ -307,46 +307,23 @@ def _walk_on_page(html: str) -> list[tuple[int, int]]:
     return [(x - 300, 6300 - y) for x, y in pts]
 
 
-def test_a_reassigned_step_is_walked_around_the_racks_not_through_them(as_user, store_of):
-    """TINY hall, racks R01-R03 side by side (x 1500-3300, y 2400-3600), walked with a 600 mm
-    clearance: the blocked row is x 1200-3600, y 2100-3900. The PDU check at R02's rear
-    (2400, 3900) is reassigned to technician-1.
-
-    [door 300,300] ... [R01 front 1800,2100] --x-- row --x-- [R02 rear 2400,3900]
-    The straight lines cross the row; the walks go round its west end, (1200, 2100) and/or
-    (1200, 3900)."""
-    from fieldops.adapters.store import Store
-
-    assert isinstance(store_of, Store)
-    store_of.load_plan(
-        sample_plan(),
-        design="tiny",
-        revision="2-walkable",
-        hall="TINY",
-        floor={**SAMPLE_FLOOR, "source": "design"},  # as `fieldops load --design` stores it
-    )
-    store_of.reassign("check-pdu-R02", "technician-1", actor="lee")
-    c, _ = as_user("ann")
-    # ann has done nothing yet: she starts at the door
-    html = c.get("/tech/step/check-pdu-R02").get_data(as_text=True)
-    assert _walk_on_page(html) == [(300, 300), (1200, 3900), (2400, 3900)]
-    assert "walk 4.9 m" in html  # hypot(900, 3600) = 3711 + 1200 mm
-    # after placing R01 she stands at its front
-    store_of.confirm("rack-R01", client_id="w-1", actor="ann", crew="technician-1")
-    html = c.get("/tech/step/check-pdu-R02").get_data(as_text=True)
-    assert _walk_on_page(html) == [(1800, 2100), (1200, 2100), (1200, 3900), (2400, 3900)]
-    assert "walk 3.6 m" in html  # 600 + 1800 + 1200 mm
-
-
-def test_without_a_design_a_reassigned_step_gets_a_straight_line(as_user, store_of):
-    """The seeded plan was loaded without its design (no walking graph): from R01's front
-    straight to R03's cable step."""
-    store_of.confirm("rack-R01", client_id="s-1", actor="ann", crew="technician-1")
-    store_of.reassign(f"cable-{CABLE_2}", "technician-1", actor="lee")
-    c, _ = as_user("ann")
+def test_the_step_page_draws_the_plans_walk_and_a_reassigned_step_says_it_has_none(
+    as_user, store_of
+):
+    """The tablet draws the walk the plan decided (the one the printed work order shows),
+    never a walk of its own. technician-2's first cable: from the door to R03's front. The
+    same step handed to technician-1 has no planned walk for her: no line is drawn (a straight
+    one would cross the racks), and the page says so."""
+    c, _ = as_user("bob")
     html = c.get(f"/tech/step/cable-{CABLE_2}").get_data(as_text=True)
-    assert _walk_on_page(html) == [(1800, 2100), (3000, 2100)]
-    assert "walk 1.2 m" in html
+    assert _walk_on_page(html) == [(300, 300), (3000, 2100)]
+    assert "walk 3.2 m" in html  # hypot(2700, 1800) = 3245 mm
+    store_of.reassign(f"cable-{CABLE_2}", "technician-1", actor="lee")
+    ann, _ = as_user("ann")
+    html = ann.get(f"/tech/step/cable-{CABLE_2}").get_data(as_text=True)
+    assert 'class="walk"' not in html and " · walk " not in html
+    assert "reassigned to you: the plan has no walk for you here; go to the rack shown" in html
+    assert 'data-rack="R03"' in html  # the target rack is still highlighted
 
 
 def test_a_new_plan_revision_is_drawn_anew(as_user, store_of):
@@ -441,7 +418,8 @@ def test_a_technician_is_sent_to_check_a_robots_finished_work_and_confirms_it(as
     html = c.get("/tech/").get_data(as_text=True)
     assert "Check PDU cord R02" in html
     assert "lift-robot-1 has finished this step: check its work" in html
-    assert 'class="walk"' in html  # bob walks there from the door
+    # bob's walk to the check as the plan booked it: from R03's front round the row's east end
+    assert _walk_on_page(html) == [(3000, 2100), (3700, 2100), (3700, 3900), (2400, 3900)]
     queue = c.get("/tech/queue").get_data(as_text=True)
     assert "Check PDU cord R02" in queue
     r = c.post(

@@ -1,20 +1,16 @@
-"""Read ``workorders.json`` (the shape in docs/architecture.md) into the store."""
+"""Read ``workorders.json`` into the store: the plan as it decided it (order, walks, floor)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from fieldops.adapters.workfiles import read_work_file
+from fieldops.adapters.workfiles import parse_work_document, read_work_file
 from fieldops.core.problems import DesignError, Problem
-from fieldops.core.workorder import Step, WorkPlan
-
-
-def _problem(file: str, path: str, message: str) -> DesignError:
-    return DesignError([Problem(file, 0, path, message)])
+from fieldops.core.workorder import WorkPlan
 
 
 def read_plan(plan_path: str | Path) -> tuple[dict, WorkPlan]:
-    """``(document, WorkPlan)`` from a plan folder or a workorders.json file.
+    """``(document meta, WorkPlan)`` from a plan folder or a workorders.json file.
 
     Read by ``fieldops.adapters.workfiles.read_work_file``, the writer's own reader; a bad
     file is a DesignError naming the problem.
@@ -23,70 +19,36 @@ def read_plan(plan_path: str | Path) -> tuple[dict, WorkPlan]:
     if p.is_dir():
         p = p / "workorders.json"
     if not p.is_file():
-        raise _problem(
-            str(p), "", "no workorders.json here (run 'fieldops plan DESIGN -o DIR' first)"
+        raise DesignError(
+            [
+                Problem(
+                    str(p),
+                    0,
+                    "",
+                    "no workorders.json here (run 'fieldops plan DESIGN -o DIR' first)",
+                )
+            ]
         )
     return read_work_file(p)
 
 
-def load_plan(store, plan_path: str | Path, *, design_path: str | Path | None = None) -> dict:
-    """Load ``PLAN_DIR/workorders.json`` into the store as the active revision.
+def load_plan(store, plan_path: str | Path) -> dict:
+    """Load ``PLAN_DIR/workorders.json`` into the store as the active revision."""
+    return load_document(store, *read_plan(plan_path))
 
-    With ``design_path`` (the design directory), the floor map, rack elevations and walking
-    paths come from the real design; otherwise from the steps' locations.
-    """
-    from fieldops.adapters.store.floor import build_floor, floor_from_steps, walker_for
 
-    doc, plan = read_plan(plan_path)
-    meta = doc.get("design") if isinstance(doc.get("design"), dict) else {}
-    design = None
-    if design_path is not None:
-        from fieldops.adapters.designfile import load_design
+def load_plan_document(store, doc, where: str = "<request body>") -> dict:
+    """Load a decoded workorders.json document (``POST /api/plans``): the same checks and
+    the same rows as loading the file."""
+    return load_document(store, *parse_work_document(doc, where))
 
-        design = load_design(design_path).design
-        floor = build_floor(design)
-    else:
-        floor = floor_from_steps(str(meta.get("hall", "")), plan.steps)
-    paths = walking_paths(plan, floor, walker_for(design))
-    hall = str(meta.get("hall") or floor.get("hall") or "")
-    floor = {**floor, "hall": floor.get("hall") or hall}
+
+def load_document(store, meta: dict, plan: WorkPlan) -> dict:
+    design = meta["design"]
     return store.load_plan(
         plan,
-        design=str(meta.get("name", "")),
-        revision=str(meta.get("revision", "")),
-        hall=hall,
-        floor=floor,
-        paths=paths,
+        design=design["name"],
+        revision=design["revision"],
+        hall=design["hall"],
+        floor=meta["floor"],
     )
-
-
-def walking_paths(plan: WorkPlan, floor: dict, walk) -> dict[str, list[list[int]]]:
-    """Each step's walking polyline from the previous step of the same assignee (the first
-    from the staging area or door)."""
-    from fieldops.adapters.store.floor import start_point
-
-    start = start_point(floor)
-    last: dict[str, tuple[int, int] | None] = {}
-    order: list[Step] = []
-    idx = plan.step_index()
-    seen: set[str] = set()
-    for wo in plan.workorders:
-        for sid in wo.steps:
-            if sid in idx and sid not in seen:
-                order.append(idx[sid])
-                seen.add(sid)
-    order += [s for s in plan.steps if s.id not in seen]
-    paths: dict[str, list[list[int]]] = {}
-    cache: dict[tuple, list[list[int]]] = {}
-    for s in order:
-        here = (int(s.location.x_mm), int(s.location.y_mm))
-        if here == (0, 0) and not s.location.rack:
-            continue
-        prev = last.get(s.assignee, start)
-        if prev is not None and prev != here:
-            key = (prev, here)
-            if key not in cache:
-                cache[key] = walk(prev, here)
-            paths[s.id] = cache[key]
-        last[s.assignee] = here
-    return paths

@@ -89,7 +89,8 @@ class WorkOrderRow(Base):
 
 class StepRow(Base):
     """A step of the active plan with its live status. ``seq`` is the global plan order,
-    ``wo_seq`` the order within the assignee's queue; ``version`` counts status changes."""
+    ``wo_seq`` the order in the assignee's sequence as the plan decided it, ``path`` the
+    plan's walk to it; ``version`` counts status changes."""
 
     __tablename__ = "steps"
     __table_args__ = (
@@ -128,6 +129,9 @@ class StepRow(Base):
     planned_assignee: Mapped[str] = mapped_column(String(100), default="")
     # robot+technician steps of a robot: the technician the schedule booked to confirm them
     checker: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    # the check's place and walk in the checker's sequence (the plan decides both)
+    check_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    check_path: Mapped[list | None] = mapped_column(JSON, nullable=True)
     status: Mapped[str] = mapped_column(String(30), default="pending")
     status_detail: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[float] = mapped_column(Float, default=0.0)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    case,
     func,
     insert,
     literal,
@@ -33,11 +34,6 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX: threads still queue, processes use SQLite's
-    fcntl = None
 
 from fieldops.adapters.store import rules
 from fieldops.adapters.store.engine import SqliteWriteLock, check_url, make_engine
@@ -59,6 +55,7 @@ from fieldops.adapters.store.models import (
 from fieldops.core.workorder import (
     CONFIRM_ROBOT_AND_TECH,
     PHASES,
+    SCHEMA_VERSION,
     STATUSES,
     WorkPlan,
     step_to_dict,
@@ -137,7 +134,7 @@ def _check_for(who):
 NEXT_CHECK = (
     select(*STEP_COLS)
     .where(T_STEP.c.revision_id == bindparam("rid"), _check_for(bindparam("who")))
-    .order_by(T_STEP.c.seq)
+    .order_by(T_STEP.c.check_seq, T_STEP.c.seq)
     .limit(1)
 )
 # an assignee's step in progress whose dependencies are done, else a robot's work waiting for
@@ -465,23 +462,18 @@ class Store:
         revision: str = "",
         hall: str = "",
         floor: dict | None = None,
-        paths: dict | None = None,
     ) -> dict:
-        """Load a work plan as the active revision.
+        """Load a work plan as the active revision, as the plan decided it: each step's order
+        in its assignee's sequence, its walk, each check's order and walk in its technician's
+        sequence, and the floor drawing. Nothing is recomputed.
 
         Loading the same design revision again changes nothing (it returns the existing one);
-        a new revision becomes the active one. ``paths`` maps step ID to a walking polyline
-        (default: straight segments from each assignee's previous step).
+        a new revision becomes the active one.
         """
-        schema = "fieldops.workorders/1.0"
+        schema = f"fieldops.workorders/{SCHEMA_VERSION}"
         design = _clean(design, "design name", max_len=200, required=True)
         revision = _clean(revision or "1", "revision", max_len=100)
         hall = _clean(hall or design, "hall", max_len=100)
-        if paths is None:  # straight segments between consecutive steps of each assignee
-            from fieldops.adapters.store.floor import straight
-            from fieldops.adapters.store.loadplan import walking_paths
-
-            paths = walking_paths(plan, floor or {}, straight)
         now = self.clock()
         with self._write() as conn:
             did = conn.execute(select(T_DESIGN.c.id).where(T_DESIGN.c.name == design)).scalar()
@@ -552,20 +544,21 @@ class Store:
                 )
             if wo_rows:
                 conn.execute(insert(T_WO), wo_rows)
-            # the technicians booked to check robots' robot+technician steps
-            checker = {
-                c["step"]: c["technician"] for c in (plan.stats or {}).get("confirmations", ())
-            }
+            # the technicians booked to check robots' robot+technician steps, where in their
+            # sequence and how they walk there
+            checks = {c["step"]: c for c in (plan.stats or {}).get("confirmations", ())}
             step_rows = []
             for seq, s in enumerate(plan.steps):
-                wo_id, wo_seq = wo_of.get(s.id, ("", seq))
+                wo_id = s.workorder or wo_of.get(s.id, ("", 0))[0]
+                check = checks.get(s.id) or {}
+                check_walk = check.get("walk")
                 loc = s.location
                 step_rows.append(
                     {
                         "revision_id": rid,
                         "step_id": s.id,
                         "seq": seq,
-                        "wo_seq": seq,
+                        "wo_seq": s.order if s.order >= 0 else seq,
                         "workorder": wo_id,
                         "phase": s.phase,
                         "kind": s.kind,
@@ -587,12 +580,14 @@ class Store:
                         "duration_s": float(s.duration_s),
                         "assignee": s.assignee,
                         "planned_assignee": s.assignee,
-                        "checker": str(checker.get(s.id, ""))[:MAX_NAME],
+                        "checker": str(check.get("technician", ""))[:MAX_NAME],
+                        "check_seq": int(check.get("order", 0)),
+                        "check_path": check_walk["path_mm"] if check_walk else None,
                         "status": s.status if s.status in STATUSES else "pending",
                         "status_detail": "",
                         "updated_at": now,
                         "version": 0,
-                        "path": paths.get(s.id, []),
+                        "path": [list(p) for p in s.walk.path_mm] if s.walk else [],
                         "data": json.loads(json.dumps(step_to_dict(s), default=str)),
                     }
                 )
@@ -873,6 +868,8 @@ class Store:
                 "assignee",
                 "planned_assignee",
                 "checker",
+                "check_seq",
+                "check_path",
                 "status",
                 "status_detail",
                 "updated_at",
@@ -970,7 +967,9 @@ class Store:
 
     def _queue_query(self, rid: int, assignee: str):
         """The assignee's open, blocked and failed steps and the robots' work waiting for
-        their check."""
+        their check, in the assignee's sequence as the plan decided it (their own steps and
+        their checks interleaved)."""
+        place = case((T_STEP.c.assignee == assignee, T_STEP.c.wo_seq), else_=T_STEP.c.check_seq)
         return (
             select(*STEP_COLS)
             .where(
@@ -983,7 +982,7 @@ class Store:
                     _check_for(assignee),
                 ),
             )
-            .order_by(T_STEP.c.wo_seq, T_STEP.c.seq)
+            .order_by(place, T_STEP.c.seq)
         )
 
     def next_step(self, assignee: str) -> dict | None:
