@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import StaticPool
 
 try:
     import fcntl
@@ -90,7 +91,8 @@ def make_engine(url: str, *, pool_size: int = 10, autocommit: bool = True) -> En
         eng = (
             create_engine(u, pool_size=pool_size, max_overflow=pool_size * 2, pool_timeout=30)
             if u.database not in (None, "", ":memory:")
-            else create_engine(u)
+            # in memory: one connection every thread shares, or each thread had its own database
+            else create_engine(u, poolclass=StaticPool, connect_args={"check_same_thread": False})
         )
 
         @event.listens_for(eng, "connect")

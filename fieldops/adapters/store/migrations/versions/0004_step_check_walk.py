@@ -22,9 +22,7 @@ depends_on = None
 
 def upgrade() -> None:
     # plain ALTER TABLE (see 0003: batch mode cannot copy a table others reference on SQLite)
-    op.add_column(
-        "steps", sa.Column("check_seq", sa.Integer(), nullable=False, server_default="0")
-    )
+    op.add_column("steps", sa.Column("check_seq", sa.Integer(), nullable=False, server_default="0"))
     op.add_column("steps", sa.Column("check_path", sa.JSON(), nullable=True))
 
 
