@@ -89,7 +89,7 @@ def runner(app):
 
 @pytest.fixture
 def store_of(app):
-    return app.extensions["fieldops_store"]
+    return app.extensions["fieldops"].store
 
 
 def csrf_of(client, path: str = "/login") -> str:
@@ -180,6 +180,7 @@ class LiveServer:
             env={**self.env, **(extra_env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: kill() takes master and workers
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -196,9 +197,10 @@ class LiveServer:
         raise RuntimeError("fieldops serve did not come up in 30 s")
 
     def kill(self) -> None:
-        """SIGKILL: no clean shutdown, like a power cut."""
+        """SIGKILL to every process of the server (master and workers): no clean shutdown,
+        like a power cut."""
         if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
+            os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
         if getattr(self, "_log", None):
             self._log.close()

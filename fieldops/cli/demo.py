@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from fieldops.core.problems import DesignError, Problem
+from fieldops.core.workorder import natural_key
 
 # the lead and the admin; every technician of the planned team gets a login of its own
 DEMO_STAFF = (("lead", "lead", ""), ("admin", "admin", ""))
@@ -80,12 +81,12 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from fieldops import services
-    from fieldops.adapters.mqtt.acl import fleet_serials
-    from fieldops.adapters.mqtt.broker import EmbeddedBroker
-    from fieldops.adapters.mqtt.simulator import SimulatedRobot
-    from fieldops.bootstrap import sample_design
+    from fieldops.bootstrap import embedded_broker, sample_design, simulated_fleet, waitress_server
     from fieldops.cli._ports import ensure_free, listen
-    from fieldops.cli.serve import _load, _start_bridge, _store
+    from fieldops.cli.serve import open_parts
+    from fieldops.config import Settings
+    from fieldops.services.robots import start_robot_bridge
+    from fieldops.web import create_app
 
     if args.time_scale <= 0:
         raise DesignError([Problem("--time-scale", 0, "", "must be above 0")])
@@ -105,43 +106,20 @@ def run(args) -> int:
         raise
     print(services.plan_summary(result), flush=True)
 
-    broker = EmbeddedBroker(host="127.0.0.1", port=mqtt_port).start()
+    broker = embedded_broker("127.0.0.1", mqtt_port).start()
     robots: list = []
     bridge = None
     server = None
-    db_url = f"sqlite:///{out / 'demo.db'}"
-    store = _store(db_url)
+    # the demo's own settings: nothing from the environment decides where its data goes
+    settings = Settings(database_url=f"sqlite:///{out / 'demo.db'}", broker_url=broker.url)
+    parts = open_parts(settings, hub=True)
     try:
-        _load(store, plan_dir)
-        logins = _demo_users(store)
-        profiles = services.robot_profiles()
-        by_profile: dict[str, list[str]] = {}
-        for member in store.team():
-            if member["kind"] == "robot" and member["profile"] in profiles:
-                by_profile.setdefault(member["profile"], []).append(member["name"])
-        for name, members in sorted(by_profile.items()):
-            profile = profiles[name]
-            # the same serials the bridge addresses its orders to
-            for serial in fleet_serials(profile.serial_number, len(members)):
-                robots.append(
-                    SimulatedRobot(
-                        profile,
-                        broker.url,
-                        serial_number=serial,
-                        time_scale=args.time_scale,
-                        map_id=store.hall(),
-                    ).start()
-                )
-        bridge = _start_bridge(store, broker.url)
-
-        from waitress import create_server
-
-        from fieldops.web import create_app
-
-        app = create_app({"DATABASE_URL": db_url, "STORE": store, "MQTT_BROKER": broker.url})
-        server = create_server(app, sockets=[web_sock], threads=16, ident="fieldops")
-        port = web_sock.getsockname()[1]
-        url = f"http://{args.host}:{port}/"
+        parts.floor.load_plan(plan_dir)
+        logins = _demo_users(parts.accounts, parts.floor.team())
+        robots = simulated_fleet(parts, broker.url, time_scale=args.time_scale)
+        bridge = start_robot_bridge(parts, client_id="fieldops-demo-bridge")
+        server = waitress_server(create_app(parts=parts), web_sock)
+        url = f"http://{args.host}:{web_sock.getsockname()[1]}/"
         thread = threading.Thread(target=server.run, name="fieldops-web", daemon=True)
         thread.start()
         _what_next(url, logins, broker.url, robots, args.time_scale, plan_dir, out)
@@ -161,7 +139,7 @@ def run(args) -> int:
         for robot in robots:
             robot.stop()
         broker.stop()
-        store.close()
+        parts.close()
     return 0
 
 
@@ -188,24 +166,20 @@ def _what_next(url, logins, broker_url, robots, time_scale, plan_dir: Path, out:
     print("\n".join(lines), flush=True)
 
 
-def _demo_users(store) -> list[tuple[str, str, str, str]]:
+def _demo_users(accounts, team: list[dict]) -> list[tuple[str, str, str, str]]:
     """(login, role, crew, password) for the lead, the admin and every technician of the
     planned team, created or reset with fresh random passwords."""
     staff = list(DEMO_STAFF)
-    techs = sorted(
-        (m["name"] for m in store.team() if m["kind"] == "technician"),
-        key=lambda n: (len(n), n),
-    )
-    staff += [
-        (f"tech{n.rsplit('-', 1)[-1]}" if n.rsplit("-", 1)[-1].isdigit() else n, "technician", n)
-        for n in techs
-    ]
+    techs = sorted((m["name"] for m in team if m["kind"] == "technician"), key=natural_key)
+    for n in techs:
+        number = n.rsplit("-", 1)[-1]
+        staff.append((f"tech{number}" if number.isdigit() else n, "technician", n))
     logins = []
     for name, role, crew in staff:
         password = secrets.token_urlsafe(9)
-        if store.user(name) is None:
-            store.add_user(name, password, role, crew=crew)
+        if accounts.user(name) is None:
+            accounts.add_user(name, password, role, crew=crew)
         else:
-            store.set_password(name, password)
+            accounts.set_password(name, password)
         logins.append((name, role, crew, password))
     return logins

@@ -8,17 +8,17 @@ import sys
 from pathlib import Path
 
 from fieldops.cli._args import add_password_file
-from fieldops.cli._secrets import mqtt_password, read_password
+from fieldops.cli._secrets import read_password
+from fieldops.config import DEFAULT_DB
 from fieldops.core.problems import DesignError, Problem
 
-DEFAULT_DB = "sqlite:///fieldops.db"
 ROLES = ("technician", "lead", "planner", "admin")
 
 
 def register(sub) -> None:
     s = sub.add_parser(
         "serve",
-        help="run the tablet web app and lead dashboard (waitress, a production WSGI server)",
+        help="run the tablet web app and lead dashboard (gunicorn workers)",
         description="Serve the technician tablet views, the lead dashboard and the JSON API "
         "(/api/openapi.yaml) from the work-order store. The database is migrated on start. The "
         "secret key comes from FIELDOPS_SECRET_KEY or is generated once and kept beside the "
@@ -27,13 +27,13 @@ def register(sub) -> None:
     )
     s.add_argument(
         "--db",
-        default=os.environ.get("FIELDOPS_DB", DEFAULT_DB),
+        default=None,
         metavar="URL",
         help=f"database URL: sqlite:///path.db or postgresql://user@host/db (default {DEFAULT_DB}, env FIELDOPS_DB)",
     )
     s.add_argument(
         "--broker",
-        default=os.environ.get("FIELDOPS_BROKER"),
+        default=None,
         metavar="URL",
         help="MQTT broker for live events (and --robots), mqtt://[user@]host:port (default: none; "
         "env FIELDOPS_BROKER); with a user, the password comes from env FIELDOPS_MQTT_PASSWORD",
@@ -101,7 +101,7 @@ def register(sub) -> None:
     )
     ld.add_argument(
         "--db",
-        default=os.environ.get("FIELDOPS_DB", DEFAULT_DB),
+        default=None,
         metavar="URL",
         help=f"database URL (default {DEFAULT_DB}, env FIELDOPS_DB)",
     )
@@ -126,7 +126,7 @@ def register(sub) -> None:
     def common(p):
         p.add_argument(
             "--db",
-            default=os.environ.get("FIELDOPS_DB", DEFAULT_DB),
+            default=None,
             metavar="URL",
             help=f"database URL (default {DEFAULT_DB}, env FIELDOPS_DB)",
         )
@@ -175,37 +175,40 @@ def register(sub) -> None:
     ls.set_defaults(func=run_users_list)
 
 
-def _store(url: str, pool_size: int = 5, *, migrate: bool = True):
-    from sqlalchemy.exc import OperationalError
-
-    from fieldops.adapters.store import DatabaseUrlError, Store
+def settings_from(args, **more):
+    """The settings for a command: ``FIELDOPS_*`` variables, then its flags."""
+    from fieldops.config import Settings, SettingsError
 
     try:
-        return Store(url, pool_size=pool_size, migrate=migrate)
-    except DatabaseUrlError as exc:
-        raise DesignError([Problem("--db", 0, "", str(exc))]) from None
-    except OperationalError as exc:
+        return Settings.from_env(database_url=getattr(args, "db", None), **more)
+    except SettingsError as exc:
+        raise DesignError([Problem("settings", 0, "", str(exc))]) from None
+
+
+FLAG_OF = {"database_url": "--db", "broker_url": "--broker"}
+
+
+def open_parts(settings, *, hub: bool = False, migrate: bool = True):
+    """The composition root's parts for a command; a bad setting is one line naming its flag."""
+    from fieldops.bootstrap import bootstrap, open_store
+    from fieldops.config import SettingsError
+
+    try:
+        store = open_store(settings, migrate=migrate)
+    except SettingsError as exc:
         raise DesignError(
-            [
-                Problem(
-                    "--db",
-                    0,
-                    "",
-                    f"cannot open the database: {str(exc.orig).strip().splitlines()[0]}",
-                )
-            ]
+            [Problem(FLAG_OF.get(exc.setting, "settings"), 0, "", str(exc))]
         ) from None
+    return bootstrap(settings, store=store, hub=hub)
 
 
-def _load(store, plan: Path, design: Path | None = None) -> dict:
-    from fieldops.adapters.store import load_plan
-
+def _load(parts, plan: Path, design: Path | None = None) -> dict:
     if design is not None:
         print(
             "fieldops: note: --design is no longer needed: the plan carries its floor and walks",
             file=sys.stderr,
         )
-    return load_plan(store, plan)
+    return parts.floor.load_plan(plan)
 
 
 def _say_loaded(res: dict) -> None:
@@ -216,16 +219,16 @@ def _say_loaded(res: dict) -> None:
 
 
 def run_load(args) -> int:
-    store = _store(args.db)
+    parts = open_parts(settings_from(args))
     try:
-        _say_loaded(_load(store, args.plan, args.design))
+        _say_loaded(_load(parts, args.plan, args.design))
     finally:
-        store.close()
+        parts.close()
     return 0
 
 
-def _store_action(fn):
-    from fieldops.adapters.store import StoreError
+def _accounts_action(fn):
+    from fieldops.core.errors import StoreError
 
     try:
         return fn()
@@ -235,117 +238,48 @@ def _store_action(fn):
 
 def run_users_add(args) -> int:
     pw = read_password(args.password_file)
-    store = _store(args.db)
+    parts = open_parts(settings_from(args))
     try:
-        u = _store_action(lambda: store.add_user(args.name, pw, args.role, crew=args.crew))
+        u = _accounts_action(
+            lambda: parts.accounts.add_user(args.name, pw, args.role, crew=args.crew)
+        )
     finally:
-        store.close()
+        parts.close()
     print(f"added {u['name']} ({u['role']}{', crew ' + u['crew'] if u['crew'] else ''})")
     return 0
 
 
 def run_users_passwd(args) -> int:
     pw = read_password(args.password_file)
-    store = _store(args.db)
+    parts = open_parts(settings_from(args))
     try:
-        _store_action(lambda: store.set_password(args.name, pw))
+        _accounts_action(lambda: parts.accounts.set_password(args.name, pw))
     finally:
-        store.close()
+        parts.close()
     print(f"password of {args.name} changed")
     return 0
 
 
 def run_users_token(args) -> int:
-    store = _store(args.db)
+    parts = open_parts(settings_from(args))
     try:
-        tok = _store_action(lambda: store.create_token(args.name, args.label))
+        tok = _accounts_action(lambda: parts.accounts.create_token(args.name, args.label))
     finally:
-        store.close()
+        parts.close()
     print(tok)
     return 0
 
 
 def run_users_list(args) -> int:
-    store = _store(args.db)
+    parts = open_parts(settings_from(args))
     try:
-        for u in store.users():
+        for u in parts.accounts.users():
             print(
                 f"{u['name']}\t{u['role']}\t{u['crew']}\t{'active' if u['active'] else 'disabled'}"
             )
     finally:
-        store.close()
+        parts.close()
     return 0
-
-
-def _start_bridge(store, broker: str, hub=None):
-    """Dispatch the active plan's robot steps; their results land in the store (StepSink).
-    Events of this worker (the store's listeners) and of the others (``hub``, over MQTT) wake
-    robots waiting for a step and withdraw robot steps the lead hands to someone else."""
-    from types import SimpleNamespace
-
-    from fieldops import services
-    from fieldops.adapters.mqtt.bridge import RobotBridge, assignments_from_plan
-
-    team = [SimpleNamespace(**t) for t in store.team()]
-    robots = [t.name for t in team if t.kind == "robot"]
-    steps = store.plan_steps(robots)
-    assignments, warnings = assignments_from_plan(steps, team, services.robot_profiles())
-    for w in warnings:
-        print(f"  robots: {w}", file=sys.stderr)
-    if not any(a.steps for a in assignments):
-        return None
-    bridge = RobotBridge(
-        broker,
-        assignments,
-        store,
-        map_id=store.hall() or "hall",
-        client_id="fieldops-web-bridge",
-        password=mqtt_password(),
-    ).start()
-
-    def on_event(ev: dict) -> None:
-        step_id = ev.get("step_id") or None
-        data = ev.get("data")
-        if ev.get("kind") == "step_reassigned" and step_id and isinstance(data, dict):
-            bridge.reassigned(step_id, str(data.get("to", "")))
-        # a technician's confirmation (or a resolved problem) may release a waiting robot
-        bridge.notify_step_changed(step_id)
-
-    store.listeners.append(on_event)
-    if hub is not None:
-        hub.remote_listeners.append(on_event)
-    return bridge
-
-
-def _make_server(app, sock, threads: int):
-    from waitress import create_server
-
-    # A request thread back from the database waits for the GIL up to the switch interval
-    # (5 ms by default) at each of its round trips; 1 ms cut the p95 of 200 tablets on
-    # PostgreSQL from 254 to 133 ms (benchmarks/bench_web.py, lockstep, 1 worker).
-    sys.setswitchinterval(0.001)
-    return create_server(
-        app,
-        sockets=[sock],
-        threads=threads,
-        channel_timeout=120,
-        connection_limit=1000,
-        ident="fieldops",
-    )
-
-
-def _app(args, store, secret: str, broker: str | None):
-    from fieldops.web import create_app
-
-    return create_app(
-        {
-            "DATABASE_URL": args.db,
-            "STORE": store,
-            "MQTT_BROKER": broker,
-            "DB_POOL_SIZE": args.threads,
-            "SECRET_KEY": secret,
-        }
-    )
 
 
 def run_serve(args) -> int:
@@ -355,238 +289,64 @@ def run_serve(args) -> int:
         raise DesignError([Problem("--workers", 0, "", "must be 1..64")])
     if args.robots and not args.broker:
         raise DesignError([Problem("--robots", 0, "", "needs --broker")])
-    from fieldops.cli._ports import listen
-    from fieldops.web import resolve_secret_key
+    from fieldops.bootstrap import wait_for_port
+    from fieldops.cli._ports import ensure_free, listen
+    from fieldops.web.server import WebServer, start_beside, stop_beside
 
+    settings = settings_from(args, broker_url=args.broker)
+    settings = settings.but(db_pool_size=args.threads)
     sock = listen(args.host, args.port)  # a taken port is said before any other work
+    master = os.getpid()
+    beside = []
     try:
-        store = _store(args.db, pool_size=args.threads)  # migrates once, before any worker
-        if args.plan is not None:
-            _say_loaded(_load(store, args.plan, args.design))
-        secret = resolve_secret_key(args.db)  # one key for every worker
-    except BaseException:
-        sock.close()
-        raise
-    where = f"http://{args.host}:{sock.getsockname()[1]}/"
-    if args.workers > 1:
-        store.close()  # nothing database-side may cross a fork
-        return _run_workers(args, sock, secret, where)
-    app = _app(args, store, secret, args.broker)
-    bridge = (
-        _start_bridge(store, args.broker, app.extensions["fieldops_hub"]) if args.robots else None
-    )
-    server = _make_server(app, sock, args.threads)
-    print(
-        f"fieldops serving on {where} (database {_redact(args.db)}{', broker ' + _redact(args.broker) if args.broker else ''})",
-        flush=True,
-    )
-    try:
-        server.run()
+        parts = open_parts(settings)  # migrates, once, before any worker runs
+        try:
+            if args.plan is not None:
+                _say_loaded(_load(parts, args.plan, args.design))
+        finally:
+            parts.close()
+        settings = settings.but(secret_key=_secret_key(settings))  # one key for every worker
+        if args.workers > 1 and not settings.broker_url:
+            # live events between workers go through a broker: run one for them
+            port = ensure_free("127.0.0.1", 0, "--broker")
+            beside.append(start_beside("broker", settings, "127.0.0.1", str(port)))
+            try:
+                wait_for_port("127.0.0.1", port, 15)
+            except TimeoutError:
+                raise DesignError(
+                    [
+                        Problem(
+                            "--workers",
+                            0,
+                            "",
+                            "the embedded MQTT broker for the workers did not start",
+                        )
+                    ]
+                ) from None
+            settings = settings.but(broker_url=f"mqtt://127.0.0.1:{port}")
+        if args.robots:  # one writer of robot orders, beside the workers
+            beside.append(start_beside("robots", settings))
+        where = f"http://{args.host}:{sock.getsockname()[1]}/"
+        workers = f" with {args.workers} workers" if args.workers > 1 else ""
+        broker = f", broker {_redact(settings.broker_url)}" if settings.broker_url else ""
+        print(
+            f"fieldops serving on {where}{workers} (database {_redact(settings.database_url or DEFAULT_DB)}{broker})",
+            flush=True,
+        )
+        WebServer(settings, sock, workers=args.workers, threads=args.threads).run()
     except KeyboardInterrupt:
         pass
     finally:
-        if bridge is not None:
-            bridge.stop()
-        app.extensions["fieldops_hub"].close()
-        server.close()
-        store.close()
+        if os.getpid() == master:  # a gunicorn worker leaves through here too
+            stop_beside(beside)
+            sock.close()
     return 0
 
 
-# ---------------------------------------------------------------- several workers
+def _secret_key(settings) -> str:
+    from fieldops.bootstrap import secret_key
 
-
-class _Stop(Exception):
-    """SIGTERM/SIGINT in the supervisor."""
-
-
-def _run_workers(args, sock, secret: str, where: str) -> int:
-    """Fork the workers after binding; supervise them (restart one that dies, stop all on
-    SIGTERM/SIGINT). The supervisor runs no threads, so forking again stays safe; every
-    worker exits when the supervisor dies (it watches a pipe the supervisor holds)."""
-    import signal
-    import time
-
-    from fieldops.adapters.mqtt.broker import free_port, wait_for_port
-
-    alive_r, alive_w = os.pipe()
-    children: dict[int, tuple[str, int]] = {}
-    broker = args.broker
-    if not broker:  # live events between workers need a broker: run one for them
-        mqtt_port = free_port("127.0.0.1")
-        pid = _fork(lambda: _broker_main(mqtt_port, alive_r, sock), alive_w)
-        children[pid] = ("broker", 0)
-        broker = f"mqtt://127.0.0.1:{mqtt_port}"
-        try:
-            wait_for_port("127.0.0.1", mqtt_port, 15)
-        except TimeoutError:
-            _stop_children(children)
-            raise DesignError(
-                [
-                    Problem(
-                        "--workers", 0, "", "the embedded MQTT broker for the workers did not start"
-                    )
-                ]
-            ) from None
-
-    def spawn(index: int) -> None:
-        pid = _fork(lambda: _worker_main(args, index, sock, secret, broker, alive_r), alive_w)
-        children[pid] = ("worker", index)
-
-    def stop(_signum, _frame):
-        raise _Stop
-
-    old = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    started: dict[int, float] = {}
-    try:
-        for i in range(args.workers):
-            spawn(i)
-            started[i] = time.monotonic()
-        print(
-            f"fieldops serving on {where} with {args.workers} workers (database {_redact(args.db)}, broker {_redact(broker)})",
-            flush=True,
-        )
-        while True:
-            pid, status = os.wait()
-            role, index = children.pop(pid, ("?", -1))
-            code = os.waitstatus_to_exitcode(status)
-            print(f"fieldops: {role} {index} (pid {pid}) exited with {code}", file=sys.stderr)
-            if role != "worker":
-                return 1  # the broker is gone: live updates would silently stop
-            if time.monotonic() - started.get(index, 0.0) < 5.0:
-                print("fieldops: it died within 5 s of starting; stopping", file=sys.stderr)
-                return 1
-            spawn(index)
-            started[index] = time.monotonic()
-    except _Stop:
-        return 0
-    finally:
-        for sig, handler in old.items():
-            signal.signal(sig, handler)
-        _stop_children(children)
-        os.close(alive_w)
-        os.close(alive_r)
-        sock.close()
-
-
-def _fork(main, alive_w: int) -> int:
-    pid = os.fork()
-    if pid == 0:  # the child never returns into the supervisor's code
-        code = 1
-        try:
-            os.close(alive_w)
-            code = main() or 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 0
-        except BaseException as exc:  # noqa: BLE001 - report, then leave without unwinding
-            print(f"fieldops worker: {exc!r}", file=sys.stderr, flush=True)
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
-    return pid
-
-
-def _stop_children(children: dict, timeout: float = 10.0) -> None:
-    import signal
-    import time
-
-    for pid in list(children):
-        with _suppress_lookup():
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while children and time.monotonic() < deadline:
-        for pid in list(children):
-            try:
-                done, _ = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                done = pid
-            if done:
-                children.pop(pid, None)
-        time.sleep(0.05)
-    for pid in list(children):
-        with _suppress_lookup():
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        children.pop(pid, None)
-
-
-def _suppress_lookup():
-    import contextlib
-
-    return contextlib.suppress(ProcessLookupError, ChildProcessError)
-
-
-def _exit_with_supervisor(alive_r: int, on_exit) -> None:
-    """A daemon thread: when the supervisor's end of the pipe closes, leave."""
-    import threading
-
-    def watch():
-        try:
-            while os.read(alive_r, 1):
-                pass
-        except OSError:
-            pass
-        on_exit()
-
-    threading.Thread(target=watch, name="fieldops-supervisor-watch", daemon=True).start()
-
-
-def _worker_main(args, index: int, sock, secret: str, broker: str, alive_r: int) -> int:
-    import signal
-
-    app = None
-
-    def leave(*_):
-        if app is not None:  # open event streams end now, not after their 55 s
-            app.extensions["fieldops_hub"].stop_streams()
-        raise SystemExit(0)  # waitress stops its loop and its threads on SystemExit
-
-    signal.signal(signal.SIGTERM, leave)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the supervisor
-    _exit_with_supervisor(alive_r, lambda: os.kill(os.getpid(), signal.SIGTERM))
-    store = _store(args.db, pool_size=args.threads, migrate=False)
-    app = _app(args, store, secret, broker)
-    # one writer of robot orders: only the first worker runs the bridge
-    bridge = (
-        _start_bridge(store, broker, app.extensions["fieldops_hub"])
-        if args.robots and index == 0
-        else None
-    )
-    server = _make_server(app, sock, args.threads)
-    try:
-        server.run()
-    except SystemExit:
-        pass
-    finally:
-        if bridge is not None:
-            bridge.stop()
-        app.extensions["fieldops_hub"].close()
-        server.close()
-        store.close()
-    return 0
-
-
-def _broker_main(port: int, alive_r: int, sock) -> int:
-    import logging
-    import signal
-    import threading
-
-    from fieldops.adapters.mqtt.broker import EmbeddedBroker
-
-    sock.close()  # the web port stays with the workers only
-    logging.getLogger("amqtt").setLevel(logging.CRITICAL)  # not every port probe as an error
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _exit_with_supervisor(alive_r, done.set)
-    broker = EmbeddedBroker(host="127.0.0.1", port=port).start()
-    try:
-        while not done.wait(1.0):
-            pass
-    finally:
-        broker.stop()
-    return 0
+    return secret_key(settings)
 
 
 def _redact(url: str | None) -> str:

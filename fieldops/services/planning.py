@@ -1,4 +1,4 @@
-"""Use cases: validate, plan, publish, confirm, reconcile. Adapters in, core in the middle."""
+"""Planning use cases: validate a design, plan it in memory (build_plan) or into files (plan_design)."""
 
 from __future__ import annotations
 

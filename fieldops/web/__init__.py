@@ -1,87 +1,49 @@
-"""The tablet web app and lead dashboard: ``create_app(test_config=None)``.
+"""The tablet web app and lead dashboard: ``create_app(test_config=None, parts=None)``.
 
-Configuration (``test_config`` wins over the environment):
-
-- ``DATABASE_URL`` (env ``FIELDOPS_DB``): SQLAlchemy URL; default a SQLite file in the
-  instance folder. Migrated on start.
-- ``SECRET_KEY`` (env ``FIELDOPS_SECRET_KEY``): else generated once and kept in a file
-  ``<database>.secret`` beside the SQLite database (or in the instance folder), mode 0600.
-- ``MQTT_BROKER`` (env ``FIELDOPS_BROKER``): ``mqtt://host:port``; events fan out through it.
-- ``SSE_MAX_S`` / ``SSE_POLL_S``: how long one event stream lives / how often it polls.
+Settings come from :mod:`fieldops.config` (``FIELDOPS_*`` variables; ``test_config`` wins);
+the parts (store, live-event hub, use cases) from :func:`fieldops.bootstrap.bootstrap`. The
+database defaults to a SQLite file in the instance folder and is migrated on start; the secret
+key, unless set, is made once and kept beside the SQLite database (or in the instance folder).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
 from pathlib import Path
 
 from flask import Flask, g, jsonify, render_template, request
-from sqlalchemy.engine import make_url
 from werkzeug.exceptions import HTTPException
 
-from fieldops.adapters.store import Store, StoreError
 from fieldops.bootstrap import data_dir
+from fieldops.core.errors import StoreError
 from fieldops.web import security
 
 MAX_BODY = 1024 * 1024
+# test_config keys -> Settings fields
+CONFIG_KEYS = {
+    "DATABASE_URL": "database_url",
+    "MQTT_BROKER": "broker_url",
+    "MQTT_PASSWORD": "mqtt_password",
+    "SECRET_KEY": "secret_key",
+    "DB_POOL_SIZE": "db_pool_size",
+    "CONFIRM_FAULT_DELAY_S": "confirm_fault_delay_s",
+    "SSE_MAX_S": "sse_max_s",
+    "SSE_POLL_S": "sse_poll_s",
+    "LOGIN_MAX_FAILURES": "login_max_failures",
+    "LOGIN_WINDOW_S": "login_window_s",
+}
 
 
-def secret_key_for(db_url: str, instance_path: str) -> str:
-    """The app's secret key, generated on first run and stored beside the SQLite database.
+def create_app(test_config: dict | None = None, *, parts=None) -> Flask:
+    """The Flask app. Its parts (store, hub, use cases) come from the composition root,
+    :func:`fieldops.bootstrap.bootstrap`, built here from the settings unless ``parts`` is
+    given. ``test_config`` keys (upper case, Flask style) override the settings:
+    ``DATABASE_URL``, ``MQTT_BROKER``, ``MQTT_PASSWORD``, ``SECRET_KEY``, ``DB_POOL_SIZE``,
+    ``CONFIRM_FAULT_DELAY_S``, ``SSE_MAX_S``, ``SSE_POLL_S``, ``LOGIN_MAX_FAILURES``,
+    ``LOGIN_WINDOW_S``; ``STORE`` hands in a store to use."""
+    from fieldops.adapters.secretkey import secret_key_for
+    from fieldops.bootstrap import bootstrap
+    from fieldops.config import Settings
 
-    Several processes starting at once agree on one key: the first to create the file wins
-    (an exclusive hard link), the others read its key.
-    """
-    u = make_url(db_url)
-    if u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:"):
-        path = Path(u.database + ".secret")
-    else:
-        path = Path(instance_path) / "secret_key"
-    key = _read_key(path)
-    if key:
-        return key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(key + "\n")
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            theirs = _read_key(path)
-            if theirs:
-                return theirs
-            os.replace(tmp, path)  # a short or empty key file: replace it
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-    return key
-
-
-def _read_key(path: Path) -> str | None:
-    try:
-        key = path.read_text().strip()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    return key if len(key) >= 32 else None
-
-
-def default_instance_path() -> str:
-    """Flask's instance folder for this package (where a PostgreSQL setup keeps its key)."""
-    return Flask(__name__, instance_relative_config=True).instance_path
-
-
-def resolve_secret_key(db_url: str) -> str:
-    """``FIELDOPS_SECRET_KEY``, else the key kept beside the database (made on first run).
-    ``fieldops serve --workers N`` resolves it once and hands it to every worker."""
-    return os.environ.get("FIELDOPS_SECRET_KEY") or secret_key_for(db_url, default_instance_path())
-
-
-def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_relative_config=True,
@@ -89,47 +51,39 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder=str(data_dir("static")),
     )
     cfg = dict(test_config or {})
+    if parts is not None:
+        settings = parts.settings
+    else:
+        overrides = {name: cfg.get(key) for key, name in CONFIG_KEYS.items()}
+        settings = Settings.from_env(**overrides)
+        if settings.database_url is None:  # neither set nor configured: the instance folder
+            settings = settings.but(
+                database_url=f"sqlite:///{Path(app.instance_path) / 'fieldops.db'}"
+            )
+            Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(
-        DATABASE_URL=os.environ.get("FIELDOPS_DB")
-        or f"sqlite:///{Path(app.instance_path) / 'fieldops.db'}",
-        MQTT_BROKER=os.environ.get("FIELDOPS_BROKER") or None,
-        MQTT_PASSWORD=os.environ.get("FIELDOPS_MQTT_PASSWORD") or None,
         MAX_CONTENT_LENGTH=MAX_BODY,
         MAX_PLAN_BYTES=256 * 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="fieldops_session",
-        SSE_MAX_S=55.0,
-        SSE_POLL_S=2.0,
-        CONFIRM_FAULT_DELAY_S=float(os.environ.get("FIELDOPS_FAULT_CONFIRM_DELAY_S") or 0.0),
-        DB_POOL_SIZE=10,
-        LOGIN_MAX_FAILURES=10,  # per user name per window (fieldops.web.throttle)
-        LOGIN_WINDOW_S=900.0,
-        STORE=None,
+        SSE_MAX_S=settings.sse_max_s,
+        SSE_POLL_S=settings.sse_poll_s,
+        LOGIN_MAX_FAILURES=settings.login_max_failures,
+        LOGIN_WINDOW_S=settings.login_window_s,
     )
-    app.config.update(cfg)
-    if app.config["DATABASE_URL"].startswith("sqlite:///") and "STORE" not in cfg:
-        Path(make_url(app.config["DATABASE_URL"]).database).parent.mkdir(
-            parents=True, exist_ok=True
-        )
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = os.environ.get("FIELDOPS_SECRET_KEY") or secret_key_for(
-            app.config["DATABASE_URL"], app.instance_path
-        )
-
-    st = app.config["STORE"] or Store(
-        app.config["DATABASE_URL"], pool_size=int(app.config["DB_POOL_SIZE"])
+    app.config.update({k: v for k, v in cfg.items() if k not in CONFIG_KEYS and k != "STORE"})
+    app.config["SECRET_KEY"] = settings.secret_key or secret_key_for(
+        settings.database_url, app.instance_path
     )
-    app.extensions["fieldops_store"] = st
+    if parts is None:
+        parts = bootstrap(settings, store=cfg.get("STORE"))
+    app.extensions["fieldops"] = parts
+    app.extensions["fieldops_hub"] = parts.hub
+    app.config["FIELDOPS_SETTINGS"] = settings
     from fieldops.web.drawing import DrawingCache
 
     app.extensions["fieldops_drawings"] = DrawingCache()
-
-    from fieldops.web.events import Hub
-
-    hub = Hub(app.config["MQTT_BROKER"], app.config["MQTT_PASSWORD"])
-    st.listeners.append(hub.on_event)
-    app.extensions["fieldops_hub"] = hub
 
     from fieldops.web.throttle import LoginThrottle
 
@@ -191,11 +145,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.get("/healthz")
     def healthz():
-        rev = st.active_revision()
+        rev = parts.floor.active_revision()
         return jsonify(
             {
                 "ok": True,
-                "worker": hub.worker_id,  # which process answered (several share one port)
+                "worker": parts.hub.worker_id if parts.hub else "",  # which process answered
                 "plan": None
                 if rev is None
                 else {"design": rev["design"], "revision": rev["revision"], "hall": rev["hall"]},

@@ -9,11 +9,10 @@ import json
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 
-from fieldops.adapters.store import Invalid, NotFound
-from fieldops.adapters.store.rules import CodeError, parse_scan
 from fieldops.bootstrap import PACKAGE_DIR, REPO_DIR
+from fieldops.core.errors import Invalid
 from fieldops.core.problems import DesignError
-from fieldops.web.security import CAN, crew_scope, require, store
+from fieldops.web.security import CAN, accounts, crew_scope, floorwork, require
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -97,27 +96,27 @@ def me():
 def create_token():
     data = body()
     name = field(data, "name", default="script")
-    token = store().create_token(g.user["name"], name)
+    token = accounts().create_token(g.user["name"], name)
     return jsonify({"token": token, "name": name, "user": g.user["name"]}), 201
 
 
 @bp.get("/team")
 @require()
 def team():
-    return jsonify({"team": store().team()})
+    return jsonify({"team": floorwork().team()})
 
 
 @bp.get("/next")
 @require("work")
 def next_step():
-    step = store().next_step(my_crew())
+    step = floorwork().next_step(my_crew())
     return jsonify({"step": step})
 
 
 @bp.get("/queue")
 @require("work")
 def queue():
-    return jsonify({"steps": store().queue(my_crew())})
+    return jsonify({"steps": floorwork().queue(my_crew())})
 
 
 @bp.get("/steps")
@@ -126,7 +125,7 @@ def steps():
     a = request.args
     return jsonify(
         {
-            "steps": store().steps(
+            "steps": floorwork().steps(
                 status=a.get("status") or None,
                 assignee=a.get("assignee"),
                 phase=a.get("phase") or None,
@@ -141,30 +140,26 @@ def steps():
 @bp.get("/steps/<step_id>")
 @require()
 def step(step_id: str):
-    return jsonify({"step": store().step(step_id, crew=crew_scope())})
+    return jsonify({"step": floorwork().step(step_id, crew=crew_scope())})
 
 
 @bp.post("/steps/<step_id>/start")
 @require("work")
 def start(step_id: str):
-    return jsonify({"step": store().start(step_id, actor=g.user["name"], crew=crew_scope())})
+    return jsonify({"step": floorwork().start(step_id, actor=g.user["name"], crew=crew_scope())})
 
 
 @bp.post("/steps/<step_id>/confirm")
 @require("work")
 def confirm(step_id: str):
     data = body()
-    codes = field(data, "codes", list, default=[])
-    if not all(isinstance(c, str) for c in codes):
-        raise Invalid("'codes' must be a list of strings")
-    res = store().confirm(
+    res = floorwork().confirm(
         step_id,
         client_id=field(data, "client_id", required=True),
         actor=g.user["name"],
         crew=crew_scope(),
-        codes=codes,
+        codes=field(data, "codes", list, default=[]),
         evidence=field(data, "evidence", dict, default={}),
-        fault_delay_s=current_app.config["CONFIRM_FAULT_DELAY_S"],
     )
     return jsonify(
         {"confirmation": res.confirmation, "step": res.step, "duplicate": res.duplicate}
@@ -175,7 +170,7 @@ def confirm(step_id: str):
 @require("work")
 def report_problem(step_id: str):
     data = body()
-    p = store().report_problem(
+    p = floorwork().report_problem(
         step_id,
         kind=field(data, "kind", required=True),
         note=field(data, "note", default=""),
@@ -191,7 +186,7 @@ def reassign(step_id: str):
     data = body()
     return jsonify(
         {
-            "step": store().reassign(
+            "step": floorwork().reassign(
                 step_id, field(data, "assignee", required=True), actor=g.user["name"]
             )
         }
@@ -202,9 +197,7 @@ def reassign(step_id: str):
 @require("watch")
 def problems():
     status = request.args.get("status", "open")
-    if status not in ("open", "resolved", "all"):
-        raise Invalid("'status' must be open, resolved or all")
-    return jsonify({"problems": store().problems(status=None if status == "all" else status)})
+    return jsonify({"problems": floorwork().problems(status=None if status == "all" else status)})
 
 
 @bp.post("/problems/<int:problem_id>/resolve")
@@ -213,7 +206,7 @@ def resolve(problem_id: int):
     data = body()
     return jsonify(
         {
-            "result": store().resolve_problem(
+            "result": floorwork().resolve_problem(
                 problem_id, actor=g.user["name"], resolution=field(data, "resolution", default="")
             )
         }
@@ -223,27 +216,20 @@ def resolve(problem_id: int):
 @bp.get("/progress")
 @require("watch")
 def progress():
-    return jsonify(store().progress())
+    return jsonify(floorwork().progress())
 
 
 @bp.get("/floor")
 @require()
 def floor():
-    return jsonify(store().floor())
+    return jsonify(floorwork().floor())
 
 
 @bp.get("/codes/<path:code>")
 @require()
 def where_is(code: str):
     """Where a scanned code belongs: the steps that expect it."""
-    try:
-        scan = parse_scan(code)
-    except CodeError as exc:
-        raise Invalid(str(exc)) from None
-    homes = store().where_is(scan.code)
-    if not homes:
-        raise NotFound(f"{scan.describe()} is not a label of this plan")
-    return jsonify({"code": scan.code, "end": scan.end, "steps": homes})
+    return jsonify(floorwork().where_is(code))
 
 
 @bp.get("/events")
@@ -251,7 +237,7 @@ def where_is(code: str):
 def events():
     return jsonify(
         {
-            "events": store().events_after(
+            "events": floorwork().events_after(
                 int_arg("after", 0, 0, 2**62), limit=int_arg("limit", 200, 1, 1000)
             )
         }
@@ -264,7 +250,7 @@ def confirmations():
     """The as-built evidence, a page at a time: ``fieldops reconcile --confirmations`` reads
     the pages joined (``{"confirmations": [...]}``)."""
     limit = int_arg("limit", 1000, 1, 10000)
-    page = store().confirmations(after=int_arg("after", 0, 0, 2**62), limit=limit)
+    page = floorwork().confirmations(after=int_arg("after", 0, 0, 2**62), limit=limit)
     return jsonify(
         {"confirmations": page, "next_after": page[-1]["id"] if len(page) == limit else None}
     )
@@ -276,10 +262,8 @@ def load_plan():
     """Load a workorders.json (the body) as the active plan."""
     request.max_content_length = current_app.config["MAX_PLAN_BYTES"]
     data = body()
-    from fieldops.adapters.store.loadplan import load_plan_document
-
     try:  # the same checks and rows as 'fieldops load'
-        res = load_plan_document(store(), data, "workorders.json")
+        res = floorwork().load_plan_document(data, "workorders.json")
     except DesignError as exc:
         raise Invalid("; ".join(str(p) for p in exc.problems[:20])) from None
     return jsonify(res), (201 if res["new"] else 200)
@@ -288,14 +272,14 @@ def load_plan():
 @bp.get("/users")
 @require("admin")
 def users():
-    return jsonify({"users": store().users()})
+    return jsonify({"users": accounts().users()})
 
 
 @bp.post("/users")
 @require("admin")
 def add_user():
     data = body()
-    u = store().add_user(
+    u = accounts().add_user(
         field(data, "name", required=True),
         field(data, "password", required=True),
         field(data, "role", required=True),

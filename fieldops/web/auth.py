@@ -17,7 +17,7 @@ from flask import (
     url_for,
 )
 
-from fieldops.web.security import csrf_token, store
+from fieldops.web.security import accounts, csrf_token
 
 bp = Blueprint("auth", __name__)
 
@@ -68,7 +68,7 @@ def login():
             response = make_response(render_template("login.html", error=error), 429)
             response.headers["Retry-After"] = str(wait)
             return response
-        user = store().authenticate(name, password)
+        user = accounts().authenticate(name, password)
         if user is None:
             throttle.failed(name, address)
             error = "Wrong user name or password."

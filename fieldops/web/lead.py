@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
-from fieldops.adapters.store import StoreError
-from fieldops.web.security import require, store
+from fieldops.core.errors import StoreError
+from fieldops.web.security import floorwork, require
 
 bp = Blueprint("lead", __name__, url_prefix="/lead")
 
@@ -19,7 +19,7 @@ def hms(seconds: float) -> str:
 
 
 def dashboard_context() -> dict:
-    st = store()
+    st = floorwork()
     progress = st.progress()
     states = {r["rack"]: r["state"] for r in progress["racks"]}
     rev = st.active_revision()
@@ -60,7 +60,7 @@ def reassign_form():
 @require("direct")
 def reassign(step_id: str):
     try:
-        s = store().reassign(step_id, request.form.get("assignee", ""), actor=g.user["name"])
+        s = floorwork().reassign(step_id, request.form.get("assignee", ""), actor=g.user["name"])
     except StoreError as exc:
         if exc.status == 404:
             raise
@@ -74,7 +74,7 @@ def reassign(step_id: str):
 @require("direct")
 def resolve(problem_id: int):
     try:
-        res = store().resolve_problem(
+        res = floorwork().resolve_problem(
             problem_id, actor=g.user["name"], resolution=request.form.get("resolution", "")
         )
     except StoreError as exc:

@@ -26,8 +26,19 @@ CAN = {
 }
 
 
-def store():
-    return current_app.extensions["fieldops_store"]
+def parts():
+    """The process's parts (fieldops.bootstrap.Parts), wired by the composition root."""
+    return current_app.extensions["fieldops"]
+
+
+def floorwork():
+    """The floor's use cases (fieldops.services.floorwork.FloorWork)."""
+    return parts().floor
+
+
+def accounts():
+    """Users and tokens (fieldops.services.accounts.Accounts)."""
+    return parts().accounts
 
 
 def csrf_token() -> str:
@@ -60,14 +71,14 @@ def load_user() -> None:
         scheme, _, raw = header.partition(" ")
         if scheme.lower() != "bearer" or not raw.strip():
             abort(401, description="use 'Authorization: Bearer <token>'")
-        user = store().user_for_token(raw.strip())
+        user = accounts().user_for_token(raw.strip())
         if user is None:
             abort(401, description="the API token is unknown or revoked")
         g.user, g.auth = user, "token"
         return
     name = session.get("user")
     if name:
-        user = store().user(name)
+        user = accounts().user(name)
         if user and user["active"] and session.get("role") == user["role"]:
             g.user, g.auth = user, "session"
         else:

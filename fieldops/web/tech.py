@@ -18,10 +18,11 @@ from flask import (
     url_for,
 )
 
-from fieldops.adapters.store import Refused, StoreError
-from fieldops.adapters.store.rules import AWAITING, PROBLEM_KINDS
+from fieldops.core.errors import StoreError
+from fieldops.core.floorrules import AWAITING
+from fieldops.services.floorwork import PROBLEM_KINDS
 from fieldops.web.drawing import DrawingCache
-from fieldops.web.security import crew_scope, require, store
+from fieldops.web.security import crew_scope, floorwork, require
 
 bp = Blueprint("tech", __name__, url_prefix="/tech")
 
@@ -41,7 +42,7 @@ def crew() -> str:
             abort(403, description="your account has no crew yet; ask the lead to set one")
         return g.user["crew"]
     chosen = request.values.get("crew", "")
-    names = [t["name"] for t in store().team()]
+    names = [t["name"] for t in floorwork().team()]
     if chosen not in names:
         return names[0] if names else ""
     return chosen
@@ -76,7 +77,7 @@ def step_view(step: dict, who: str) -> dict:
     The floor map and the rack elevation are drawn once per plan revision (DrawingCache);
     the walk is the one the plan decided and the printed work order shows.
     """
-    st = store()
+    st = floorwork()
     rev = st.active_revision() or {"id": 0, "floor": {}}
     floor = rev["floor"] or {}
     cache = drawings()
@@ -133,9 +134,9 @@ def render_step(
 @require("work")
 def next_step():
     who = crew()
-    step = store().next_step(who) if who else None
+    step = floorwork().next_step(who) if who else None
     if step is None:
-        queue = store().queue(who) if who else []
+        queue = floorwork().queue(who) if who else []
         return render_template("done.html", crew=who, queue=queue)
     # the next step is one whose dependencies are done: nothing blocks it
     return render_step({**step, "blocking": []}, who)
@@ -145,13 +146,13 @@ def next_step():
 @require("work")
 def queue():
     who = crew()
-    return render_template("queue.html", crew=who, queue=store().queue(who) if who else [])
+    return render_template("queue.html", crew=who, queue=floorwork().queue(who) if who else [])
 
 
 @bp.get("/step/<step_id>")
 @require("work")
 def step(step_id: str):
-    s = store().step(step_id, crew=crew_scope())
+    s = floorwork().step(step_id, crew=crew_scope())
     who = crew()
     return render_step(s, walker_of(s, who))
 
@@ -159,7 +160,7 @@ def step(step_id: str):
 @bp.post("/step/<step_id>/start")
 @require("work")
 def start(step_id: str):
-    store().start(step_id, actor=g.user["name"], crew=crew_scope())
+    floorwork().start(step_id, actor=g.user["name"], crew=crew_scope())
     return redirect(url_for("tech.step", step_id=step_id))
 
 
@@ -167,25 +168,21 @@ def start(step_id: str):
 @require("work")
 def confirm(step_id: str):
     raw = request.form.get("codes", "")
-    if len(raw) > 2000:
-        abort(400, description="too much text in the code field")
-    codes = [c for c in _SPLIT.split(raw) if c]
     client_id = request.form.get("client_id") or uuid.uuid4().hex
     note = request.form.get("note", "")
     try:
-        res = store().confirm(
+        res = floorwork().confirm(
             step_id,
             client_id=client_id,
             actor=g.user["name"],
             crew=crew_scope(),
-            codes=codes,
+            codes=raw,
             evidence={"note": note.strip()[:500]} if note.strip() else {},
-            fault_delay_s=current_app.config["CONFIRM_FAULT_DELAY_S"],
         )
-    except (Refused, StoreError) as exc:
+    except StoreError as exc:
         if exc.status in (403, 404):
             raise
-        s = store().step(step_id)
+        s = floorwork().step(step_id)
         return render_step(s, walker_of(s, crew()), error=exc.message, status=exc.status, codes=raw)
     flash(f"Confirmed: {res.step['title']}" + (" (already recorded)" if res.duplicate else ""))
     return redirect(
@@ -198,11 +195,11 @@ def confirm(step_id: str):
 @bp.route("/step/<step_id>/problem", methods=["GET", "POST"])
 @require("work")
 def problem(step_id: str):
-    s = store().step(step_id, crew=crew_scope())
+    s = floorwork().step(step_id, crew=crew_scope())
     error = None
     if request.method == "POST":
         try:
-            store().report_problem(
+            floorwork().report_problem(
                 step_id,
                 kind=request.form.get("kind", ""),
                 note=request.form.get("note", ""),

@@ -56,7 +56,7 @@ def start_two_workers(tmp_path, broker_url: str, password: str | None = None) ->
 def stop_workers(apps) -> None:
     for a in apps:
         a.extensions["fieldops_hub"].close()
-        a.extensions["fieldops_store"].close()
+        a.extensions["fieldops"].store.close()
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_workers_share_events_through_the_production_acl(tmp_path, mosquitto_sec
     try:
         hub_b = apps[1].extensions["fieldops_hub"]
         before = hub_b.received
-        apps[0].extensions["fieldops_store"].confirm(
+        apps[0].extensions["fieldops"].store.confirm(
             "rack-R01", client_id="acl-1", actor="ann", crew="technician-1"
         )
         wait_for(lambda: hub_b.received > before)
@@ -99,7 +99,7 @@ def test_an_event_committed_by_one_worker_is_published_and_wakes_the_other(two_w
         hub_b = b.extensions["fieldops_hub"]
         before = hub_b.received
         gen_b = hub_b.generation
-        a.extensions["fieldops_store"].confirm(
+        a.extensions["fieldops"].store.confirm(
             "rack-R01", client_id="w1", actor="ann", crew="technician-1"
         )
         wait_for(lambda: hub_b.received > before and hub_b.generation > gen_b)
@@ -114,7 +114,7 @@ def test_an_event_committed_by_one_worker_is_published_and_wakes_the_other(two_w
         )
         assert payload["worker"] == a.extensions["fieldops_hub"].worker_id
         # worker B reads the same event from the shared log
-        ids = [e["id"] for e in b.extensions["fieldops_store"].events_after(0)]
+        ids = [e["id"] for e in b.extensions["fieldops"].store.events_after(0)]
         assert payload["id"] in ids
     finally:
         sniffer.loop_stop()
@@ -125,7 +125,7 @@ def test_the_sse_stream_of_one_worker_carries_an_event_recorded_by_the_other(two
     a, b = two_workers
     client = b.test_client()
     login(client, "lee")
-    last = b.extensions["fieldops_store"].last_event_id()
+    last = b.extensions["fieldops"].store.last_event_id()
     got: list[str] = []
 
     def read():
@@ -140,7 +140,7 @@ def test_the_sse_stream_of_one_worker_carries_an_event_recorded_by_the_other(two
     t = threading.Thread(target=read)
     t.start()
     time.sleep(0.2)
-    a.extensions["fieldops_store"].confirm(
+    a.extensions["fieldops"].store.confirm(
         "rack-R01", client_id="w2", actor="ann", crew="technician-1"
     )
     t.join(10)

@@ -380,7 +380,7 @@ def test_the_secret_key_is_generated_once_beside_the_sqlite_database(tmp_path, m
         create_app({"DATABASE_URL": url}).config["SECRET_KEY"].startswith("from-the-environment-")
     )
     for a in (a1, a2):
-        a.extensions["fieldops_store"].close()
+        a.extensions["fieldops"].store.close()
 
 
 def test_static_files_are_served_and_the_vendored_decoder_has_its_licence(client):

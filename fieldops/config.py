@@ -1,0 +1,86 @@
+"""Settings, read once: from ``FIELDOPS_*`` environment variables, overridden by command-line
+flags (or a test's config). Nothing else in fieldops reads the environment.
+
+=============================  ======================================================
+variable                       setting
+=============================  ======================================================
+``FIELDOPS_DB``                ``database_url`` (unset: the command's default,
+                               ``sqlite:///fieldops.db`` for the CLI)
+``FIELDOPS_BROKER``            ``broker_url``: MQTT for live events and robots
+``FIELDOPS_MQTT_PASSWORD``     ``mqtt_password`` for the broker URL's user
+``FIELDOPS_SECRET_KEY``        ``secret_key`` (else made once, kept beside the database)
+``FIELDOPS_FAULT_CONFIRM_DELAY_S``  ``confirm_fault_delay_s``: a test hook that holds a
+                               confirmation open (kill-9 trials); 0 in production
+=============================  ======================================================
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+
+DEFAULT_DB = "sqlite:///fieldops.db"
+
+ENV = {
+    "database_url": "FIELDOPS_DB",
+    "broker_url": "FIELDOPS_BROKER",
+    "mqtt_password": "FIELDOPS_MQTT_PASSWORD",
+    "secret_key": "FIELDOPS_SECRET_KEY",
+    "confirm_fault_delay_s": "FIELDOPS_FAULT_CONFIRM_DELAY_S",
+}
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used: ``setting`` names it (a Settings field), the message
+    says why in one line; entry points name their flag or variable for it."""
+
+    def __init__(self, message: str, setting: str = ""):
+        super().__init__(message)
+        self.setting = setting
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None  # None: the entry point's default (DEFAULT_DB)
+    broker_url: str | None = None
+    mqtt_password: str | None = None
+    secret_key: str | None = None
+    db_pool_size: int = 10
+    confirm_fault_delay_s: float = 0.0
+    sse_max_s: float = 55.0  # how long one live event stream lives
+    sse_poll_s: float = 2.0  # how often a stream polls the event log without a broker
+    login_max_failures: int = 10  # per user name per window
+    login_window_s: float = 900.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Settings:
+        """Settings from ``FIELDOPS_*`` variables, then ``overrides`` (flags; None = unset)."""
+        env = os.environ if environ is None else environ
+        values: dict = {}
+        for name, var in ENV.items():
+            raw = env.get(var)
+            if raw:
+                values[name] = _parse(name, raw, var)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise SettingsError(f"unknown setting(s): {', '.join(unknown)}")
+        return cls(**values)
+
+    def but(self, **changes) -> Settings:
+        """A copy with ``changes`` applied (None = keep)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _parse(name: str, raw: str, var: str):
+    if name == "confirm_fault_delay_s":
+        try:
+            value = float(raw)
+        except ValueError:
+            raise SettingsError(f"{var}: '{raw}' is not a number of seconds") from None
+        if not 0 <= value <= 60:
+            raise SettingsError(f"{var}: {value} is not between 0 and 60 seconds")
+        return value
+    return raw

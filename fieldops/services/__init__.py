@@ -1,0 +1,40 @@
+"""The use cases, one module per area; the CLI and the web app call these, never an adapter.
+
+- :mod:`~fieldops.services.planning`: validate a design, plan it (in memory or into files);
+- :mod:`~fieldops.services.floorwork`: the floor's work on a loaded plan: load a plan, next
+  step, start, confirm, report and resolve problems, reassign, progress and exports;
+- :mod:`~fieldops.services.accounts`: users, passwords, API tokens.
+
+The planning functions are re-exported here (``services.plan_design(...)``), the floor's use
+cases are objects built by the composition root (:func:`fieldops.bootstrap.bootstrap`).
+"""
+
+from fieldops.services.planning import (
+    Plan,
+    PlanResult,
+    ValidationReport,
+    build_plan,
+    check_loaded,
+    fleet_counts,
+    load_team,
+    load_valid_design,
+    plan_design,
+    plan_summary,
+    robot_profiles,
+    validate_design,
+)
+
+__all__ = [
+    "Plan",
+    "PlanResult",
+    "ValidationReport",
+    "build_plan",
+    "check_loaded",
+    "fleet_counts",
+    "load_team",
+    "load_valid_design",
+    "plan_design",
+    "plan_summary",
+    "robot_profiles",
+    "validate_design",
+]
