@@ -1,0 +1,158 @@
+"""NetBox use cases: export a design, import a site, push a design through the REST API.
+
+(Moves to ``fieldops/services/netbox.py`` when ``services`` becomes a package, issue 15.)
+
+None of them routes the design: cable IDs come from ``core.labels.assign_cable_ids`` and the
+ordered lengths from a plan folder ``fieldops plan`` wrote; without one, lengths stay empty
+and the result says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fieldops.core.problems import DesignError, Problem
+
+
+@dataclass
+class ExportResult:
+    design: object
+    files: list[Path] = field(default_factory=list)
+    connected: int = 0
+    with_length: int = 0
+    notes: list[str] = field(default_factory=list)  # what the user must know (stderr)
+
+
+def _lengths(design, ids, plan_dir: Path | None, notes: list[str]) -> dict[str, int]:
+    if plan_dir is None:
+        notes.append(
+            "no --plan given: cable lengths are left empty (give the folder 'fieldops plan' "
+            "wrote to export the ordered lengths)"
+        )
+        return {}
+    from fieldops.adapters.planlengths import read_plan_lengths
+
+    lengths = read_plan_lengths(plan_dir, design, ids)
+    if lengths.missing:
+        shown = ", ".join(lengths.missing[:5]) + (" ..." if len(lengths.missing) > 5 else "")
+        notes.append(
+            f"{len(lengths.missing)} of {len(ids)} cables have no ordered length in "
+            f"{lengths.source} ({shown}): their length is left empty; re-run 'fieldops plan' "
+            "if the design changed"
+        )
+    return lengths.ordered_mm
+
+
+def _connected(design, ids, record) -> set[str]:
+    if record is None:
+        return set()
+    from fieldops.core.reconcile import build_drift
+
+    report = build_drift(design, record, cable_ids=ids)
+    return {d.cable for d in report.cables if d.status == "as_designed"}
+
+
+def export_netbox(
+    design_path: Path,
+    outdir: Path,
+    *,
+    site: str | None = None,
+    plan_dir: Path | None = None,
+    asbuilt=None,
+    force: bool = False,
+) -> ExportResult:
+    """Write the NetBox import set for a validated design into ``outdir`` (all or nothing).
+
+    ``asbuilt`` is a function of the hall name returning the as-built record (or None):
+    cables in place as designed are exported ``connected``.
+    """
+    from fieldops import services
+    from fieldops.adapters.netbox_export import write_netbox_files
+    from fieldops.core.labels import assign_cable_ids
+    from fieldops.outdir import check_outdir, staged_outdir
+
+    check_outdir(outdir, force=force)  # before any work
+    loaded = services.load_valid_design(design_path)
+    design = loaded.design
+    ids = assign_cable_ids(design.cables)[0]
+    result = ExportResult(design)
+    ordered = _lengths(design, ids, plan_dir, result.notes)
+    connected = _connected(design, ids, asbuilt(design.floorplan.name) if asbuilt else None)
+    with staged_outdir(Path(outdir), force=force, command="netbox export") as stage:
+        files = write_netbox_files(
+            design,
+            stage,
+            ids,
+            site=site or design.floorplan.name,
+            ordered_mm=ordered,
+            connected=connected,
+            base=loaded.base,
+        )
+        result.files = [Path(outdir) / f.relative_to(stage) for f in files]
+    result.connected = len(connected)
+    result.with_length = sum(1 for c in design.cables if ordered.get(ids[c.key]))
+    return result
+
+
+def read_token(path: Path) -> str:
+    """The API token from a file (never the command line); DesignError when unusable."""
+    try:
+        token = Path(path).read_text().strip()
+    except OSError as exc:
+        raise DesignError(
+            [Problem(str(path), 0, "", f"cannot read the token file: {exc.strerror or exc}")]
+        ) from None
+    if not token or len(token) > 400 or any(c.isspace() for c in token):
+        raise DesignError([Problem(str(path), 0, "", "expected one API token on one line")])
+    return token
+
+
+def import_netbox(
+    outdir: Path,
+    *,
+    floorplan: Path,
+    url: str | None = None,
+    token_file: Path | None = None,
+    site: str = "",
+    devices_csv: Path | None = None,
+    cables_csv: Path | None = None,
+    device_types: list[Path] = (),
+    name: str | None = None,
+    force: bool = False,
+):
+    """Read a NetBox site (REST API or CSV files) into a design directory; the NetBoxData read."""
+    from fieldops.adapters.netbox_api import fetch_api, read_csv_exports, write_design_dir
+    from fieldops.outdir import check_outdir, staged_outdir
+
+    check_outdir(outdir, force=force)  # before any work
+    if devices_csv or cables_csv:
+        if not (devices_csv and cables_csv):
+            raise DesignError(
+                [Problem("--devices-csv", 0, "", "give both --devices-csv and --cables-csv")]
+            )
+        data = read_csv_exports(devices_csv, cables_csv, site=site)
+    else:
+        if not (url and token_file and site):
+            raise DesignError(
+                [
+                    Problem(
+                        "--url",
+                        0,
+                        "",
+                        "give --url, --token-file and --site (or --devices-csv and --cables-csv)",
+                    )
+                ]
+            )
+        data = fetch_api(url, read_token(token_file), site)
+    if not Path(floorplan).is_file():
+        raise DesignError([Problem(str(floorplan), 0, "", "floor plan not found")])
+    with staged_outdir(Path(outdir), force=force, command="netbox import") as stage:
+        write_design_dir(
+            data,
+            stage,
+            name=name or site or "netbox",
+            floorplan=floorplan,
+            device_type_dirs=list(device_types),
+        )
+    return data
