@@ -156,3 +156,60 @@ def import_netbox(
             device_type_dirs=list(device_types),
         )
     return data
+
+
+@dataclass
+class PushResult:
+    design: object
+    changes: list = field(default_factory=list)
+    unchanged: dict = field(default_factory=dict)
+    counts: dict = field(default_factory=dict)  # applied: create/update/decommission/blocked
+    notes: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+
+def push_netbox(
+    design_path: Path,
+    *,
+    url: str,
+    token_file: Path,
+    site: str | None = None,
+    plan_dir: Path | None = None,
+    asbuilt=None,
+    dry_run: bool = False,
+) -> PushResult:
+    """Create and update a validated design's objects in NetBox through its REST API
+    (idempotent: a second push of the same design changes nothing)."""
+    from fieldops import services
+    from fieldops.adapters.netbox_client import connect, netbox_errors
+    from fieldops.adapters.netbox_export import device_type_docs
+    from fieldops.adapters.netbox_push import apply_changes, read_state
+    from fieldops.adapters.netbox_sync import desired_state, plan_changes
+    from fieldops.core.labels import assign_cable_ids
+
+    token = read_token(token_file)
+    loaded = services.load_valid_design(design_path)
+    design = loaded.design
+    ids = assign_cable_ids(design.cables)[0]
+    result = PushResult(design, dry_run=dry_run)
+    ordered = _lengths(design, ids, plan_dir, result.notes)
+    if plan_dir is None:
+        result.notes[-1] = "no --plan given: cable lengths in NetBox are left as they are"
+    connected = _connected(design, ids, asbuilt(design.floorplan.name) if asbuilt else None)
+    want = desired_state(
+        design,
+        ids,
+        site=site or design.floorplan.name,
+        ordered_mm=ordered,
+        connected=connected,
+        type_docs=device_type_docs(design, loaded.base),
+    )
+    api = connect(url, token)
+    with netbox_errors(url, f"reading site '{want.site_slug}'"):
+        state = read_state(api, want)
+    result.changes, result.unchanged = plan_changes(want, state)
+    if dry_run:
+        return result
+    with netbox_errors(url, "writing (what was written before stays; push again to carry on)"):
+        result.counts = apply_changes(api, result.changes, want, state)
+    return result

@@ -331,6 +331,19 @@ def render_device_type(dt: DeviceType) -> str:
     return yaml.safe_dump(doc, sort_keys=False)
 
 
+def device_type_docs(design: Design, base: Path | None) -> dict[str, dict]:
+    """Device-type slug -> its devicetype-library document, for the types the devices use."""
+    import yaml
+
+    out = {}
+    for dt in used_device_types(design):
+        path = device_type_file(dt, base)
+        text = path.read_text(encoding="utf-8-sig") if path else render_device_type(dt)
+        doc = yaml.safe_load(text)
+        out[dt.slug] = doc if isinstance(doc, dict) else {}
+    return out
+
+
 def device_type_texts(design: Design, base: Path | None) -> list[tuple[str, str]]:
     """``(relative path, YAML text)`` of every device type the design's devices use."""
     out, taken = [], set()

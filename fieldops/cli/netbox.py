@@ -51,6 +51,50 @@ def register(sub) -> None:
     )
     e.set_defaults(func=run_export)
 
+    u = nsub.add_parser(
+        "push",
+        help="create and update the design's objects in NetBox through its REST API",
+        description="Push a design to NetBox with pynetbox and bulk requests: creates the site, "
+        "hall location, rack custom fields, manufacturers, roles, device types, racks, devices "
+        "and cables NetBox lacks, updates what changed (matching devices by name or asset tag, "
+        "cables by label or ports) and marks devices and cables the design no longer has "
+        "'decommissioning'. A second push of the same design changes nothing. Exit 0 when "
+        "everything was applied, 1 when some objects were blocked (listed), 2 on a problem.",
+    )
+    u.add_argument("design", help="design directory (holding design.yaml)")
+    u.add_argument("--url", required=True, help="NetBox base URL, e.g. https://netbox.example.com")
+    u.add_argument(
+        "--token-file",
+        type=Path,
+        required=True,
+        metavar="F",
+        help="file holding the API token (never on the command line)",
+    )
+    u.add_argument(
+        "--site", default=None, help="NetBox site name (default: the hall name; slug derived)"
+    )
+    u.add_argument(
+        "--plan",
+        type=Path,
+        default=None,
+        metavar="PLAN_DIR",
+        help="folder 'fieldops plan' wrote: cables get their ordered length (default: "
+        "lengths in NetBox are left as they are)",
+    )
+    u.add_argument(
+        "--asbuilt",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="as-built record: cables in place as designed are pushed 'connected'",
+    )
+    u.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the changes (the diff) and write nothing",
+    )
+    u.set_defaults(func=run_push)
+
     i = nsub.add_parser(
         "import",
         help="read a NetBox site (REST API or CSV) into a fieldops design directory",
@@ -125,6 +169,47 @@ def run_export(args) -> int:
         f"wrote {args.out}/README.md and the import files it lists"
     )
     return 0
+
+
+def run_push(args) -> int:
+    from fieldops.cli.reconcile import load_asbuilt
+    from fieldops.services_netbox import push_netbox
+
+    asbuilt = None
+    if args.asbuilt is not None:
+
+        def asbuilt(hall):
+            return load_asbuilt(args.asbuilt, hall)
+
+    result = push_netbox(
+        args.design,
+        url=args.url,
+        token_file=args.token_file,
+        site=args.site,
+        plan_dir=args.plan,
+        asbuilt=asbuilt,
+        dry_run=args.dry_run,
+    )
+    for note in result.notes:
+        print(f"fieldops netbox push: note: {note}", file=sys.stderr)
+    for change in result.changes:
+        print(change.line())
+    tally: dict[str, int] = {}
+    for change in result.changes:
+        tally[change.action] = tally.get(change.action, 0) + 1
+    unchanged = sum(result.unchanged.values())
+    summary = ", ".join(
+        f"{tally.get(a, 0)} {future if result.dry_run else past}"
+        for a, future, past in (
+            ("create", "to create", "created"),
+            ("update", "to update", "updated"),
+            ("decommission", "to decommission", "decommissioned"),
+            ("blocked", "blocked", "blocked"),
+        )
+    )
+    tail = " (dry run: nothing written)" if result.dry_run else ""
+    print(f"{result.design.name} -> {args.url}: {summary}, {unchanged} unchanged{tail}")
+    return 1 if tally.get("blocked") else 0
 
 
 def run_import(args) -> int:
