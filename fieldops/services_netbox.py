@@ -21,6 +21,7 @@ class ExportResult:
     files: list[Path] = field(default_factory=list)
     connected: int = 0
     with_length: int = 0
+    p2p_links: int = 0
     notes: list[str] = field(default_factory=list)  # what the user must know (stderr)
 
 
@@ -60,18 +61,36 @@ def export_netbox(
     site: str | None = None,
     plan_dir: Path | None = None,
     asbuilt=None,
+    p2p_include: tuple[str, ...] = (),
+    p2p_ports: str = "numbers",
     force: bool = False,
 ) -> ExportResult:
-    """Write the NetBox import set for a validated design into ``outdir`` (all or nothing).
+    """Write the NetBox import set for a validated design into ``outdir`` (all or nothing),
+    and the P2P cable-validation workbook under ``p2p/`` (``p2p_include``: ``power``,
+    ``console`` sheets too; ``p2p_ports``: ``numbers`` or ``names``).
 
     ``asbuilt`` is a function of the hall name returning the as-built record (or None):
     cables in place as designed are exported ``connected``.
     """
     from fieldops import services
     from fieldops.adapters.netbox_export import write_netbox_files
+    from fieldops.adapters.p2pfile import write_p2p_files
     from fieldops.core.labels import assign_cable_ids
+    from fieldops.core.p2p import EXTRA_FABRICS, build_p2p
     from fieldops.outdir import check_outdir, staged_outdir
 
+    unknown = [x for x in p2p_include if x not in EXTRA_FABRICS]
+    if unknown:
+        raise DesignError(
+            [
+                Problem(
+                    "--p2p-include",
+                    0,
+                    "",
+                    f"'{unknown[0]}' is not one of: {', '.join(EXTRA_FABRICS)}",
+                )
+            ]
+        )
     check_outdir(outdir, force=force)  # before any work
     loaded = services.load_valid_design(design_path)
     design = loaded.design
@@ -89,7 +108,11 @@ def export_netbox(
             connected=connected,
             base=loaded.base,
         )
-        result.files = [Path(outdir) / f.relative_to(stage) for f in files]
+        links = build_p2p(design, ids, ordered_mm=ordered, include=p2p_include, ports=p2p_ports)
+        p2p_files, p2p_notes = write_p2p_files(stage / "p2p", links)
+        result.notes += p2p_notes
+        result.p2p_links = len(links)
+        result.files = [Path(outdir) / f.relative_to(stage) for f in [*files, *p2p_files]]
     result.connected = len(connected)
     result.with_length = sum(1 for c in design.cables if ordered.get(ids[c.key]))
     return result

@@ -49,6 +49,20 @@ def register(sub) -> None:
         help="as-built record (see 'fieldops reconcile'): cables in place as designed get status "
         "'connected', the rest 'planned' (default: all planned)",
     )
+    e.add_argument(
+        "--p2p-include",
+        default="",
+        metavar="LIST",
+        help="also put these cords on P2P sheets: 'power', 'console' or 'power,console' "
+        "(default: data fabrics only: compute, storage, in-band, oob)",
+    )
+    e.add_argument(
+        "--p2p-ports",
+        choices=("numbers", "names"),
+        default="numbers",
+        help="P2P port column: NVIDIA's port numbers from the device type (swp59 -> 59, "
+        "ib0 -> 1, P3.1 -> 4/2; default) or the device type's port names",
+    )
     e.set_defaults(func=run_export)
 
     u = nsub.add_parser(
@@ -158,6 +172,8 @@ def run_export(args) -> int:
         site=args.site,
         plan_dir=args.plan,
         asbuilt=asbuilt,
+        p2p_include=tuple(x.strip() for x in args.p2p_include.split(",") if x.strip()),
+        p2p_ports=args.p2p_ports,
         force=args.force,
     )
     for note in result.notes:
@@ -166,7 +182,8 @@ def run_export(args) -> int:
     print(
         f"{d.name}: {len(d.devices)} devices, {len(d.cables)} cables "
         f"({result.with_length} with an ordered length, {result.connected} connected); "
-        f"wrote {args.out}/README.md and the import files it lists"
+        f"wrote {args.out}/README.md and the import files it lists, and "
+        f"{args.out}/p2p/cable-validation.xlsx ({result.p2p_links} links)"
     )
     return 0
 

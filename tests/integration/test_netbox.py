@@ -857,3 +857,45 @@ def test_fake_netbox_answers_in_the_recorded_netbox_shapes(fake_netbox, token_fi
         for key, value in real.items():
             if isinstance(value, dict) and isinstance(fake[key], dict) and key != "custom_fields":
                 assert set(fake[key]) == set(value), key
+
+
+# ---------------------------------------------------------------- P2P workbook
+
+
+def test_p2p_workbook_has_nvidia_columns_per_fabric_sheet_and_same_bytes(hall, tmp_path, capsys):
+    import openpyxl
+
+    plan = tmp_path / "plan"
+    assert run(capsys, "plan", hall, "-o", plan)[0] == 0
+    for out in ("nb1", "nb2"):
+        assert run(capsys, "netbox", "export", hall, "-o", tmp_path / out, "--plan", plan)[0] == 0
+    book = tmp_path / "nb1" / "p2p" / "cable-validation.xlsx"
+    assert book.read_bytes() == (tmp_path / "nb2" / "p2p" / "cable-validation.xlsx").read_bytes()
+    wb = openpyxl.load_workbook(book)
+    assert wb.sheetnames == ["in-band"]
+    rows = list(wb["in-band"].iter_rows(values_only=True))
+    header = list(rows[0])
+    # NVIDIA's documented columns, by name (the tool reads them by header)
+    for name in ("A-Node Name", "A-Type", "A-Port", "Z-Node Name", "Z-Type", "Z-Port"):
+        assert name in header
+    keys = ("A-Node Name", "A-Type", "A-Port", "A-Port Name", "A-Rack", "A-U")
+    keys += ("Z-Node Name", "Z-Type", "Z-Port", "Z-Port Name", "Z-U")
+    got = sorted(tuple(dict(zip(header, r, strict=True))[k] for k in keys) for r in rows[1:])
+    # A is the server (the host/HCA side) even where the designer wrote the switch first
+    # (sw1:up1 -> srv1:p0); a host port is numbered among its type's ports of that port type
+    assert got == [
+        ("srv1", "Host", 1, "eth0", "R01", 10, "sw1", "Switch", 1, "swp1", 40),
+        ("srv1", "Host", 1, "p0", "R01", 10, "sw1", "Switch", 1, "up1", 40),
+        ("srv2", "Host", 1, "eth0", "R03", 10, "sw1", "Switch", 2, "swp2", 40),
+    ]
+    csv_rows = list(
+        csv.DictReader(io.StringIO((tmp_path / "nb1" / "p2p" / "in-band.csv").read_text()))
+    )
+    assert len(csv_rows) == len(rows) - 1 == 3
+
+
+def test_p2p_include_must_name_power_or_console(hall, tmp_path, capsys):
+    code, _, err = run(
+        capsys, "netbox", "export", hall, "-o", tmp_path / "nb", "--p2p-include", "fibre"
+    )
+    assert code == 2 and "'fibre' is not one of: console, power" in err
