@@ -91,6 +91,8 @@ class Change:
 
 
 def _show(v) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
     return "-" if v in (None, "") else str(v)
 
 
