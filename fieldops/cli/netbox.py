@@ -156,22 +156,24 @@ def register(sub) -> None:
     i.set_defaults(func=run_import)
 
 
-def run_export(args) -> int:
+def _asbuilt(args):
+    """A reader of the --asbuilt record for the design's hall (None without the option)."""
+    if args.asbuilt is None:
+        return None
     from fieldops.cli.reconcile import load_asbuilt
+
+    return lambda hall: load_asbuilt(args.asbuilt, hall)
+
+
+def run_export(args) -> int:
     from fieldops.services_netbox import export_netbox
-
-    asbuilt = None
-    if args.asbuilt is not None:
-
-        def asbuilt(hall):
-            return load_asbuilt(args.asbuilt, hall)
 
     result = export_netbox(
         args.design,
         args.out,
         site=args.site,
         plan_dir=args.plan,
-        asbuilt=asbuilt,
+        asbuilt=_asbuilt(args),
         p2p_include=tuple(x.strip() for x in args.p2p_include.split(",") if x.strip()),
         p2p_ports=args.p2p_ports,
         force=args.force,
@@ -189,14 +191,7 @@ def run_export(args) -> int:
 
 
 def run_push(args) -> int:
-    from fieldops.cli.reconcile import load_asbuilt
     from fieldops.services_netbox import push_netbox
-
-    asbuilt = None
-    if args.asbuilt is not None:
-
-        def asbuilt(hall):
-            return load_asbuilt(args.asbuilt, hall)
 
     result = push_netbox(
         args.design,
@@ -204,7 +199,7 @@ def run_push(args) -> int:
         token_file=args.token_file,
         site=args.site,
         plan_dir=args.plan,
-        asbuilt=asbuilt,
+        asbuilt=_asbuilt(args),
         dry_run=args.dry_run,
     )
     for note in result.notes:

@@ -83,6 +83,25 @@ def run(capsys, *argv):
     return code, out, err
 
 
+def import_csv(capsys, devices, cables, design, types, out):
+    """``fieldops netbox import`` of NetBox CSV files onto ``design``'s floor plan."""
+    return run(
+        capsys,
+        "netbox",
+        "import",
+        "--devices-csv",
+        devices,
+        "--cables-csv",
+        cables,
+        "--floorplan",
+        design / "floorplan.yaml",
+        "--device-types",
+        types,
+        "-o",
+        out,
+    )
+
+
 def test_export_writes_netbox_import_columns(hall, tmp_path, capsys):
     code, out, err = run(
         capsys, "netbox", "export", hall, "-o", tmp_path / "nb", "--site", "Tiny Hall"
@@ -178,19 +197,12 @@ def test_import_rejects_unknown_types_and_racks_writing_nothing(hall, tmp_path, 
     )
     (tmp_path / "nb" / "08-devices.csv").write_text(text)
     out = tmp_path / "never"
-    code, _, err = run(
+    code, _, err = import_csv(
         capsys,
-        "netbox",
-        "import",
-        "--devices-csv",
         tmp_path / "nb" / "08-devices.csv",
-        "--cables-csv",
         tmp_path / "nb" / "09-cables.csv",
-        "--floorplan",
-        hall / "floorplan.yaml",
-        "--device-types",
+        hall,
         hall / "types",
-        "-o",
         out,
     )
     assert code == 2
@@ -423,20 +435,8 @@ def test_export_import_plan_round_trip_changes_nothing_a_person_sees(sample, tmp
         for r in cables
     )  # side A is the plan's (the designer's) A end, on every cable
     assert all(float(r["length"]) * 1000 == int(cut[r["label"]]["ordered_mm"]) for r in cables)
-    code, _, err = run(
-        capsys,
-        "netbox",
-        "import",
-        "--devices-csv",
-        nb / "08-devices.csv",
-        "--cables-csv",
-        nb / "09-cables.csv",
-        "--floorplan",
-        src / "floorplan.yaml",
-        "--device-types",
-        nb / "device-types",
-        "-o",
-        back,
+    code, _, err = import_csv(
+        capsys, nb / "08-devices.csv", nb / "09-cables.csv", src, nb / "device-types", back
     )
     assert code == 0, err
     before, after = plan_view(src), plan_view(back)
@@ -503,21 +503,7 @@ def test_netbox_own_exports_load_through_the_import_command(style, hall, tmp_pat
         strict=True,
     ):
         out = tmp_path / f"from-{devices.stem}"
-        code, _, err = run(
-            capsys,
-            "netbox",
-            "import",
-            "--devices-csv",
-            devices,
-            "--cables-csv",
-            cables,
-            "--floorplan",
-            hall / "floorplan.yaml",
-            "--device-types",
-            hall / "types",
-            "-o",
-            out,
-        )
+        code, _, err = import_csv(capsys, devices, cables, hall, hall / "types", out)
         assert code == 0, err
         d = load_design(out).design
         assert sorted(
@@ -568,19 +554,12 @@ def test_netbox_own_exports_stand_in_for_elevations_and_connections(style, hall,
 def test_a_cable_with_two_terminations_on_a_side_is_named(hall, tmp_path, capsys):
     text = (CSV_DATA / "ui-cables.csv").read_text().replace(",eth0,swp2,", ',"eth0,p0",swp2,')
     (tmp_path / "c.csv").write_text(text)
-    code, _, err = run(
+    code, _, err = import_csv(
         capsys,
-        "netbox",
-        "import",
-        "--devices-csv",
         CSV_DATA / "ui-devices.csv",
-        "--cables-csv",
         tmp_path / "c.csv",
-        "--floorplan",
-        hall / "floorplan.yaml",
-        "--device-types",
+        hall,
         hall / "types",
-        "-o",
         tmp_path / "never",
     )
     assert code == 2
@@ -899,3 +878,21 @@ def test_p2p_include_must_name_power_or_console(hall, tmp_path, capsys):
         capsys, "netbox", "export", hall, "-o", tmp_path / "nb", "--p2p-include", "fibre"
     )
     assert code == 2 and "'fibre' is not one of: console, power" in err
+
+
+def test_export_plan_folder_problems_are_one_clear_line(hall, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = run(capsys, "netbox", "export", hall, "-o", tmp_path / "a", "--plan", empty)
+    assert code == 2 and "no cutsheet.csv or workorders.json here" in err
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "workorders.json").write_text(
+        '{"schema": "fieldops.workorders/1.0", "design": {"name": "gpu"}}'
+    )
+    code, _, err = run(capsys, "netbox", "export", hall, "-o", tmp_path / "b", "--plan", other)
+    assert code == 2 and "the plan is of design 'gpu', not 'tiny'" in err
+    (other / "workorders.json").write_text("{not json")
+    code, _, err = run(capsys, "netbox", "export", hall, "-o", tmp_path / "c", "--plan", other)
+    assert code == 2 and "workorders.json:1: <root>: not JSON" in err
+    assert "Traceback" not in err
