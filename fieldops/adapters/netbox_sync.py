@@ -356,9 +356,9 @@ def _cable_changes(want: Desired, have: NetBoxState, same: dict) -> list[Change]
         for end in (*cur["a_all"], *cur["b_all"]):
             held_by[end] = cur
     by_id = {c["id"]: c for c in have.cables}
+    netbox_id = {c: i for i, c in matched.items()}
     for cid, cab in sorted(want.cables.items()):
-        cur_id = next((i for i, c in matched.items() if c == cid), None)
-        cur = by_id.get(cur_id) if cur_id is not None else None
+        cur = by_id.get(netbox_id.get(cid, -1))
         if cur is None:
             busy = [
                 (end, held_by[end])
