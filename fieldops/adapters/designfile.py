@@ -570,7 +570,10 @@ def load_design(path: Path | str) -> Loaded:
     if nb_devices and _existing_file(
         root / nb_devices, nb.source("devices"), "NetBox devices CSV", problems, base
     ):
-        devices.extend(netboxcsv.load_devices(root / nb_devices, problems, base, device_types))
+        racks = {r.name for r in floorplan.racks}
+        devices.extend(
+            netboxcsv.load_devices(root / nb_devices, problems, base, device_types, racks)
+        )
     cables: list[Cable] = list(parse_cables(f, "cables"))
     for ref, where in _refs(f, "connections"):
         cables.extend(

@@ -1,4 +1,4 @@
-"""Import devices and cables from NetBox (REST API through pynetbox, or its bulk CSV) into a
+"""Import devices and cables from NetBox (REST API through pynetbox, or its CSV files) into a
 fieldops design directory.
 
 NetBox holds no floor geometry, so an import is given the hall's floor plan (a fieldops
@@ -7,27 +7,39 @@ a folder of device-type files. The design directory written holds ``design.yaml`
 ``floorplan.yaml``, ``elevations.yaml``, ``connections.yaml`` (and ``devicetypes/``).
 
 Both sources are first turned into the same plain records, shaped like NetBox 4.x API objects
-(``/api/dcim/devices/``, ``/api/dcim/cables/``, ``/api/dcim/racks/``), then converted by one
-function, :func:`build_design_docs`. Cables keep their NetBox ``label`` (the fieldops cable
-ID), so IDs survive the round trip; a cable's media is its ``description`` when that names a
-catalogue media, else the first catalogue media of its NetBox ``type``.
+(``/api/dcim/devices/``, ``/api/dcim/cables/``), then converted by one function,
+:func:`build_design_docs`:
+
+* NetBox's cable side A is fieldops' ``a`` (labels ``.../A`` stay on the same end);
+* a device's ``face`` is kept with or without a position (zero-U PDUs on the rear rails);
+* cables keep their NetBox ``label`` (the fieldops cable ID), so IDs survive the round trip;
+  a cable's media is its ``description`` when that names a catalogue media, else the first
+  catalogue media of its NetBox ``type`` whose port types fit both ends;
+* devices and cables whose status is ``decommissioning`` are not part of the design.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fieldops.adapters.netbox_export import TERMINATION_TYPES
-from fieldops.adapters.yamlfile import read_text
+from fieldops.adapters.netbox_fields import (
+    CABLE_TYPES,
+    DEVICE_STATUSES,
+    FACES,
+    KIND_OF_TERMINATION,
+    LINK_STATUSES,
+    choice_value,
+    netbox_color,
+    parse_length,
+    slugify,
+)
 from fieldops.core.model import DeviceType, Media
 from fieldops.core.problems import DesignError, Problem
 
-MAX_RECORDS = 1_000_000
+DECOMMISSIONING = "decommissioning"
 
 
 @dataclass
@@ -44,100 +56,78 @@ class NetBoxData:
 
 def fetch_api(url: str, token: str, site: str, *, timeout_s: float = 30.0) -> NetBoxData:
     """Devices, cables and racks of one site (slug) from a NetBox REST API, via pynetbox."""
-    try:
-        import pynetbox
-        import requests
-    except ImportError:  # pragma: no cover - pynetbox is a declared dependency
-        raise DesignError(
-            [Problem(url, 0, "", "pynetbox is not installed (pip install 'fieldops[netbox]')")]
-        ) from None
-    api = pynetbox.api(url, token=token)
-    session = requests.Session()
-    session.request = _with_timeout(session.request, timeout_s)
-    api.http_session = session
-    try:
+    from fieldops.adapters.netbox_client import PAGE_SIZE, connect, netbox_errors
+
+    api = connect(url, token, timeout_s=timeout_s)
+    with netbox_errors(url, f"reading site '{site}'"):
         return NetBoxData(
             url,
             site,
-            devices=[dict(r) for r in api.dcim.devices.filter(site=site)],
-            cables=[dict(r) for r in api.dcim.cables.filter(site=site)],
-            racks=[dict(r) for r in api.dcim.racks.filter(site=site)],
+            devices=[dict(r) for r in api.dcim.devices.filter(site=site, limit=PAGE_SIZE)],
+            cables=[dict(r) for r in api.dcim.cables.filter(site=site, limit=PAGE_SIZE)],
+            racks=[dict(r) for r in api.dcim.racks.filter(site=site, limit=PAGE_SIZE)],
         )
-    except pynetbox.RequestError as exc:
-        status = getattr(exc.req, "status_code", "?")
-        hint = " (check the token)" if status in (401, 403) else ""
-        raise DesignError(
-            [Problem(url, 0, "", f"NetBox answered HTTP {status}{hint}: {str(exc.error)[:200]}")]
-        ) from None
-    except requests.RequestException as exc:
-        raise DesignError(
-            [Problem(url, 0, "", f"cannot reach NetBox: {type(exc).__name__}: {str(exc)[:200]}")]
-        ) from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise DesignError(
-            [Problem(url, 0, "", f"unexpected NetBox response: {str(exc)[:200]}")]
-        ) from None
-
-
-def _with_timeout(request, timeout_s: float):
-    def call(method, url, **kw):
-        kw.setdefault("timeout", timeout_s)
-        return request(method, url, **kw)
-
-    return call
 
 
 def read_csv_exports(devices_csv: Path, cables_csv: Path, *, site: str = "") -> NetBoxData:
-    """NetBox bulk-import CSV files (as ``fieldops netbox export`` writes them) as API-shaped records."""
+    """NetBox CSV files (bulk-import style, as ``fieldops netbox export`` writes them, or NetBox's
+    own UI export) as API-shaped records."""
+    from fieldops.adapters.netboxcsv import read_rows
+
     problems: list[Problem] = []
     devices, cables = [], []
-    for line, row in _csv_rows(devices_csv, ("name", "device_type", "rack"), problems):
+    label, rows = read_rows(Path(devices_csv), "devices", problems)
+    for line, where, row in rows:
+        role = row.get("role", "")
         devices.append(
             {
-                "name": row["name"],
+                "name": row.get("name", ""),
                 "device_type": {
-                    "model": row["device_type"],
+                    "model": row.get("device_type", ""),
                     "manufacturer": {"name": row.get("manufacturer", "")},
                     "slug": "",
                 },
-                "role": {"name": row.get("role", ""), "slug": row.get("role", "")},
-                "rack": {"name": row["rack"]} if row["rack"] else None,
+                "role": {"name": role, "slug": slugify(role)},
+                "rack": {"name": row["rack"]} if row.get("rack") else None,
                 "position": row.get("position") or None,
-                "face": {"value": row.get("face", "")} if row.get("face") else None,
+                "face": _choice(row.get("face", ""), FACES),
+                "status": _choice(row.get("status", ""), DEVICE_STATUSES),
                 "asset_tag": row.get("asset_tag") or None,
                 "serial": row.get("serial", ""),
-                "site": {"slug": row.get("site", ""), "name": row.get("site", "")},
-                "_line": f"{devices_csv}:{line}",
+                "_source": (label, line, where),
             }
         )
-    cols = ("side_a_device", "side_a_name", "side_b_device", "side_b_name")
-    for line, row in _csv_rows(cables_csv, cols, problems):
+    label, rows = read_rows(Path(cables_csv), "cables", problems)
+    for line, where, row in rows:
 
         def term(side: str, row=row) -> list[dict]:
+            names = [n.strip() for n in row.get(f"side_{side}_name", "").split(",") if n.strip()]
+            device = {"name": row.get(f"side_{side}_device", "")}
             return [
                 {
-                    "object_type": row.get(f"side_{side}_type") or "dcim.interface",
-                    "object": {
-                        "name": row[f"side_{side}_name"],
-                        "device": {"name": row[f"side_{side}_device"]},
-                    },
+                    "object_type": row.get(f"side_{side}_type", ""),
+                    "object": {"name": name, "device": device},
                 }
+                for name in names
             ]
 
+        ctype = row.get("type", "")
+        length = (
+            parse_length(row["length"], row.get("length_unit", "")) if row.get("length") else None
+        )
         cables.append(
             {
                 "a_terminations": term("a"),
                 "b_terminations": term("b"),
-                "type": row.get("type", ""),
-                "status": {"value": row.get("status", "")},
+                "type": (choice_value(ctype, CABLE_TYPES) or ctype) if ctype else "",
+                "status": _choice(row.get("status", ""), LINK_STATUSES),
                 "label": row.get("label", ""),
-                "color": row.get("color", ""),
-                "length": row.get("length") or None,
-                "length_unit": {"value": row.get("length_unit", "")}
-                if row.get("length_unit")
-                else None,
+                "color": netbox_color(row.get("color", "")),
+                "length": length[0] if length else None,
+                "length_unit": {"value": length[1]} if length else None,
                 "description": row.get("description", ""),
-                "_line": f"{cables_csv}:{line}",
+                "media": row.get("media", ""),
+                "_source": (label, line, where),
             }
         )
     if problems:
@@ -145,27 +135,11 @@ def read_csv_exports(devices_csv: Path, cables_csv: Path, *, site: str = "") -> 
     return NetBoxData(f"{devices_csv}, {cables_csv}", site, devices, cables, [])
 
 
-def _csv_rows(path: Path, required: tuple[str, ...], problems: list[Problem]):
-    label = str(path)
-    try:
-        text = read_text(Path(path), label)
-    except DesignError as exc:
-        problems.extend(exc.problems)
-        return []
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in reader.fieldnames or []]
-    missing = [c for c in required if c not in header]
-    if missing:
-        problems.append(Problem(label, 1, "", f"missing NetBox column(s): {', '.join(missing)}"))
-        return []
-    reader.fieldnames = header
-    rows = []
-    try:
-        for row in reader:
-            rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}))
-    except csv.Error as exc:
-        problems.append(Problem(label, reader.line_num, "", f"CSV error: {exc}"))
-    return rows
+def _choice(text: str, choices: Mapping[str, str]) -> dict | None:
+    """An API-shaped choice ``{"value": ...}`` from a value or label (unknown text kept as is)."""
+    if not text:
+        return None
+    return {"value": choice_value(text, choices) or text}
 
 
 # ---------------------------------------------------------------- conversion (no I/O)
@@ -178,6 +152,24 @@ def _value(x, key: str = "value") -> str:
     return "" if x is None else str(x)
 
 
+class _Where:
+    """Where a record came from: a CSV line, or the API (by NetBox id)."""
+
+    def __init__(self, data: NetBoxData, record: dict, kind: str, index: int):
+        src = record.get("_source")
+        if src:
+            self.file, self.line, self.path = src
+        else:
+            self.file, self.line = data.source, 0
+            ref = record.get("name") or record.get("label") or record.get("id") or index
+            self.path = f"{kind}[{ref}]"
+
+    def problem(self, field: str, message: str) -> Problem:
+        return Problem(
+            self.file, self.line, f"{self.path}.{field}" if field else self.path, message
+        )
+
+
 def build_design_docs(
     data: NetBoxData,
     *,
@@ -186,27 +178,24 @@ def build_design_docs(
     racks: set[str],
 ) -> tuple[dict, dict, list[Problem]]:
     """``(elevations, connections, problems)`` documents from NetBox records."""
+    from fieldops.adapters.netboxcsv import pick_media, port_name, rack_name
+
     problems: list[Problem] = []
     by_model: dict[tuple[str, str], str] = {}
     for dt in device_types.values():
         by_model.setdefault((dt.manufacturer.lower(), dt.model.lower()), dt.slug)
         by_model.setdefault(("", dt.model.lower()), dt.slug)
-    by_type: dict[str, str] = {}
-    for m in media.values():
-        by_type.setdefault(m.cable_type, m.slug)
-    devices, names = [], set()
+    devices, types_of = [], {}
     for i, d in enumerate(data.devices):
-        where = d.get("_line") or data.source
-        path = f"devices[{i}]"
+        at = _Where(data, d, "devices", i)
+        if _value(d.get("status")) == DECOMMISSIONING:
+            continue
         name = d.get("name")
         if not name:
             problems.append(
-                Problem(
-                    where, 0, path, "device without a name (fieldops needs a name for every device)"
-                )
+                at.problem("", "device without a name (fieldops needs a name for every device)")
             )
             continue
-        path = f"devices[{name}]"
         dt = d.get("device_type") or {}
         slug = _value(dt, "slug")
         if not slug or slug not in device_types:
@@ -217,22 +206,19 @@ def build_design_docs(
             slug = by_model.get(key) or by_model.get(("", key[1])) or slug
         if slug not in device_types:
             problems.append(
-                Problem(
-                    where,
-                    0,
-                    f"{path}.device_type",
-                    f"device type '{_value(dt, 'model') or slug}' is not in the device-type library (add its devicetype-library file with --device-types)",
+                at.problem(
+                    "device_type",
+                    f"device type '{_value(dt, 'model') or slug}' is not in the device-type library "
+                    "(add its devicetype-library file with --device-types)",
                 )
             )
             continue
-        rack = _value(d.get("rack"), "name")
+        rack = rack_name(_value(d.get("rack"), "name"), racks)
         if not rack:
-            problems.append(Problem(where, 0, f"{path}.rack", "device is not in a rack"))
+            problems.append(at.problem("rack", "device is not in a rack"))
             continue
         if rack not in racks:
-            problems.append(
-                Problem(where, 0, f"{path}.rack", f"rack '{rack}' is not on the floor plan")
-            )
+            problems.append(at.problem("rack", f"rack '{rack}' is not on the floor plan"))
             continue
         pos = d.get("position")
         position = None
@@ -244,18 +230,19 @@ def build_design_docs(
                 position = int(f)
             except (TypeError, ValueError):
                 problems.append(
-                    Problem(
-                        where,
-                        0,
-                        f"{path}.position",
-                        f"'{pos}' is not a whole U (half-U positions are not supported)",
+                    at.problem(
+                        "position",
+                        f"'{str(pos)[:20]}' is not a whole U (half-U positions are not supported)",
                     )
                 )
                 continue
+        face = _value(d.get("face")) or "front"
+        if face not in FACES:
+            problems.append(at.problem("face", f"'{face[:20]}' is not front or rear"))
+            continue
         entry = {"name": str(name), "device_type": slug, "rack": rack}
         if position is not None:
             entry["position"] = position
-        face = _value(d.get("face")) or "front"
         entry["face"] = face
         role = _value(d.get("role"), "slug") or _value(d.get("device_role"), "slug")
         if role:
@@ -264,65 +251,59 @@ def build_design_docs(
             entry["asset_tag"] = str(d["asset_tag"])
         if d.get("serial"):
             entry["serial"] = str(d["serial"])
-        names.add(str(name))
+        types_of[str(name)] = device_types[slug]
         devices.append(entry)
+    ports = {(name, p.name): (p.kind, p.type) for name, dt in types_of.items() for p in dt.ports}
     cables = []
     for i, c in enumerate(data.cables):
-        where = c.get("_line") or data.source
-        path = f"cables[{c.get('label') or c.get('id') or i}]"
+        at = _Where(data, c, "cables", i)
+        if _value(c.get("status")) == DECOMMISSIONING:
+            continue
         ends = []
         for side in ("a", "b"):
             terms = c.get(f"{side}_terminations") or []
             if len(terms) != 1:
                 problems.append(
-                    Problem(
-                        where,
-                        0,
-                        f"{path}.{side}_terminations",
-                        f"expected one termination on side {side.upper()}, found {len(terms)}",
+                    at.problem(
+                        f"{side}_terminations",
+                        f"{len(terms)} terminations on side {side.upper()}: fieldops plans "
+                        "exactly one port per cable end",
                     )
                 )
                 break
             t = terms[0]
-            if t.get("object_type") not in TERMINATION_TYPES.values():
+            otype = t.get("object_type") or ""
+            if otype and otype not in KIND_OF_TERMINATION:
                 problems.append(
-                    Problem(
-                        where,
-                        0,
-                        f"{path}.{side}_terminations",
-                        f"'{t.get('object_type')}' is not a device port",
-                    )
+                    at.problem(f"{side}_terminations", f"'{otype}' is not a device port")
                 )
                 break
             obj = t.get("object") or {}
             dev = _value(obj.get("device"), "name")
-            port = _value(obj, "name")
-            if dev not in names:
+            port = port_name(dev, _value(obj, "name"), ports)
+            if dev not in types_of:
                 problems.append(
-                    Problem(
-                        where,
-                        0,
-                        f"{path}.{side}_terminations",
-                        f"device '{dev}' is not among the imported devices",
+                    at.problem(
+                        f"{side}_terminations", f"device '{dev}' is not among the imported devices"
                     )
                 )
                 break
-            ends.append(f"{dev}:{port}")
+            ends.append((dev, port))
         if len(ends) != 2:
             continue
-        desc = str(c.get("description") or "").strip()
-        slug = desc if desc in media else by_type.get(str(c.get("type") or ""), "")
+        desc = str(c.get("media") or c.get("description") or "").strip()
+        ctype = str(c.get("type") or "")
+        slug = (
+            desc
+            if desc in media
+            else pick_media(ctype, ports.get(ends[0], ""), ports.get(ends[1], ""), media)
+        )
         if not slug:
             problems.append(
-                Problem(
-                    where,
-                    0,
-                    f"{path}.type",
-                    f"no media in the catalogue for NetBox cable type '{c.get('type')}'",
-                )
+                at.problem("type", f"no media in the catalogue for NetBox cable type '{ctype}'")
             )
             continue
-        entry = {"a": ends[0], "b": ends[1], "media": slug}
+        entry = {"a": ":".join(ends[0]), "b": ":".join(ends[1]), "media": slug}
         if c.get("label"):
             entry["label"] = str(c["label"])
         cables.append(entry)

@@ -1,19 +1,23 @@
-"""NetBox bulk-import CSV for devices and cables, as read-in stand-ins for elevations/connections.
+"""NetBox device and cable CSV files, as read-in stand-ins for elevations/connections.
 
-Columns are NetBox's own import field names (header case and spaces are forgiven:
-``Device Type`` reads as ``device_type``):
+Both kinds of NetBox CSV are read (see :mod:`fieldops.adapters.netbox_fields`): the
+bulk-import style (``name, device_type, rack, position, face``; ``side_a_device,
+side_a_name, ...``) and NetBox's own UI export (``Name, Type, Rack, Position, Rack face``;
+``Device A, Termination A, ...``), with any of NetBox's CSV delimiters (``,`` ``;`` ``|`` tab).
 
 - devices: ``name``, ``device_type`` (slug or model name; ``manufacturer`` disambiguates a
-  model), ``rack``, optional ``position`` (``10`` or ``10.0``), ``face`` (``front``/``rear``,
-  any case), ``role``, ``asset_tag``, ``serial``; other NetBox columns (``site``, ``status``,
-  ``tenant`` …) are ignored.
+  model), ``rack``, optional ``position`` (``10`` or ``10.0``), ``face`` (value or label, any
+  case), ``role`` (a role name is slugified: ``Compute Leaf`` -> ``compute-leaf``),
+  ``asset_tag``, ``serial``, ``status``; other NetBox columns are ignored.
 - cables: ``side_a_device``, ``side_a_name``, ``side_b_device``, ``side_b_name``, optional
-  ``type`` (NetBox cable type), ``label`` and fieldops' own ``media`` column. Without
-  ``media``, the media is the first catalogue entry whose ``cable_type`` equals ``type`` and
-  whose ``port_types`` fit both ends (else the first with that ``cable_type``).
+  ``type`` (NetBox cable type, value or label), ``label``, ``status`` and fieldops' own
+  ``media`` column. Without ``media``, the media is the first catalogue entry whose
+  ``cable_type`` equals ``type`` and whose ``port_types`` fit both ends (else the first with
+  that ``cable_type``). NetBox's side A is fieldops' ``a``.
 
-Problems name the row as ``devices[i]`` / ``cables[i]`` (``i`` counts data rows from 0) with
-the CSV line number.
+Devices and cables whose NetBox status is ``decommissioning`` are not part of the design and
+are skipped. Problems name the row as ``devices[i]`` / ``cables[i]`` (``i`` counts data rows
+from 0) with the CSV line number.
 """
 
 from __future__ import annotations
@@ -21,35 +25,64 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
+from fieldops.adapters.netbox_fields import (
+    CABLE_HEADERS,
+    CABLE_TYPES,
+    DEVICE_HEADERS,
+    DEVICE_STATUSES,
+    FACES,
+    LINK_STATUSES,
+    choice_value,
+    empty,
+    header_key,
+    slugify,
+    split_suffix,
+)
 from fieldops.adapters.yamlfile import bad_char, display_path, read_text
-from fieldops.core.model import FACES, FRONT, Cable, Device, DeviceType, Media, Source, Termination
+from fieldops.core.model import FRONT, Cable, Device, DeviceType, Media, Source, Termination
 from fieldops.core.problems import DesignError, Problem
 
 POWER_KINDS = ("power-port", "power-outlet")
 DEVICE_COLUMNS = ("name", "device_type", "rack")
 CABLE_COLUMNS = ("side_a_device", "side_a_name", "side_b_device", "side_b_name")
-DEVICE_ALIASES = {"type": "device_type", "device_role": "role"}
+# what NetBox's UI export calls a required column, for the "missing column" message
+UI_NAMES = {
+    "name": "Name",
+    "device_type": "Type",
+    "rack": "Rack",
+    "side_a_device": "Device A",
+    "side_a_name": "Termination A",
+    "side_b_device": "Device B",
+    "side_b_name": "Termination B",
+}
+KINDS = {
+    "devices": (DEVICE_COLUMNS, DEVICE_HEADERS),
+    "cables": (CABLE_COLUMNS, CABLE_HEADERS),
+}
+DELIMITERS = ",;|\t"  # NetBox's CSV_DELIMITERS
+DECOMMISSIONING = "decommissioning"
 MAX_FIELD = 200
 MAX_ROWS = 2_000_000
 
 
-def _header(name: str, aliases: Mapping[str, str]) -> str:
-    key = name.strip().lower().replace(" ", "_")
-    return aliases.get(key, key)
+def _delimiter(header_line: str) -> str:
+    counts = {d: header_line.count(d) for d in DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
 
 
-def _rows(
-    path: Path,
-    required: tuple[str, ...],
-    problems: list[Problem],
-    base: Path | None,
-    what: str,
-    aliases: Mapping[str, str] = {},
-):  # noqa: B006
-    """(label, [(line, index, row)]) of a CSV file; bad rows become problems and are skipped."""
+def read_rows(
+    path: Path, kind: str, problems: list[Problem], base: Path | None = None
+) -> tuple[str, list[tuple[int, str, dict[str, str]]]]:
+    """``(label, [(line, where, row)])`` of a NetBox CSV file of ``kind`` (devices or cables).
+
+    Headers become fieldops' keys (either NetBox style); values are stripped and NetBox's
+    "no value" dash is empty. Bad rows become problems and are skipped.
+    """
+    required, headers = KINDS[kind]
     label = display_path(path, base)
     try:
         text = read_text(path, label)
@@ -67,7 +100,8 @@ def _rows(
             )
         )
         return label, []
-    reader = csv.reader(io.StringIO(text, newline=""))
+    first = text.split("\n", 1)[0]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first))
     rows = []
     try:
         header = next(reader, None)
@@ -82,11 +116,18 @@ def _rows(
                 )
             )
             return label, []
-        header = [_header(h, aliases) for h in header]
+        header = [header_key(h, headers) for h in header]
         missing = [c for c in required if c not in header]
         if missing:
+            ui = ", ".join(UI_NAMES[c] for c in missing)
             problems.append(
-                Problem(label, 1, "", f"missing NetBox column(s): {', '.join(missing)}", rule="csv")
+                Problem(
+                    label,
+                    1,
+                    "",
+                    f"missing NetBox column(s): {', '.join(missing)} (in NetBox's UI export: {ui})",
+                    rule="csv",
+                )
             )
             return label, []
         index = 0
@@ -95,7 +136,7 @@ def _rows(
             if not any(v.strip() for v in record):
                 line = reader.line_num + 1
                 continue
-            where = f"{what}[{index}]"
+            where = f"{kind}[{index}]"
             if len(record) != len(header):
                 problems.append(
                     Problem(
@@ -106,7 +147,11 @@ def _rows(
                         rule="csv",
                     )
                 )
-            row = {h: v.strip() for h, v in zip(header, record, strict=False) if h}
+            row = {
+                h: ("" if empty(v) else v.strip())
+                for h, v in zip(header, record, strict=False)
+                if h
+            }
             bad = next(((k, b) for k, v in row.items() if (b := bad_char(v))), None)
             if bad:
                 problems.append(
@@ -136,6 +181,39 @@ def _rows(
     return label, rows
 
 
+# ---------------------------------------------------------------- field values
+
+
+def whole_u(text: str) -> int | None:
+    """A whole-U position from ``10`` or ``10.0``; ValueError otherwise ('' is None)."""
+    if not text:
+        return None
+    value = float(text)
+    if not math.isfinite(value) or not value.is_integer():
+        raise ValueError(text)
+    return int(value)
+
+
+def rack_name(text: str, racks: Collection[str] | None) -> str:
+    """The rack name from NetBox's ``A01`` or, with a facility ID, ``A01 (1A-AJ05)``."""
+    if racks is None or text in racks:
+        return text
+    name, suffix = split_suffix(text)
+    return name if suffix and name in racks else text
+
+
+def port_name(device: str, text: str, ports: Mapping[tuple[str, str], object]) -> str:
+    """The port name from NetBox's ``eth0`` or, for a port with a label, ``eth0 (label)``."""
+    if not ports or (device, text) in ports:
+        return text
+    name, suffix = split_suffix(text)
+    return name if suffix and (device, name) in ports else text
+
+
+def is_decommissioning(row: Mapping[str, str], choices: Mapping[str, str]) -> bool:
+    return choice_value(row.get("status", ""), choices) == DECOMMISSIONING
+
+
 def _type_index(device_types: Mapping[str, DeviceType]) -> dict[tuple[str, str], str]:
     """(manufacturer or "", slug or model) -> slug; ambiguous models map to ""."""
     index: dict[tuple[str, str], str] = {}
@@ -150,9 +228,10 @@ def load_devices(
     problems: list[Problem],
     base: Path | None = None,
     device_types: Mapping[str, DeviceType] | None = None,
+    racks: Collection[str] | None = None,
 ) -> list[Device]:
     """Devices from a NetBox device CSV; ``device_type`` may be a slug or a model name."""
-    label, rows = _rows(path, DEVICE_COLUMNS, problems, base, "devices", DEVICE_ALIASES)
+    label, rows = read_rows(path, "devices", problems, base)
     types = device_types or {}
     models = _type_index(types)
     out = []
@@ -164,32 +243,29 @@ def load_devices(
                 )
             )
             continue
-        position = None
-        if row.get("position"):
-            try:
-                value = float(row["position"])
-                if not math.isfinite(value) or not value.is_integer():
-                    raise ValueError
-                position = int(value)
-            except ValueError:
-                problems.append(
-                    Problem(
-                        label,
-                        line,
-                        f"{where}.position",
-                        f"'{row['position'][:20]}' is not a whole U number",
-                        rule="schema",
-                    )
+        if is_decommissioning(row, DEVICE_STATUSES):
+            continue
+        try:
+            position = whole_u(row.get("position", ""))
+        except ValueError:
+            problems.append(
+                Problem(
+                    label,
+                    line,
+                    f"{where}.position",
+                    f"'{row['position'][:20]}' is not a whole U number",
+                    rule="schema",
                 )
-                continue
-        face = (row.get("face") or FRONT).lower()
-        if face not in FACES:
+            )
+            continue
+        face = choice_value(row.get("face") or FRONT, FACES)
+        if face is None:
             problems.append(
                 Problem(
                     label,
                     line,
                     f"{where}.face",
-                    f"'{face[:20]}' is not front or rear",
+                    f"'{row['face'][:20]}' is not front or rear",
                     rule="schema",
                 )
             )
@@ -203,10 +279,10 @@ def load_devices(
             Device(
                 name=row["name"],
                 device_type=dtype,
-                rack=row["rack"],
+                rack=rack_name(row["rack"], racks),
                 position=position,
                 face=face,
-                role=row.get("role", ""),
+                role=slugify(row.get("role", "")),
                 asset_tag=row.get("asset_tag", ""),
                 serial=row.get("serial", ""),
                 source=Source(label, line, where),
@@ -249,7 +325,7 @@ def load_cables(
     port_types: Mapping[tuple[str, str], tuple[str, str]] | None = None,
 ) -> list[Cable]:
     """Cables from a NetBox cable CSV; ``port_types`` ((device, port) -> (kind, type)) helps pick media."""
-    label, rows = _rows(path, CABLE_COLUMNS, problems, base, "cables")
+    label, rows = read_rows(path, "cables", problems, base)
     ports = port_types or {}
     out = []
     for line, where, row in rows:
@@ -260,13 +336,36 @@ def load_cables(
                 )
             )
             continue
-        a = Termination(row["side_a_device"], row["side_a_name"])
-        b = Termination(row["side_b_device"], row["side_b_name"])
+        if is_decommissioning(row, LINK_STATUSES):
+            continue
+        ends = []
+        for side in "ab":
+            device, name = row[f"side_{side}_device"], row[f"side_{side}_name"]
+            if "," in name and not (ports and (device, name) in ports):
+                problems.append(
+                    Problem(
+                        label,
+                        line,
+                        f"{where}.side_{side}_name",
+                        f"{len(name.split(','))} terminations on side {side.upper()} ('{name[:40]}'): "
+                        "fieldops plans one port per cable end",
+                        rule="schema",
+                    )
+                )
+                break
+            ends.append(Termination(device, port_name(device, name, ports)))
+        if len(ends) != 2:
+            continue
+        a, b = ends
         slug = row.get("media", "")
         if not slug:
             ctype = row.get("type", "")
+            value = choice_value(ctype, CABLE_TYPES) if ctype else ""
             slug = pick_media(
-                ctype, ports.get((a.device, a.port), ""), ports.get((b.device, b.port), ""), media
+                value or ctype,
+                ports.get((a.device, a.port), ""),
+                ports.get((b.device, b.port), ""),
+                media,
             )
             if not slug:
                 msg = (

@@ -11,25 +11,35 @@ from fieldops.cli._args import add_outdir
 def register(sub) -> None:
     p = sub.add_parser(
         "netbox",
-        help="export devices and cables to NetBox CSV (and a point-to-point list); import from NetBox",
-        description="Round-trip a design with NetBox. 'export' writes NetBox bulk-import CSV "
-        "(devices.csv, cables.csv with label, color, length, length_unit, status) and p2p.csv "
-        "(A/Z node, port, rack, U, for cabling validation tools). 'import' reads a site's devices "
-        "and cables from the NetBox REST API (or NetBox CSV files) into a fieldops design directory.",
+        help="export a design to NetBox (import files, REST API push) and import from NetBox",
+        description="Round-trip a design with NetBox. 'export' writes a complete NetBox import set "
+        "(sites, locations, racks, manufacturers, roles, device types, devices, cables, in import "
+        "order) and the point-to-point workbook for cable validation; 'push' creates and updates "
+        "the same objects through the REST API; 'import' reads a site (REST API or NetBox's CSV "
+        "exports) into a fieldops design directory.",
     )
     nsub = p.add_subparsers(dest="netbox_command", metavar="ACTION")
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
     e = nsub.add_parser(
         "export",
-        help="write devices.csv, cables.csv and p2p.csv for NetBox and cabling validation tools",
-        description="Write NetBox bulk-import CSV for a design's devices and cables, and a point-to-point "
-        "cable list, into DIR (all or nothing). Cable lengths are the ordered lengths of the cable plan.",
+        help="write NetBox import files (in import order) and the P2P cable-validation workbook",
+        description="Write a NetBox import set for the design into DIR (all or nothing): "
+        "01-sites.csv ... 09-cables.csv with a README of the import order. Nothing is routed: "
+        "cable lengths are the ordered lengths of a plan folder (--plan), else left empty.",
     )
     e.add_argument("design", help="design directory (holding design.yaml)")
     add_outdir(e, metavar="DIR")
     e.add_argument(
         "--site", default=None, help="NetBox site name for every row (default: the hall name)"
+    )
+    e.add_argument(
+        "--plan",
+        type=Path,
+        default=None,
+        metavar="PLAN_DIR",
+        help="folder 'fieldops plan' wrote (cutsheet.csv or workorders.json): cables get their "
+        "ordered length (default: lengths left empty, and the export says so)",
     )
     e.add_argument(
         "--asbuilt",
@@ -39,7 +49,65 @@ def register(sub) -> None:
         help="as-built record (see 'fieldops reconcile'): cables in place as designed get status "
         "'connected', the rest 'planned' (default: all planned)",
     )
+    e.add_argument(
+        "--p2p-include",
+        default="",
+        metavar="LIST",
+        help="also put these cords on P2P sheets: 'power', 'console' or 'power,console' "
+        "(default: data fabrics only: compute, storage, in-band, oob)",
+    )
+    e.add_argument(
+        "--p2p-ports",
+        choices=("numbers", "names"),
+        default="numbers",
+        help="P2P port column: NVIDIA's port numbers from the device type (swp59 -> 59, "
+        "ib0 -> 1, P3.1 -> 4/2; default) or the device type's port names",
+    )
     e.set_defaults(func=run_export)
+
+    u = nsub.add_parser(
+        "push",
+        help="create and update the design's objects in NetBox through its REST API",
+        description="Push a design to NetBox with pynetbox and bulk requests: creates the site, "
+        "hall location, rack custom fields, manufacturers, roles, device types, racks, devices "
+        "and cables NetBox lacks, updates what changed (matching devices by name or asset tag, "
+        "cables by label or ports) and marks devices and cables the design no longer has "
+        "'decommissioning'. A second push of the same design changes nothing. Exit 0 when "
+        "everything was applied, 1 when some objects were blocked (listed), 2 on a problem.",
+    )
+    u.add_argument("design", help="design directory (holding design.yaml)")
+    u.add_argument("--url", required=True, help="NetBox base URL, e.g. https://netbox.example.com")
+    u.add_argument(
+        "--token-file",
+        type=Path,
+        required=True,
+        metavar="F",
+        help="file holding the API token (never on the command line)",
+    )
+    u.add_argument(
+        "--site", default=None, help="NetBox site name (default: the hall name; slug derived)"
+    )
+    u.add_argument(
+        "--plan",
+        type=Path,
+        default=None,
+        metavar="PLAN_DIR",
+        help="folder 'fieldops plan' wrote: cables get their ordered length (default: "
+        "lengths in NetBox are left as they are)",
+    )
+    u.add_argument(
+        "--asbuilt",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="as-built record: cables in place as designed are pushed 'connected'",
+    )
+    u.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the changes (the diff) and write nothing",
+    )
+    u.set_defaults(func=run_push)
 
     i = nsub.add_parser(
         "import",
@@ -88,97 +156,89 @@ def register(sub) -> None:
     i.set_defaults(func=run_import)
 
 
-def run_export(args) -> int:
-    from fieldops.outdir import check_outdir, staged_outdir
-
-    check_outdir(args.out, force=args.force)  # before any work
-    from fieldops import services
-    from fieldops.adapters.netbox_export import write_netbox_files
+def _asbuilt(args):
+    """A reader of the --asbuilt record for the design's hall (None without the option)."""
+    if args.asbuilt is None:
+        return None
     from fieldops.cli.reconcile import load_asbuilt
-    from fieldops.core.labels import assign_cable_ids
 
-    design = services.load_valid_design(args.design).design
-    site = args.site or design.floorplan.name
-    ordered, plan = {}, None
-    try:
-        from fieldops.core.routing import build_cable_plan
+    return lambda hall: load_asbuilt(args.asbuilt, hall)
 
-        plan = build_cable_plan(design)
-        ordered = {r.id: r.ordered_mm for r in plan.runs}
-    except Exception as exc:  # lengths are optional in NetBox; the export still goes out
-        print(
-            f"fieldops netbox export: warning: no cable lengths ({type(exc).__name__}: {exc})",
-            file=sys.stderr,
-        )
-    ids = assign_cable_ids(design.cables)[0]
-    connected: set[str] = set()
-    if args.asbuilt is not None:
-        from fieldops.core.reconcile import build_drift
 
-        record = load_asbuilt(args.asbuilt, design.floorplan.name)
-        report = build_drift(design, record, cable_ids=ids)
-        connected = {d.cable for d in report.cables if d.status == "as_designed"}
-    with staged_outdir(args.out, force=args.force, command="netbox export") as stage:
-        files = write_netbox_files(
-            design, stage, ids, site=site, ordered_mm=ordered, connected=connected
-        )
-        names = [f.name for f in files]
+def run_export(args) -> int:
+    from fieldops.services.netbox import export_netbox
+
+    result = export_netbox(
+        args.design,
+        args.out,
+        site=args.site,
+        plan_dir=args.plan,
+        asbuilt=_asbuilt(args),
+        p2p_include=tuple(x.strip() for x in args.p2p_include.split(",") if x.strip()),
+        p2p_ports=args.p2p_ports,
+        force=args.force,
+    )
+    for note in result.notes:
+        print(f"fieldops netbox export: note: {note}", file=sys.stderr)
+    d = result.design
     print(
-        f"{design.name}: {len(design.devices)} devices, {len(design.cables)} cables ({len(connected)} connected); wrote "
-        + ", ".join(str(args.out / n) for n in names)
+        f"{d.name}: {len(d.devices)} devices, {len(d.cables)} cables "
+        f"({result.with_length} with an ordered length, {result.connected} connected); "
+        f"wrote {args.out}/README.md and the import files it lists, and "
+        f"{args.out}/p2p/cable-validation.xlsx ({result.p2p_links} links)"
     )
     return 0
 
 
-def run_import(args) -> int:
-    from fieldops.outdir import check_outdir, staged_outdir
+def run_push(args) -> int:
+    from fieldops.services.netbox import push_netbox
 
-    check_outdir(args.out, force=args.force)  # before any work
-    from fieldops.adapters.netbox_api import fetch_api, read_csv_exports, write_design_dir
-    from fieldops.core.problems import DesignError, Problem
-
-    if args.devices_csv or args.cables_csv:
-        if not (args.devices_csv and args.cables_csv):
-            print(
-                "fieldops netbox import: give both --devices-csv and --cables-csv", file=sys.stderr
-            )
-            return 2
-        data = read_csv_exports(args.devices_csv, args.cables_csv, site=args.site)
-    else:
-        if not (args.url and args.token_file and args.site):
-            print(
-                "fieldops netbox import: give --url, --token-file and --site (or --devices-csv and --cables-csv)",
-                file=sys.stderr,
-            )
-            return 2
-        try:
-            token = args.token_file.read_text().strip()
-        except OSError as exc:
-            raise DesignError(
-                [
-                    Problem(
-                        str(args.token_file),
-                        0,
-                        "",
-                        f"cannot read the token file: {exc.strerror or exc}",
-                    )
-                ]
-            ) from None
-        if not token or len(token) > 400 or any(c.isspace() for c in token):
-            raise DesignError(
-                [Problem(str(args.token_file), 0, "", "expected one API token on one line")]
-            )
-        data = fetch_api(args.url, token, args.site)
-    if not args.floorplan.is_file():
-        raise DesignError([Problem(str(args.floorplan), 0, "", "floor plan not found")])
-    with staged_outdir(args.out, force=args.force, command="netbox import") as stage:
-        write_design_dir(
-            data,
-            stage,
-            name=args.name or args.site or "netbox",
-            floorplan=args.floorplan,
-            device_type_dirs=args.device_types,
+    result = push_netbox(
+        args.design,
+        url=args.url,
+        token_file=args.token_file,
+        site=args.site,
+        plan_dir=args.plan,
+        asbuilt=_asbuilt(args),
+        dry_run=args.dry_run,
+    )
+    for note in result.notes:
+        print(f"fieldops netbox push: note: {note}", file=sys.stderr)
+    for change in result.changes:
+        print(change.line())
+    tally: dict[str, int] = {}
+    for change in result.changes:
+        tally[change.action] = tally.get(change.action, 0) + 1
+    unchanged = sum(result.unchanged.values())
+    summary = ", ".join(
+        f"{tally.get(a, 0)} {future if result.dry_run else past}"
+        for a, future, past in (
+            ("create", "to create", "created"),
+            ("update", "to update", "updated"),
+            ("decommission", "to decommission", "decommissioned"),
+            ("blocked", "blocked", "blocked"),
         )
+    )
+    tail = " (dry run: nothing written)" if result.dry_run else ""
+    print(f"{result.design.name} -> {args.url}: {summary}, {unchanged} unchanged{tail}")
+    return 1 if tally.get("blocked") else 0
+
+
+def run_import(args) -> int:
+    from fieldops.services.netbox import import_netbox
+
+    data = import_netbox(
+        args.out,
+        floorplan=args.floorplan,
+        url=args.url,
+        token_file=args.token_file,
+        site=args.site,
+        devices_csv=args.devices_csv,
+        cables_csv=args.cables_csv,
+        device_types=args.device_types,
+        name=args.name,
+        force=args.force,
+    )
     print(
         f"imported {len(data.devices)} devices and {len(data.cables)} cables from {data.source} into {args.out}"
     )

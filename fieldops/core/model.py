@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import MappingProxyType
 
@@ -341,3 +341,32 @@ class Design:
     @cached_property
     def _device_index(self) -> dict[str, Device]:
         return {d.name: d for d in self.devices}
+
+
+def canonical(design: Design) -> Design:
+    """The same design with its racks, devices and cables in one canonical order.
+
+    Planning breaks ties by list order (which technician gets which rack, how steps are
+    batched), so a design read from another source (a NetBox export sorted by name, a file
+    someone re-ordered) would otherwise give other work orders. Racks and devices are sorted
+    by name, cables by their ends (``Cable.key``); nothing else changes.
+
+    >>> a, b = Termination("srv-01", "eno1"), Termination("leaf-a", "swp1")
+    >>> fp = FloorPlan("H", ((0, 0), (1, 0), (1, 1)))
+    >>> d = Design("d", "r1", fp, {}, (Device("b", "t", "R1", 1), Device("a", "t", "R1", 3)),
+    ...            (Cable(a, b, "cat6a"),), {})
+    >>> [dev.name for dev in canonical(d).devices]
+    ['a', 'b']
+    """
+    racks = tuple(sorted(design.floorplan.racks, key=lambda r: r.name))
+    floorplan = design.floorplan
+    if racks != floorplan.racks:
+        floorplan = replace(floorplan, racks=racks)
+    return replace(
+        design,
+        floorplan=floorplan,
+        devices=tuple(sorted(design.devices, key=lambda d: d.name)),
+        cables=tuple(
+            sorted(design.cables, key=lambda c: (c.key, str(c.a), c.media, c.label, c.id))
+        ),
+    )

@@ -145,8 +145,10 @@ def build_plan(
 ) -> Plan:
     """Route and size a validated design's cables and (unless ``cables_only``) build its work
     orders for the team; nothing is written."""
+    from fieldops.core.model import canonical
     from fieldops.core.routing import build_cable_plan
 
+    loaded = replace(loaded, design=canonical(loaded.design))  # plans never depend on file order
     design = loaded.design
     team = None if cables_only else load_team(profiles_dir, crew=crew, robots=robots)
     progress(f"routing {len(design.cables):,} cables over {len(design.floorplan.trays)} trays")
@@ -192,7 +194,7 @@ def plan_design(
         cables_only=cables_only,
         progress=progress,
     )
-    design, cable_plan, work = loaded.design, plan.cable_plan, plan.work
+    design, cable_plan, work = plan.loaded.design, plan.cable_plan, plan.work
     files: list[Path] = []
     with staged_outdir(Path(outdir), force=force, command="plan") as stage:
         # written after the work plan, so the cut sheet names each cable's work order and step

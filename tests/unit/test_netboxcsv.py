@@ -134,7 +134,8 @@ def test_missing_columns_empty_file_and_binary(tmp_path):
     assert load_devices(tmp_path / "b.csv", found, tmp_path) == []
     assert load_cables(tmp_path / "c.csv", found, tmp_path, {}) == []
     assert [str(p) for p in found] == [
-        "a.csv:1: <root>: missing NetBox column(s): device_type",
+        # the UI export's name of the column too, since that is the file people have
+        "a.csv:1: <root>: missing NetBox column(s): device_type (in NetBox's UI export: Type)",
         "b.csv:1: <root>: empty file: expected a header row with the NetBox columns name, device_type, rack",
         "c.csv:2: <root>: binary data (NUL bytes) in a CSV file",
     ]
@@ -190,3 +191,76 @@ def test_missing_csv_is_reported_in_design_yaml(tmp_path):
     assert [(p.file, p.line, p.path, p.message) for p in report.problems] == [
         ("design.yaml", 10, "netbox.cables", "NetBox cables CSV 'nope.csv' not found")
     ]
+
+
+def test_ui_export_headers_labels_and_delimiters(tmp_path):
+    """NetBox's own UI export (Name/Type/Rack face/Serial number, choice labels, ';')."""
+    path = tmp_path / "d.csv"
+    path.write_text(
+        "ID;Name;Status;Role;Manufacturer;Type;Serial number;Asset tag;Site;Rack;Position;Rack face\n"
+        "7;sw1;Active;Compute Leaf;Generic;Test Switch 1U;SN9;;LAB;R02 (1A-D06);40;Rear\n"
+        "8;pdu1;Planned;PDU;Generic;test-pdu-0u;;;LAB;R01;\u2014;Rear\n"
+        "9;old;Decommissioning;Server;Generic;Test Server 1U;;;LAB;R03;10;Front\n"
+    )
+    found: list = []
+    types = load_design(make_design(tmp_path / "d")).design.device_types
+    got = [
+        (d.name, d.device_type, d.rack, d.position, d.face, d.role, d.serial)
+        for d in load_devices(path, found, tmp_path, types, racks={"R01", "R02", "R03"})
+    ]
+    assert found == []
+    assert got == [
+        ("sw1", "test-switch-1u", "R02", 40, "rear", "compute-leaf", "SN9"),
+        ("pdu1", "test-pdu-0u", "R01", None, "rear", "pdu", ""),  # the em dash is "no value"
+    ]  # 'old' is being decommissioned in NetBox: not part of the design
+
+
+def test_ui_cable_export_reads_device_and_termination_columns(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text(
+        "ID,Label,Termination A,Termination B,Device A,Device B,Status,Type,Color,Length\n"
+        "1,C1,eth0,swp1,srv1,sw1,Connected,CAT6a,#2196f3,3 m\n"
+        "2,,p0 (uplink),up1,srv1,sw1,Planned,Direct Attach Copper (Passive),,1 m\n"
+    )
+    found: list = []
+    ports = {
+        ("srv1", "eth0"): ("interface", "10gbase-t"),
+        ("srv1", "p0"): ("interface", "100gbase-x-qsfp28"),
+        ("sw1", "swp1"): ("interface", "10gbase-t"),
+        ("sw1", "up1"): ("interface", "100gbase-x-qsfp28"),
+    }
+    media = load_design(make_design(tmp_path / "d")).design.media
+    got = [
+        (str(c.a), str(c.b), c.media, c.label)
+        for c in load_cables(path, found, tmp_path, media, ports)
+    ]
+    assert found == []
+    assert got == [
+        ("srv1:eth0", "sw1:swp1", "cat6a", "C1"),
+        ("srv1:p0", "sw1:up1", "dac-100g", ""),  # a port shown with its label, 'p0 (uplink)'
+    ]
+
+
+def test_netbox_field_helpers():
+    from fieldops.adapters.netbox_fields import (
+        CABLE_HEADERS,
+        CABLE_TYPES,
+        DEVICE_HEADERS,
+        choice_value,
+        header_key,
+        parse_length,
+        split_suffix,
+    )
+
+    assert header_key("Rack face", DEVICE_HEADERS) == "face"
+    assert header_key("  Device_Type ", DEVICE_HEADERS) == "device_type"
+    assert header_key("Termination B", CABLE_HEADERS) == "side_b_name"
+    assert header_key("Side A Device", CABLE_HEADERS) == "side_a_device"
+    assert choice_value("direct attach copper (passive)", CABLE_TYPES) == "dac-passive"
+    assert choice_value("smf-os2", CABLE_TYPES) == "smf-os2"
+    assert choice_value("fibre", CABLE_TYPES) is None
+    assert parse_length("2.50 m") == (2.5, "m")
+    assert parse_length("12", "ft") == (12.0, "ft")
+    assert parse_length("3 parsecs") is None and parse_length("-1 m") is None
+    assert split_suffix("A01 (1A-AJ05)") == ("A01", "1A-AJ05")
+    assert split_suffix("A01") == ("A01", "")
