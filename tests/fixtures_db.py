@@ -114,6 +114,57 @@ WALK_R02_REAR = Walk(((3000, 2100), (3700, 2100), (3700, 3900), (2400, 3900)), 3
 WALK_ROBOT_R02 = Walk((DOOR, (300, 3900), (2400, 3900)), 5700)
 
 
+def _end(device, port, rack, loc_id, u, face, x, y) -> dict:
+    label = f"{rack} U{u:02d} {device}:{port}".upper()
+    return {
+        "device": device,
+        "port": port,
+        "rack": rack,
+        "location_id": loc_id,
+        "u": u,
+        "face": face,
+        "label": label,
+        "x_mm": x,
+        "y_mm": y,
+        "theta_deg": 90.0,
+    }
+
+
+def _cable_action(cable, media, sku, length_mm, a, b) -> dict:
+    """A cable step's action as the planner writes it (both labelled ends)."""
+    return {
+        "type": "run_cable",
+        "cable": cable,
+        "media": media,
+        "sku": sku,
+        "length_mm": length_mm,
+        "a": a,
+        "b": b,
+        "tray_path": ["T1"],
+        "max_elevation_mm": 2400,
+    }
+
+
+SW1_REAR = ("R02", "1A-E06", 40, "rear", 2400, 3900)
+CABLE_ACTIONS = {
+    CABLE_1: _cable_action(
+        CABLE_1, "cat6a", "CAT6A-3M", 3000,
+        _end("srv1", "eth0", "R01", "1A-D06", 10, "front", 1800, 2100),
+        _end("sw1", "swp1", *SW1_REAR),
+    ),
+    CABLE_2: _cable_action(
+        CABLE_2, "cat6a", "CAT6A-3M", 3000,
+        _end("srv2", "eth0", "R03", "1A-F06", 10, "front", 3000, 2100),
+        _end("sw1", "swp2", *SW1_REAR),
+    ),
+    CABLE_3: _cable_action(
+        CABLE_3, "dac-100g", "DAC-2M", 2000,
+        _end("srv2", "p0", "R03", "1A-F06", 10, "front", 3000, 2100),
+        _end("sw1", "up1", *SW1_REAR),
+    ),
+}  # fmt: skip
+
+
 def sample_plan() -> WorkPlan:
     """Hall TINY (see tests/samples.tiny_floorplan): technician-1 places R01, mounts srv1
     (asset tag scan), runs cable 1 (label scan); technician-2 runs cables 2 and 3 (no
@@ -230,7 +281,16 @@ def sample_plan() -> WorkPlan:
             walk=WALK_R02_REAR,
         ),
     )
-    steps = tuple(replace(s, action={"type": s.kind}) for s in steps)  # as the planner does
+    # actions as the planner writes them: a cable's carries both labelled ends
+    steps = tuple(
+        replace(
+            s,
+            action=CABLE_ACTIONS.get(s.expect_codes[0] if s.expect_codes else "", {"type": s.kind}),
+        )
+        if s.kind == "run_cable"
+        else replace(s, action={"type": s.kind})
+        for s in steps
+    )
     team = (
         Assignee("lift-robot-1", "lift-robot", "robot"),
         Assignee("technician-1", "technician", "technician"),
@@ -316,7 +376,15 @@ SAMPLE_FLOOR = {
         }
     ],
     "waypoints": [{"name": "DOOR", "kind": "door", "position": [300, 300]}],
-    "trays": [],
+    "trays": [  # overhead, along the row
+        {
+            "name": "T1",
+            "media_classes": ["copper", "fibre"],
+            "elevation_mm": 2600,
+            "width_mm": 300,
+            "points": [[1500, 3000], [3300, 3000]],
+        }
+    ],
     "racks": [
         {
             "name": n,

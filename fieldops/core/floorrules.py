@@ -84,16 +84,73 @@ class Verdict:
     ok: bool
     message: str
     wrong: tuple[Scan, ...] = ()
-    missing: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()  # expected codes not scanned, or "CODE/END" ends not scanned
+
+
+# ---------------------------------------------------------------- cable ends
+
+END_LETTERS = ("A", "B")
+
+
+def cable_card(step_kind: str, action) -> dict | None:
+    """What a technician needs to run a cable or plug a cord, from its step's action: the
+    cable ID, media, SKU, ordered length, tray path and both labelled ends (``ends``: end
+    letter -> device, port, rack, location ID, U, face, label text, floor point). None for
+    other steps.
+
+    >>> card = cable_card("run_cable", {"cable": "C-1", "a": {"device": "srv", "port": "p0", "rack": "A01"},
+    ...                                  "b": {"device": "sw", "port": "swp1", "rack": "B02"}})
+    >>> sorted(card["ends"]), card["ends"]["B"]["rack"]
+    (['A', 'B'], 'B02')
+    """
+    if step_kind not in CABLE_STEP_KINDS or not isinstance(action, dict):
+        return None
+    ends = {}
+    for key, letter in zip(("a", "b"), END_LETTERS, strict=True):
+        e = action.get(key)
+        if not isinstance(e, dict) or not e.get("device"):
+            return None
+        ends[letter] = {
+            k: e.get(k)
+            for k in ("device", "port", "rack", "location_id", "u", "face", "label", "x_mm", "y_mm")
+        }
+    return {
+        "cable": str(action.get("cable") or ""),
+        "media": str(action.get("media") or ""),
+        "sku": str(action.get("sku") or ""),
+        "length_mm": int(action.get("length_mm") or 0),
+        "tray_path": [str(t) for t in action.get("tray_path") or ()],
+        "ends": ends,
+    }
+
+
+def place_text(end: dict) -> str:
+    """Where a cable end goes, as a technician reads it: rack, location, U, face, device:port.
+
+    >>> place_text({"rack": "B03", "location_id": "1A-B03", "u": 14, "face": "rear",
+    ...             "device": "srv-28", "port": "eth1"})
+    'rack B03 (1A-B03), U14, rear, srv-28:eth1'
+    """
+    rack = f"rack {end.get('rack')}" if end.get("rack") else ""
+    if rack and end.get("location_id"):
+        rack += f" ({end['location_id']})"
+    u = f"U{end['u']}" if end.get("u") is not None else ""
+    port = f"{end.get('device')}:{end.get('port')}" if end.get("device") else ""
+    return ", ".join(x for x in (rack, u, str(end.get("face") or ""), port) if x)
 
 
 def check_scans(
-    confirm_rule: str, expect_codes: list[str] | tuple[str, ...], scans: list[Scan]
+    confirm_rule: str,
+    expect_codes: list[str] | tuple[str, ...],
+    scans: list[Scan],
+    ends: dict | None = None,
 ) -> Verdict:
     """Do these scans confirm a step with this rule and these expected codes?
 
     Every scan must be one of the expected codes (a wrong cable is refused even when the right
-    one was scanned too); scan rules need every expected code at least once.
+    one was scanned too); scan rules need every expected code at least once. A cable or cord
+    (``ends``: its two labelled ends) confirmed by scanning needs the label at both ends, in
+    either order: one end says nothing about a cross-plug at the other.
     """
     expected = [c.upper() for c in expect_codes]
     wrong = tuple(s for s in scans if s.code not in expected)
@@ -109,12 +166,39 @@ def check_scans(
         missing = tuple(c for c in expected if c not in seen)
         if missing:
             what = "cable label" if confirm_rule == CONFIRM_SCAN_LABEL else "asset tag"
+            if confirm_rule == CONFIRM_SCAN_LABEL and ends:
+                return _missing_ends(expected, scans, ends)
             return Verdict(
                 False,
                 f"scan the {what} of {', '.join(missing)} to confirm this step",
                 missing=missing,
             )
+    if confirm_rule == CONFIRM_SCAN_LABEL and ends and expected:
+        return _missing_ends(expected, scans, ends)
     return Verdict(True, "ok")
+
+
+def _missing_ends(expected: list[str], scans: list[Scan], ends: dict) -> Verdict:
+    """Both ends of each expected cable scanned, else which end is missing and where it is."""
+    missing = []
+    for code in expected:
+        seen = {s.end for s in scans if s.code == code}
+        missing += [(code, e) for e in END_LETTERS if e not in seen]
+    if not missing:
+        return Verdict(True, "ok")
+    if len(missing) == 2 * len(expected) and not any(s.end for s in scans):
+        code = expected[0]
+        if any(s.code == code for s in scans):  # typed the bare cable ID: no end named
+            why = f"{code} names no end: scan the label at each end ({code}/A and {code}/B)"
+        else:
+            why = f"scan the label at each end of {code} ({code}/A and {code}/B)"
+        return Verdict(False, why, missing=tuple(f"{c}/{e}" for c, e in missing))
+    parts = [f"end {e} ({place_text(ends[e])})" for _, e in missing if e in ends]
+    return Verdict(
+        False,
+        "scan the label at both ends: " + " and ".join(parts) + " not scanned yet",
+        missing=tuple(f"{c}/{e}" for c, e in missing),
+    )
 
 
 def human_can_confirm(confirm_rule: str, status: str) -> tuple[bool, str]:

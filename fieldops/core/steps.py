@@ -455,6 +455,9 @@ def build_steps(
                     "u": dev_end.u,
                     "face": face,
                     "max_elevation_mm": elevation(run),
+                    # both labelled ends, as a cable's: a scan-to-confirm needs each
+                    "a": end_dict(run.a, sid),
+                    "b": end_dict(run.b, sid),
                 },
                 required_actions=("connect_power",),
                 group=f"power:{pdu_end.rack}",

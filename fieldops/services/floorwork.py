@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 from fieldops.core.errors import Invalid, NotFound
-from fieldops.core.floorrules import PROBLEM_KINDS, CodeError, parse_scan
+from fieldops.core.floorrules import PROBLEM_KINDS, CodeError, parse_scan, place_text
 
 MAX_TYPED_CHARS = 2000  # the code field of the step page
 _SPLIT = re.compile(r"[\s,;]+")
@@ -62,11 +62,36 @@ class FloorWork:
     def step(self, step_id: str, *, crew: str | None = None) -> dict:
         return self.store.step(step_id, crew=crew)
 
+    def first_blocker(self, assignee: str) -> dict | None:
+        """Why an assignee has nothing ready: their next step in the plan's order and what
+        holds it: ``{"step", "waits_for"}`` (the first earlier step not done, with its
+        assignee and status), or the step itself when it is blocked by a problem. None when
+        their queue is empty."""
+        queue = self.store.queue(assignee, limit=1)
+        if not queue:
+            return None
+        first = self.store.step(queue[0]["id"])
+        for dep in first.get("blocking") or ():
+            try:
+                return {"step": first, "waits_for": self.store.step(dep)}
+            except NotFound:
+                return {
+                    "step": first,
+                    "waits_for": {
+                        "id": dep,
+                        "title": dep,
+                        "assignee": "",
+                        "status": "not in this plan",
+                    },
+                }
+        return {"step": first, "waits_for": None}
+
     def steps(self, **filters) -> list[dict]:
         return self.store.steps(**filters)
 
     def where_is(self, raw_code: str) -> dict:
-        """Where a scanned or typed label belongs: ``{code, end, steps}``."""
+        """Where a scanned or typed label belongs: ``{code, end, steps}``; each step carries
+        ``end_place``, the scanned end's own place for a cable label."""
         try:
             scan = parse_scan(raw_code)
         except CodeError as exc:
@@ -74,6 +99,9 @@ class FloorWork:
         homes = self.store.where_is(scan.code)
         if not homes:
             raise NotFound(f"{scan.describe()} is not a label of this plan")
+        for h in homes:  # a cable end's own place, for the refusal a tablet shows
+            end = ((h.get("cable") or {}).get("ends") or {}).get(scan.end)
+            h["end_place"] = place_text(end) if end else ""
         return {"code": scan.code, "end": scan.end, "steps": homes}
 
     def progress(self) -> dict:

@@ -40,7 +40,10 @@ def confirm_like_the_floor(store, steps, skip: set[str]) -> int:
         else:
             if step.confirm == "robot+technician":
                 store.set_status(sid, "awaiting_confirmation", {"robot": step.assignee})
-            codes = store.step(sid)["expect_codes"]
+            step = store.step(sid)
+            codes = step["expect_codes"]
+            if step["cable"]:  # a cable's label is scanned at both ends
+                codes = [f"{c}/{end}" for c in codes for end in ("A", "B")]
             store.confirm(sid, client_id=f"floor-{n}", actor="ann", codes=list(codes))
         n += 1
     return n

@@ -63,12 +63,12 @@ def test_migrations_create_every_table_and_match_the_models(db_url):
             "assignees",
             "step_deps",
         } <= names
-        assert current_revision(s.engine) == head_revision() == "0004"
+        assert current_revision(s.engine) == head_revision() == "0005"
         with s.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         assert diff == []
         Store(db_url).close()  # migrating again is a no-op
-        assert current_revision(s.engine) == "0004"
+        assert current_revision(s.engine) == "0005"
     finally:
         s.close()
 
@@ -248,7 +248,9 @@ def test_next_step_prefers_the_step_in_progress_and_never_offers_one_with_an_unk
         assert s.step(f"cable-{CABLE_2}")["blocking"] == ["no-such-step"]
         s.start(f"cable-{CABLE_3}", actor="bob", crew="technician-2")
         assert s.next_step("technician-2")["id"] == f"cable-{CABLE_3}"
-        s.confirm(f"cable-{CABLE_3}", client_id="c3", actor="bob", codes=[f"{CABLE_3}/A"])
+        s.confirm(
+            f"cable-{CABLE_3}", client_id="c3", actor="bob", codes=[f"{CABLE_3}/A", f"{CABLE_3}/B"]
+        )
         assert s.next_step("technician-2")["id"] == "check-pdu-R02"  # cable 2 is skipped
         with pytest.raises(Conflict, match="waits for 1 earlier step"):
             s.confirm(f"cable-{CABLE_2}", client_id="c2", actor="bob", codes=[f"{CABLE_2}/A"])
@@ -276,7 +278,7 @@ def test_plans_loaded_before_the_step_deps_migration_get_their_dependencies(db_u
         assert "step_deps" not in inspect(s.engine).get_table_names()
         s.close()
         s = Store(db_url)  # migrates to head
-        assert current_revision(s.engine) == "0004"
+        assert current_revision(s.engine) == "0005"
         assert _dep_pairs(s) == before
         s.confirm("rack-R01", client_id="c-1", actor="ann", crew="technician-1")
         assert s.next_step("technician-1")["id"] == "mount-srv1"
@@ -352,7 +354,7 @@ def test_concurrent_confirmations_of_one_step_record_exactly_one(store):
                     client_id=f"tab-{i}",
                     actor=f"t{i}",
                     crew="technician-2",
-                    codes=[f"{CABLE_2}/A"],
+                    codes=[f"{CABLE_2}/A", f"{CABLE_2}/B"],
                 )
             )
         except Conflict as exc:
@@ -378,13 +380,13 @@ def test_a_wrong_cable_is_refused_naming_the_cable_and_where_it_belongs(store):
             crew="technician-1",
             codes=[f"{CABLE_2}/A"],
         )
-    msg = exc.value.message
-    assert f"{CABLE_2} end A is cable {CABLE_2}" in msg
-    assert (
-        f"Run {CABLE_2} srv2:eth0 to sw1:swp2 (rack R03, U10, front, 1A-F06; step cable-{CABLE_2})"
-        in msg
+    # the scanned label's own place (its end A at R03), then where this step is
+    assert exc.value.message == (
+        f"Wrong label: {CABLE_2}/A is end A of cable {CABLE_2}: it belongs at rack R03 "
+        f"(1A-F06), U10, front, srv2:eth0 (step cable-{CABLE_2}, technician-2). This step "
+        f"(cable-{CABLE_1}) is at end A at rack R01 (1A-D06), U10, front, srv1:eth0 and end B "
+        f"at rack R02 (1A-E06), U40, rear, sw1:swp1; it needs {CABLE_1}/A and {CABLE_1}/B."
     )
-    assert f"This step needs {CABLE_1}" in msg
     assert store.step(f"cable-{CABLE_1}")["status"] == "pending"
     assert store.counts()["confirmations"] == 2  # the two earlier steps only
     assert [e["kind"] for e in store.events_after(0)][-1] == "scan_refused"  # kept for the lead
@@ -392,7 +394,7 @@ def test_a_wrong_cable_is_refused_naming_the_cable_and_where_it_belongs(store):
 
 def test_an_unknown_code_and_a_missing_scan_are_refused(store):
     finish_first_two(store)
-    with pytest.raises(Refused, match="C-ZZZZZZZ end A is not a label of this plan"):
+    with pytest.raises(Refused, match="C-ZZZZZZZ/A is not a label of this plan"):
         store.confirm(
             f"cable-{CABLE_1}",
             client_id="x1",
@@ -400,8 +402,31 @@ def test_an_unknown_code_and_a_missing_scan_are_refused(store):
             crew="technician-1",
             codes=["C-ZZZZZZZ/A"],
         )
-    with pytest.raises(Refused, match=f"scan the cable label of {CABLE_1}"):
+    with pytest.raises(Refused) as exc:
         store.confirm(f"cable-{CABLE_1}", client_id="x2", actor="ann", crew="technician-1")
+    assert exc.value.message == (
+        f"scan the label at each end of {CABLE_1} ({CABLE_1}/A and {CABLE_1}/B)"
+    )
+    with pytest.raises(Refused) as exc:  # the bare cable ID names no end
+        store.confirm(
+            f"cable-{CABLE_1}", client_id="x3", actor="ann", crew="technician-1", codes=[CABLE_1]
+        )
+    assert exc.value.message == (
+        f"{CABLE_1} names no end: scan the label at each end ({CABLE_1}/A and {CABLE_1}/B)"
+    )
+    with pytest.raises(Refused) as exc:  # the same end twice is still one end
+        store.confirm(
+            f"cable-{CABLE_1}",
+            client_id="x4",
+            actor="ann",
+            crew="technician-1",
+            codes=[f"{CABLE_1}/B", f"{CABLE_1.lower()}/b"],
+        )
+    assert exc.value.message == (
+        "scan the label at both ends: end A (rack R01 (1A-D06), U10, front, srv1:eth0) not "
+        "scanned yet"
+    )
+    assert store.step(f"cable-{CABLE_1}")["status"] == "pending"
 
 
 @pytest.mark.parametrize(

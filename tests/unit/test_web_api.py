@@ -116,20 +116,32 @@ def test_confirm_a_cable_by_its_qr_payload_and_refuse_a_wrong_one(client, token_
     assert wrong.status_code == 422
     err = wrong.json["error"]
     assert err["wrong"] == [CABLE_3] and err["expected"] == [CABLE_1]
+    # end B of cable 3 is at R02's rear (sw1:up1), not at R03 where its step starts
     assert (
-        f"{CABLE_3} end B is cable {CABLE_3}; it belongs to Run {CABLE_3} srv2:p0 to sw1:up1 (rack R03, U10, front, 1A-F06; step cable-{CABLE_3})"
-        in err["message"]
+        f"{CABLE_3}/B is end B of cable {CABLE_3}: it belongs at rack R02 (1A-E06), U40, rear, "
+        f"sw1:up1 (step cable-{CABLE_3}, technician-2)." in err["message"]
     )
-    ok = client.post(
+    one_end = client.post(
         f"/api/steps/cable-{CABLE_1}/confirm",
         headers=ann,
         json={"client_id": "a4", "codes": [f"{CABLE_1}/A"]},
     )
-    assert ok.status_code == 201 and ok.json["confirmation"]["codes"] == [f"{CABLE_1}/A"]
+    assert one_end.status_code == 422
+    assert one_end.json["error"]["message"] == (
+        "scan the label at both ends: end B (rack R02 (1A-E06), U40, rear, sw1:swp1) not scanned yet"
+    )
+    assert one_end.json["error"]["missing"] == [f"{CABLE_1}/B"]
+    ok = client.post(
+        f"/api/steps/cable-{CABLE_1}/confirm",
+        headers=ann,
+        json={"client_id": "a5", "codes": [f"{CABLE_1}/B", f"{CABLE_1}/A"]},  # either order
+    )
+    assert ok.status_code == 201
+    assert ok.json["confirmation"]["codes"] == [f"{CABLE_1}/B", f"{CABLE_1}/A"]
 
 
 def test_confirm_forbidden_cases_per_role(client, token_for):
-    body = {"client_id": "x-1", "codes": [f"{CABLE_2}/A"]}
+    body = {"client_id": "x-1", "codes": [f"{CABLE_2}/A", f"{CABLE_2}/B"]}
     assert (
         client.post(
             f"/api/steps/cable-{CABLE_2}/confirm", headers=token_for("ann"), json=body

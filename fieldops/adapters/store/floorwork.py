@@ -138,13 +138,15 @@ class FloorWork:
             ok, why = rules.human_can_confirm(row["confirm"], row["status"])
             if not ok:
                 raise Conflict(why)
-            verdict = rules.check_scans(row["confirm"], row["expect_codes"], scans)
+            ends = (row.get("cable") or {}).get("ends")
+            verdict = rules.check_scans(row["confirm"], row["expect_codes"], scans, ends)
             if not verdict.ok:
                 if verdict.wrong:
                     msg = (
                         "Wrong label: "
                         + " ".join(self._describe_in(conn, rid, s) for s in verdict.wrong)
-                        + f" This step needs {', '.join(row['expect_codes'])}."
+                        + f" This step ({step_id}) is at {self._here(row)};"
+                        + f" it needs {self._needs(row)}."
                     )
                     self._event(
                         conn,
@@ -252,11 +254,19 @@ class FloorWork:
         return ConfirmResult(conf, step, False)
 
     def _describe_in(self, conn: Connection, rid: int, scan: rules.Scan) -> str:
+        """What a scanned label is and where it belongs: for a cable end, that end's own
+        place (rack, location, U, face, device:port), not its step's."""
         rows = conn.execute(CODE_HOMES.limit(3), {"rid": rid, "code": scan.code}).mappings().all()
         if not rows:
-            return f"{scan.describe()} is not a label of this plan."
+            return f"{scan.raw} is not a label of this plan."
         homes = []
         for h in rows:
+            end = ((h["cable"] or {}).get("ends") or {}).get(scan.end)
+            if end:
+                where = rules.place_text(end)
+                who = f", {h['assignee']}" if h["assignee"] else ""
+                homes.append(f"it belongs at {where} (step {h['step_id']}{who})")
+                continue
             where = ", ".join(
                 x
                 for x in (
@@ -267,9 +277,33 @@ class FloorWork:
                 )
                 if x
             )
-            homes.append(f"{h['title']} ({where}; step {h['step_id']})")
-        what = f"cable {scan.code}" if scan.end else scan.code
-        return f"{scan.describe()} is {what}; it belongs to " + "; ".join(homes) + "."
+            homes.append(f"it belongs to {h['title']} ({where}; step {h['step_id']})")
+        what = f"end {scan.end} of cable {scan.code}" if scan.end else scan.code
+        return f"{scan.raw} is {what}: " + "; ".join(homes) + "."
+
+    @staticmethod
+    def _here(row) -> str:
+        """Where a technician doing this step stands (its ends for a cable)."""
+        ends = (row.get("cable") or {}).get("ends") or {}
+        if ends:
+            return " and ".join(
+                f"end {e} at {rules.place_text(p)}" for e, p in sorted(ends.items())
+            )
+        return rules.place_text(
+            {
+                "rack": row["rack"],
+                "location_id": row["location_id"],
+                "u": row["u"],
+                "face": row["face"],
+            }
+        )
+
+    @staticmethod
+    def _needs(row) -> str:
+        codes = row["expect_codes"]
+        if (row.get("cable") or {}).get("ends") and row["confirm"] == rules.CONFIRM_SCAN_LABEL:
+            return ", ".join(f"{c}/A and {c}/B" for c in codes)
+        return ", ".join(codes)
 
     def confirmations(self, *, after: int = 0, limit: int = 1000) -> list[dict]:
         """The active plan's confirmations with an ID above ``after``, in the order they were

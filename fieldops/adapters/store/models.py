@@ -132,6 +132,8 @@ class StepRow(Base):
     # the check's place and walk in the checker's sequence (the plan decides both)
     check_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     check_path: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    # a cable or cord step's card: ID, media, SKU, length, tray path, both ends (From/To)
+    cable: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     status: Mapped[str] = mapped_column(String(30), default="pending")
     status_detail: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[float] = mapped_column(Float, default=0.0)

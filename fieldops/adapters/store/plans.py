@@ -19,6 +19,7 @@ from fieldops.adapters.store.statements import (
     T_WO,
     _clean,
 )
+from fieldops.core import floorrules as rules
 from fieldops.core.errors import NotFound
 from fieldops.core.workorder import SCHEMA_VERSION, STATUSES, WorkPlan, step_to_dict
 
@@ -157,6 +158,7 @@ class Plans:
                         "checker": str(check.get("technician", ""))[:MAX_NAME],
                         "check_seq": int(check.get("order", 0)),
                         "check_path": check_walk["path_mm"] if check_walk else None,
+                        "cable": rules.cable_card(s.kind, s.action),
                         "status": s.status if s.status in STATUSES else "pending",
                         "status_detail": "",
                         "updated_at": now,

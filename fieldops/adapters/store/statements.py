@@ -169,7 +169,17 @@ CODE_HOMES = (
     select(
         *(
             T_STEP.c[k]
-            for k in ("step_id", "title", "rack", "location_id", "face", "u", "assignee", "status")
+            for k in (
+                "step_id",
+                "title",
+                "rack",
+                "location_id",
+                "face",
+                "u",
+                "assignee",
+                "status",
+                "cable",
+            )
         )
     )
     .join(T_CODE, T_CODE.c.step == T_STEP.c.id)

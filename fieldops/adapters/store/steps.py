@@ -55,6 +55,7 @@ class Steps:
                 "checker",
                 "check_seq",
                 "check_path",
+                "cable",
                 "status",
                 "status_detail",
                 "updated_at",
