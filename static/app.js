@@ -93,19 +93,38 @@
 
   var confirmedHere = {};  // steps this tablet confirmed: its own live event must not replace the message
 
+  // A full-width confirmation of what was recorded, a short vibration where the browser has
+  // one, then the next step: a gloved hand sees at a glance that the scan took.
+  function showConfirmed(title, detail, next) {
+    var box = $("confirmed");
+    if (!box) { showOk("Confirmed: " + title + (detail ? " (" + detail + ")" : "")); return; }
+    $("confirmed-title").textContent = "Confirmed: " + title;
+    $("confirmed-detail").textContent = detail;
+    box.hidden = false;
+    if (navigator.vibrate) { try { navigator.vibrate([80, 40, 80]); } catch (e) { /* not allowed */ } }
+    if (next) setTimeout(function () { window.location.assign(next); }, 1600);
+  }
+
+  function recordedText(data) {
+    var conf = data && data.confirmation, parts = [];
+    if (conf && conf.codes && conf.codes.length) parts.push("scanned " + conf.codes.join(" + "));
+    if (conf && conf.at) parts.push("recorded " + new Date(conf.at * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+    if (data && data.duplicate) parts.push("already recorded before");
+    return parts.join(" · ");
+  }
+
   function onResult(item, res) {
     var here = document.body.dataset.step === item.step;
     var message = res.data && res.data.error ? res.data.error.message : "";
     if (res.status === "ok") {
       confirmedHere[item.step] = true;
+      clearScans(item.step);
       var title = res.data && res.data.step ? res.data.step.title : item.step;
-      var text = "Confirmed: " + title + (res.data && res.data.duplicate ? " (already recorded)" : "");
       if (here) {
-        showOk(text);
         var form = $("confirm-form");
-        setTimeout(function () { window.location.assign(form ? form.dataset.next : "/tech/"); }, 700);
+        showConfirmed(title, recordedText(res.data), form ? form.dataset.next : "/tech/");
       } else {
-        showOk(text);
+        showOk("Confirmed: " + title + (res.data && res.data.duplicate ? " (already recorded)" : ""));
       }
     } else if (here) {
       showError(message || ("Refused (" + res.code + ")"));
@@ -117,9 +136,126 @@
     }
   }
 
+  // ------------------------------------------------------------ both ends of a cable
+
+  // The labels scanned so far on this step, kept on the tablet (a reload keeps them): a cable
+  // is confirmed only with the label at each end, in either order.
+  function scansKey(step) { return "fieldops.scans." + step; }
+  function loadScans(step) {
+    try { return JSON.parse(localStorage.getItem(scansKey(step)) || "{}"); } catch (e) { return {}; }
+  }
+  function saveScans(step, scans) { localStorage.setItem(scansKey(step), JSON.stringify(scans)); }
+  function clearScans(step) { localStorage.removeItem(scansKey(step)); }
+
+  function splitCodes(text) { return text.split(/[\s,;]+/).filter(Boolean).map(function (c) { return c.trim().toUpperCase(); }); }
+
+  function endRow(letter) { return $("end-" + letter); }
+  function endPlace(letter) {
+    var row = endRow(letter);
+    if (!row) return "end " + letter;
+    var cells = row.querySelectorAll("td");
+    return "rack " + row.dataset.rack + ", " + cells[1].textContent.trim() + ", " + cells[2].textContent.trim() + ", " + cells[3].textContent.trim().replace(/\s+/g, "");
+  }
+
+  // where the technician stands: the end of this step at its rack (the near end)
+  function hereText() {
+    var near = null;
+    ["A", "B"].forEach(function (letter) {
+      var row = endRow(letter);
+      if (!near && row && row.dataset.rack === document.body.dataset.rack) near = letter;
+    });
+    return near ? "You are at this step's end " + near + " (" + endPlace(near) + "). " : "";
+  }
+
+  function showScans(step) {
+    var scans = loadScans(step), missing = [];
+    ["A", "B"].forEach(function (letter) {
+      var cell = $("scan-" + letter), row = endRow(letter);
+      if (!cell || !row) return;
+      if (scans[letter]) {
+        cell.textContent = "✓ scanned";
+        row.classList.add("scanned");
+      } else {
+        cell.textContent = "not scanned";
+        row.classList.remove("scanned");
+        missing.push(letter);
+      }
+    });
+    return missing;
+  }
+
+  // One scanned or typed label on a both-ends step: the server says what it is and where it
+  // belongs (GET /api/codes/...); the right cable's end is ticked, anything else refused with
+  // the scanned label's own place. Without a connection a label of this cable is ticked and
+  // the server checks it when the confirmation is sent.
+  function takeScan(form, code) {
+    var step = document.body.dataset.step, expected = (form.dataset.codes || "").split(" ");
+    var m = /^(.+)\/([AB])$/.exec(code);
+    return fetch(form.dataset.where + encodeURIComponent(code), {
+      credentials: "same-origin", headers: { "Accept": "application/json" }
+    }).then(function (r) {
+      return r.json().catch(function () { return null; }).then(function (data) { return { r: r, data: data }; });
+    }, function () { return null; }).then(function (res) {
+      if (res === null || res.r.status >= 500) {  // offline: trust the label's own text for now
+        if (m && expected.indexOf(m[1]) >= 0) return { ok: true, end: m[2] };
+        return { ok: false, message: code + " is not a label of this cable; this step needs " + expected.map(function (c) { return c + "/A and " + c + "/B"; }).join(", ") };
+      }
+      if (!res.r.ok) {
+        var msg = res.data && res.data.error ? res.data.error.message : ("refused (" + res.r.status + ")");
+        return { ok: false, message: "Wrong label: " + msg + ". This step needs " + expected.map(function (c) { return c + "/A and " + c + "/B"; }).join(", ") + "." };
+      }
+      var data = res.data || {}, mine = (data.steps || []).some(function (s) { return s.step_id === step; });
+      if (mine && (data.end === "A" || data.end === "B")) return { ok: true, end: data.end };
+      if (mine) return { ok: false, message: code + " names no end: scan the label at each end (" + expected[0] + "/A and " + expected[0] + "/B)." };
+      var home = (data.steps || [])[0] || {};
+      var where = home.end_place || [home.rack && ("rack " + home.rack), home.u != null && ("U" + home.u), home.face].filter(Boolean).join(", ");
+      var what = data.end ? "end " + data.end + " of cable " + data.code : data.code;
+      return { ok: false, message: "Wrong label: " + code + " is " + what + ": it belongs at " + where + " (step " + home.step_id + (home.assignee ? ", " + home.assignee : "") + "). " + hereText() + "This step needs " + expected.map(function (c) { return c + "/A and " + c + "/B"; }).join(", ") + "." };
+    });
+  }
+
+  function wireBothEnds(form, submitCodes) {
+    var step = document.body.dataset.step;
+    var input = form.querySelector('[name="codes"]');
+    showScans(step);
+    return function (text) {
+      var codes = splitCodes(text), chain = Promise.resolve(true);
+      codes.forEach(function (code) {
+        chain = chain.then(function (go) {
+          if (!go) return false;
+          return takeScan(form, code).then(function (res) {
+            if (!res.ok) { showError(res.message); return false; }
+            var scans = loadScans(step);
+            var again = scans[res.end];
+            scans[res.end] = code;
+            saveScans(step, scans);
+            var missing = showScans(step);
+            if (missing.length) {
+              showOk((again ? "End " + res.end + " again. " : "End " + res.end + " scanned (" + endPlace(res.end) + "). ") +
+                     "Now scan end " + missing[0] + " at " + endPlace(missing[0]) + ".");
+            }
+            return true;
+          });
+        });
+      });
+      return chain.then(function () {
+        if (input) input.value = "";
+        var scans = loadScans(step);
+        if (scans.A && scans.B) submitCodes([scans.A, scans.B]);
+      });
+    };
+  }
+
   function wireConfirm() {
     var form = $("confirm-form");
     if (!form) return;
+    var bothEnds = form.dataset.bothEnds === "yes" ? wireBothEnds(form, function (codes) { send_(codes); }) : null;
+    function send_(codes) {
+      var stepId = document.body.dataset.step;
+      var noteEl = form.querySelector('[name="note"]');
+      var note = noteEl ? noteEl.value.trim() : "";
+      queue(stepId, codes, note);
+    }
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
       var stepId = document.body.dataset.step;
@@ -128,9 +264,20 @@
         return;
       }
       var input = form.querySelector('[name="codes"]');
-      var noteEl = form.querySelector('[name="note"]');
-      var codes = input ? input.value.split(/[\s,;]+/).filter(Boolean) : [];
-      var note = noteEl ? noteEl.value.trim() : "";
+      if (bothEnds) {
+        var scans = loadScans(stepId);
+        if (input && input.value.trim()) { bothEnds(input.value); return; }
+        if (scans.A && scans.B) { send_([scans.A, scans.B]); return; }
+        var missing = showScans(stepId);
+        showError("Scan the label at both ends first: end " + missing.join(" and end ") + " not scanned yet (" + missing.map(endPlace).join("; ") + ").");
+        return;
+      }
+      send_(input ? input.value.split(/[\s,;]+/).filter(Boolean) : []);
+    });
+  }
+
+  function queue(stepId, codes, note) {
+      var form = $("confirm-form");
       var item = {
         url: form.dataset.api,
         step: stepId,
@@ -148,7 +295,6 @@
           showOk("No connection: the confirmation is saved on this tablet and will be sent automatically.");
         }
       });
-    });
   }
 
   // ------------------------------------------------------------ camera scanning

@@ -137,19 +137,19 @@ def steps():
     )
 
 
-@bp.get("/steps/<step_id>")
+@bp.get("/steps/<path:step_id>")
 @require()
 def step(step_id: str):
     return jsonify({"step": floorwork().step(step_id, crew=crew_scope())})
 
 
-@bp.post("/steps/<step_id>/start")
+@bp.post("/steps/<path:step_id>/start")
 @require("work")
 def start(step_id: str):
     return jsonify({"step": floorwork().start(step_id, actor=g.user["name"], crew=crew_scope())})
 
 
-@bp.post("/steps/<step_id>/confirm")
+@bp.post("/steps/<path:step_id>/confirm")
 @require("work")
 def confirm(step_id: str):
     data = body()
@@ -166,7 +166,7 @@ def confirm(step_id: str):
     ), (200 if res.duplicate else 201)
 
 
-@bp.post("/steps/<step_id>/problems")
+@bp.post("/steps/<path:step_id>/problems")
 @require("work")
 def report_problem(step_id: str):
     data = body()
@@ -180,7 +180,7 @@ def report_problem(step_id: str):
     return jsonify({"problem": p}), 201
 
 
-@bp.post("/steps/<step_id>/reassign")
+@bp.post("/steps/<path:step_id>/reassign")
 @require("direct")
 def reassign(step_id: str):
     data = body()

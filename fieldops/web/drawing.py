@@ -53,6 +53,16 @@ class FloorDrawing:
                 f'<polygon class="obstacle obstacle-{escape(o["kind"])}" points="{self.points(o["polygon"])}"><title>{escape(o["name"])}</title></polygon>'
             )
         self._base = "".join(base)
+        # trays: drawn thin on every map; the ones a cable follows are drawn again, thick
+        self._trays = {
+            t["name"]: self.points(t["points"])
+            for t in floor.get("trays", [])
+            if len(t["points"]) >= 2
+        }
+        self._tray_base = "".join(
+            f'<polyline class="tray" points="{pts}"><title>tray {escape(name)}</title></polyline>'
+            for name, pts in self._trays.items()
+        )
         # per rack: its name and the markup inside its <g> (classes vary per request)
         self._racks: list[tuple[str, str]] = []
         for r in floor.get("racks", []):
@@ -92,16 +102,21 @@ class FloorDrawing:
         target_point=None,
         rack_states: dict | None = None,
         title: str = "Floor map",
+        far: str = "",
+        far_point=None,
+        trays: tuple[str, ...] | list[str] = (),
     ) -> Markup:
         """``rack_states`` colours racks by state (dashboard); ``target`` highlights one rack;
-        ``path`` is the walking polyline; ``target_point`` the step's stand-off point."""
+        ``path`` is the walking polyline; ``target_point`` the step's stand-off point; for a
+        cable, ``far`` is the other end's rack (``far_point`` its stand-off point) and
+        ``trays`` the trays the cable runs along."""
         t = escape(title)
         out = [
             f'<svg class="floormap" viewBox="0 0 {self.w} {self.h}" role="img" aria-label="{t}" xmlns="http://www.w3.org/2000/svg">',
             f"<title>{t}</title>",
             self._base,
         ]
-        if rack_states is None and not target:
+        if rack_states is None and not target and not far:
             out.append(self._plain_racks)
         else:
             for name, inner in self._racks:
@@ -111,7 +126,16 @@ class FloorDrawing:
                     classes += f" state-{state}" if state in STATE_CLASSES else " state-none"
                 if name == target:
                     classes += " target"
+                elif name == far:
+                    classes += " target far"
                 out.append(f'<g class="{classes}"{inner}')
+        # trays run overhead: drawn over the racks, the cable's own ones thick
+        out.append(self._tray_base)
+        for name in trays:
+            if name in self._trays:
+                out.append(
+                    f'<polyline class="tray route" points="{self._trays[name]}"><title>cable runs along tray {escape(name)}</title></polyline>'
+                )
         out.append(self._waypoints)
         if path and len(path) >= 2:
             out.append(f'<polyline class="walk" points="{self.points(path)}"/>')
@@ -123,6 +147,11 @@ class FloorDrawing:
             tx, ty = target_point
             out.append(
                 f'<circle class="goal" cx="{self.X(tx)}" cy="{self.Y(ty)}" r="260"><title>step location</title></circle>'
+            )
+        if far_point is not None:
+            fx, fy = far_point
+            out.append(
+                f'<circle class="goal far" cx="{self.X(fx)}" cy="{self.Y(fy)}" r="260"><title>the far end</title></circle>'
             )
         out.append("</svg>")
         return Markup("".join(out))

@@ -56,7 +56,7 @@ def reassign_form():
     return reassign(request.form.get("step", ""))
 
 
-@bp.post("/step/<step_id>/reassign")
+@bp.post("/step/<path:step_id>/reassign")
 @require("direct")
 def reassign(step_id: str):
     try:

@@ -72,10 +72,12 @@ def planned_walk(step: dict, who: str) -> tuple[list, str]:
 
 
 def step_view(step: dict, who: str) -> dict:
-    """What the step page draws: the map with the plan's walk to the step, the rack.
+    """What the step page draws: the map with the plan's walk to the step, the rack(s).
 
-    The floor map and the rack elevation are drawn once per plan revision (DrawingCache);
-    the walk is the one the plan decided and the printed work order shows.
+    The floor map and the rack elevations are drawn once per plan revision (DrawingCache);
+    the walk is the one the plan decided and the printed work order shows. A cable's page
+    shows both ends: both racks on the map (the near one where the step starts, the far one),
+    the trays it runs along, and each end's rack elevation with its U marked.
     """
     st = floorwork()
     rev = st.active_revision() or {"id": 0, "floor": {}}
@@ -84,24 +86,40 @@ def step_view(step: dict, who: str) -> dict:
     drawing = cache.floor(rev["id"], floor)
     here = (step["x_mm"], step["y_mm"])
     path, note = planned_walk(step, who)
+    cable = step.get("cable") or None
+    ends = sorted((cable or {}).get("ends", {}).items())
+    near = next((e for _, e in ends if e.get("rack") == step["rack"]), None)
+    far = next((e for _, e in ends if e is not near), None) if near else None
+    far_rack = far["rack"] if far and far.get("rack") != step["rack"] else ""
+    places = [(f"End {letter}", e) for letter, e in ends] or (
+        [("", {"rack": step["rack"], "u": step["u"], "face": step["face"]})] if step["rack"] else []
+    )
+    elevations = []
+    for caption, e in places:
+        if not e.get("rack"):
+            continue
+        rack = drawing.racks.get(e["rack"])
+        svg = cache.elevation(
+            rev["id"], rack, target_u=e.get("u"), face=e.get("face") or "front", rack_name=e["rack"]
+        )
+        u = f", target U{e['u']}" if e.get("u") is not None else ""
+        elevations.append((f"{caption + ': ' if caption else ''}rack {e['rack']}{u}", svg))
     return {
         "map": drawing.render(
             path=path,
             target=step["rack"],
             target_point=here,
+            far=far_rack,
+            far_point=(far["x_mm"], far["y_mm"])
+            if far_rack and far.get("x_mm") is not None
+            else None,
+            trays=(cable or {}).get("tray_path", ()),
             title=f"Walk to {step['rack'] or 'the step'}",
         ),
-        "elevation": cache.elevation(
-            rev["id"],
-            drawing.racks.get(step["rack"]),
-            target_u=step["u"],
-            face=step["face"] or "front",
-            rack_name=step["rack"],
-        )
-        if step["rack"]
-        else None,
+        "elevations": elevations,
         "walk_m": round(polyline_mm(path) / 1000, 1) if path else 0.0,
         "walk_note": note,
+        "ends": ends,
     }
 
 
@@ -137,7 +155,8 @@ def next_step():
     step = floorwork().next_step(who) if who else None
     if step is None:
         queue = floorwork().queue(who) if who else []
-        return render_template("done.html", crew=who, queue=queue)
+        blocker = floorwork().first_blocker(who) if queue else None
+        return render_template("done.html", crew=who, queue=queue, blocker=blocker)
     # the next step is one whose dependencies are done: nothing blocks it
     return render_step({**step, "blocking": []}, who)
 
@@ -149,7 +168,7 @@ def queue():
     return render_template("queue.html", crew=who, queue=floorwork().queue(who) if who else [])
 
 
-@bp.get("/step/<step_id>")
+@bp.get("/step/<path:step_id>")
 @require("work")
 def step(step_id: str):
     s = floorwork().step(step_id, crew=crew_scope())
@@ -157,14 +176,14 @@ def step(step_id: str):
     return render_step(s, walker_of(s, who))
 
 
-@bp.post("/step/<step_id>/start")
+@bp.post("/step/<path:step_id>/start")
 @require("work")
 def start(step_id: str):
     floorwork().start(step_id, actor=g.user["name"], crew=crew_scope())
     return redirect(url_for("tech.step", step_id=step_id))
 
 
-@bp.post("/step/<step_id>/confirm")
+@bp.post("/step/<path:step_id>/confirm")
 @require("work")
 def confirm(step_id: str):
     raw = request.form.get("codes", "")
@@ -184,7 +203,13 @@ def confirm(step_id: str):
             raise
         s = floorwork().step(step_id)
         return render_step(s, walker_of(s, crew()), error=exc.message, status=exc.status, codes=raw)
-    flash(f"Confirmed: {res.step['title']}" + (" (already recorded)" if res.duplicate else ""))
+    scanned = res.confirmation.get("codes") or []
+    detail = f" (scanned {' + '.join(scanned)})" if scanned else ""
+    flash(
+        f"✓ Confirmed: {res.step['title']}{detail}"
+        + (" (already recorded)" if res.duplicate else ""),
+        "done",
+    )
     return redirect(
         url_for("tech.next_step", crew=request.args.get("crew"))
         if g.user["role"] != "technician"
@@ -192,7 +217,7 @@ def confirm(step_id: str):
     )
 
 
-@bp.route("/step/<step_id>/problem", methods=["GET", "POST"])
+@bp.route("/step/<path:step_id>/problem", methods=["GET", "POST"])
 @require("work")
 def problem(step_id: str):
     s = floorwork().step(step_id, crew=crew_scope())

@@ -3,6 +3,7 @@ technician confirms a planned cable step by typing its QR payload (fieldops.core
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -74,11 +75,20 @@ def test_a_planned_lab_hall_cable_is_confirmed_by_its_qr_payload(chromium_browse
         assert page.locator("svg.floormap .obstacle").count() == 3
         assert page.locator(f'svg.floormap g.rack.target[data-rack="{cable["rack"]}"]').count() == 1
         assert page.locator("svg.elevation rect.device").count() >= 1
+        assert page.locator("svg.floormap polyline.tray.route").count() >= 1
+        if os.environ.get("FIELDOPS_SHOTS"):
+            page.screenshot(
+                path=f"{os.environ['FIELDOPS_SHOTS']}/lab-hall-cable.png", full_page=True
+            )
         code = cable["expect_codes"][0]
-        page.fill("#codes", qr_payload(code, "A"))
+        page.fill("#codes", qr_payload(code, "A"))  # the near end: the step waits for the far one
         page.click("#confirm-btn")
-        page.wait_for_selector("#ok:not([hidden])")
-        assert "Confirmed" in page.inner_text("#ok")
+        page.wait_for_selector("#scan-A:text-is('✓ scanned')")
+        assert page.inner_text("#scan-B") == "not scanned"
+        page.fill("#codes", qr_payload(code, "B"))
+        page.click("#confirm-btn")
+        page.wait_for_selector("#confirmed:not([hidden])")
+        assert "Confirmed" in page.inner_text("#confirmed-title")
     finally:
         ctx.close()
     from fieldops.adapters.store import Store
@@ -86,4 +96,4 @@ def test_a_planned_lab_hall_cable_is_confirmed_by_its_qr_payload(chromium_browse
     st = Store(server.db_url)
     confs = st.step(cable["id"])["confirmations"]
     st.close()
-    assert [(c["actor"], c["codes"]) for c in confs] == [("ann", [f"{code}/A"])]
+    assert [(c["actor"], c["codes"]) for c in confs] == [("ann", [f"{code}/A", f"{code}/B"])]

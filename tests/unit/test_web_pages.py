@@ -182,13 +182,21 @@ def test_a_wrong_cable_typed_in_the_form_is_refused_with_where_it_belongs(as_use
     assert r.status_code == 422
     html = r.get_data(as_text=True)
     assert (
-        f"{CABLE_2} end A is cable {CABLE_2}; it belongs to Run {CABLE_2} srv2:eth0 to sw1:swp2 (rack R03, U10, front, 1A-F06"
-        in html
+        f"{CABLE_2}/A is end A of cable {CABLE_2}: it belongs at rack R03 (1A-F06), U10, front, "
+        f"srv2:eth0 (step cable-{CABLE_2}, technician-2)" in html
     )
     assert store_of.step(f"cable-{CABLE_1}")["status"] == "pending"
-    r = c.post(
+    r = c.post(  # one end (lower case) is not enough: the far end names its place
         f"/tech/step/cable-{CABLE_1}/confirm",
         data={"csrf_token": token, "client_id": "f3", "codes": f"{CABLE_1.lower()}/a"},
+    )
+    assert r.status_code == 422
+    assert "end B (rack R02 (1A-E06), U40, rear, sw1:swp1) not scanned yet" in r.get_data(
+        as_text=True
+    )
+    r = c.post(
+        f"/tech/step/cable-{CABLE_1}/confirm",
+        data={"csrf_token": token, "client_id": "f4", "codes": f"{CABLE_1.lower()}/a {CABLE_1}/b"},
     )
     assert r.status_code == 302
     assert store_of.step(f"cable-{CABLE_1}")["status"] == "done"
