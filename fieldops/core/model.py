@@ -13,16 +13,32 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from functools import cached_property
 from types import MappingProxyType
 
-FRONT = "front"
-REAR = "rear"
-FACES = (FRONT, REAR)
+
+class Face(StrEnum):
+    """Which rack face a device's front is on (NetBox's ``DeviceFaceChoices``)."""
+
+    FRONT = "front"
+    REAR = "rear"
+
+
+class MediaClass(StrEnum):
+    """What a tray carries and a cable is made of."""
+
+    COPPER = "copper"
+    FIBRE = "fibre"
+    POWER = "power"
+
+
+FRONT, REAR = Face.FRONT, Face.REAR
+FACES = tuple(Face)
 
 U_MM = 44.45  # EIA-310 rack unit
 
-MEDIA_CLASSES = ("copper", "fibre", "power")
+MEDIA_CLASSES = tuple(MediaClass)
 
 Point2 = tuple[int, int]
 

@@ -9,40 +9,68 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 SCHEMA_VERSION = "2.0"  # 2.0: steps carry their order, work order and walking path
 
-PHASES = ("rack", "stack", "power", "cable", "burnin", "verify", "fixup")
 
-# Step kinds (what is done); a phase holds several kinds.
-KINDS = (
-    "place_rack",  # rack: place, level, bond
-    "install_rails",  # stack
-    "mount_device",  # stack
-    "connect_power",  # power: one PDU cord
-    "run_cable",  # cable: run along a tray path, plug both ends, verify labels
-    "burnin_check",  # burn-in: power on, BMC, firmware, link-up, diagnostics
-    "remediate",  # burn-in: spawned by a failed check
-    "verify_rack",  # verify
-    "fixup",  # as-built drift or design revision
-)
-CABLE_STEP_KINDS = ("run_cable", "connect_power")  # a step that lays a cable or plugs a cord
+class Phase(StrEnum):
+    """The phases of a build-out, in order."""
 
-# How a step is confirmed.
-CONFIRM_SCAN_LABEL = "scan_label"  # scan the cable's QR label (both ends)
-CONFIRM_SCAN_ASSET = "scan_asset"  # scan the device's asset tag
-CONFIRM_MANUAL = "manual"  # tick the box
-CONFIRM_ROBOT = "robot"  # the robot's action FINISHED
-CONFIRM_ROBOT_AND_TECH = "robot+technician"  # robot FINISHED, then a technician confirms
-CONFIRM_RULES = (
-    CONFIRM_SCAN_LABEL,
-    CONFIRM_SCAN_ASSET,
-    CONFIRM_MANUAL,
-    CONFIRM_ROBOT,
-    CONFIRM_ROBOT_AND_TECH,
-)
+    RACK = "rack"
+    STACK = "stack"
+    POWER = "power"
+    CABLE = "cable"
+    BURNIN = "burnin"
+    VERIFY = "verify"
+    FIXUP = "fixup"
 
-STATUSES = ("pending", "ready", "in_progress", "awaiting_confirmation", "done", "blocked", "failed")
+
+class StepKind(StrEnum):
+    """What a step does; a phase holds several kinds."""
+
+    PLACE_RACK = "place_rack"  # rack: place, level, bond
+    INSTALL_RAILS = "install_rails"  # stack
+    MOUNT_DEVICE = "mount_device"  # stack
+    CONNECT_POWER = "connect_power"  # power: one PDU cord
+    RUN_CABLE = "run_cable"  # cable: run along a tray path, plug both ends, verify labels
+    BURNIN_CHECK = "burnin_check"  # burn-in: power on, BMC, firmware, link-up, diagnostics
+    REMEDIATE = "remediate"  # burn-in: spawned by a failed check
+    VERIFY_RACK = "verify_rack"  # verify
+    FIXUP = "fixup"  # as-built drift or design revision
+
+
+class ConfirmRule(StrEnum):
+    """How a step is confirmed."""
+
+    SCAN_LABEL = "scan_label"  # scan the cable's QR label, at both ends
+    SCAN_ASSET = "scan_asset"  # scan the device's asset tag
+    MANUAL = "manual"  # tick the box
+    ROBOT = "robot"  # the robot's action FINISHED
+    ROBOT_AND_TECH = "robot+technician"  # robot FINISHED, then a technician confirms
+
+
+class StepStatus(StrEnum):
+    PENDING = "pending"
+    READY = "ready"
+    IN_PROGRESS = "in_progress"
+    AWAITING_CONFIRMATION = "awaiting_confirmation"  # a robot finished a robot+technician step
+    DONE = "done"
+    BLOCKED = "blocked"
+    FAILED = "failed"
+
+
+# The names the rest of fieldops (and its files) use; StrEnum members are their strings.
+PHASES = tuple(Phase)
+KINDS = tuple(StepKind)
+CABLE_STEP_KINDS = (StepKind.RUN_CABLE, StepKind.CONNECT_POWER)  # lays a cable or plugs a cord
+CONFIRM_SCAN_LABEL = ConfirmRule.SCAN_LABEL
+CONFIRM_SCAN_ASSET = ConfirmRule.SCAN_ASSET
+CONFIRM_MANUAL = ConfirmRule.MANUAL
+CONFIRM_ROBOT = ConfirmRule.ROBOT
+CONFIRM_ROBOT_AND_TECH = ConfirmRule.ROBOT_AND_TECH
+CONFIRM_RULES = tuple(ConfirmRule)
+STATUSES = tuple(StepStatus)
 
 
 @dataclass(frozen=True, slots=True)
