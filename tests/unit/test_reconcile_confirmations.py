@@ -366,24 +366,40 @@ def test_reconcile_with_confirmations_names_exactly_the_unconfirmed_and_mismatch
     record = json.loads((out / "asbuilt.json").read_text())
     assert "srv-30" not in {d["name"] for d in record["devices"]}
 
-    # planned on the spot (no --plan): the same step IDs, the same drift
+    # the steps come from the plan folder only: without --plan the command refuses (it never
+    # plans the design again to guess them)
     out2 = tmp_path / "out2"
-    assert (
-        main(
-            [
-                "reconcile",
-                str(LAB_HALL),
-                "--observed",
-                str(obs),
-                "--confirmations",
-                str(conf_file),
-                "-o",
-                str(out2),
-            ]
-        )
-        == 1
+    code = main(
+        [
+            "reconcile",
+            str(LAB_HALL),
+            "--observed",
+            str(obs),
+            "--confirmations",
+            str(conf_file),
+            "-o",
+            str(out2),
+        ]
     )
-    assert json.loads((out2 / "drift.json").read_text()) == drift
+    err = capsys.readouterr().err
+    assert code == 2 and "--confirmations needs --plan DIR" in err and not out2.exists()
+    missing = tmp_path / "no-plan-here"
+    missing.mkdir()
+    code = main(
+        [
+            "reconcile",
+            str(LAB_HALL),
+            "--confirmations",
+            str(conf_file),
+            "--plan",
+            str(missing),
+            "-o",
+            str(out2),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "no workorders.json here" in err and "Traceback" not in err
+    assert not out2.exists()
 
 
 @pytest.mark.parametrize(

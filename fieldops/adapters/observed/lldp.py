@@ -1,6 +1,4 @@
-"""Load observed link neighbours: ``lldpctl -f json`` output and a simple CSV.
-
-Formats (docs/reconcile.md):
+"""LLDP neighbours: ``lldpctl -f json`` output and a neighbour CSV.
 
 * **LLDP JSON**, as written by ``lldpctl -f json`` on one device. lldpd writes
   ``{"lldp": {"interface": {"eth0": {...}}}}`` when one interface has a neighbour and
@@ -13,10 +11,8 @@ Formats (docs/reconcile.md):
   accepted) and an optional ``hall`` column; ``#`` lines are comments.
 
 A device that appears as the local side (the device the LLDP was taken on, the CSV ``device``
-column) is a *reporter*: every one of its ports was looked at, so a designed cable on it that
-is not seen is missing. Any problem (unknown device or port, a port with two neighbours, the two
-sides of a link disagreeing, truncated JSON, another hall) raises :class:`DesignError` with every
-problem found; nothing is returned half-way.
+column) is an LLDP *reporter*: its Ethernet ports were looked at (not its management-only port,
+nor its power, console or InfiniBand ports: :mod:`fieldops.core.observation`).
 """
 
 from __future__ import annotations
@@ -24,73 +20,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass, field
-from pathlib import Path
 
-from fieldops.adapters.yamlfile import read_text
-from fieldops.core.model import Design
-from fieldops.core.problems import DesignError, Problem
-from fieldops.core.reconcile import Observations
+from fieldops.adapters.observed.common import MAX_NAME, Collect, Seen, looks_truncated
+from fieldops.core.problems import Problem
 
-MAX_BYTES = 50 * 1024 * 1024
 CSV_COLUMNS = ("device", "port", "neighbour_device", "neighbour_port")
-MAX_NAME = 200
-
-
-@dataclass
-class _Seen:
-    file: str
-    line: int
-    device: str
-    port: str
-    ndevice: str
-    nport: str
-    hall: str = ""
-
-
-@dataclass
-class _Collect:
-    problems: list[Problem] = field(default_factory=list)
-    seen: list[_Seen] = field(default_factory=list)
-    reporters: dict[str, str] = field(default_factory=dict)  # device -> file
-    halls: dict[str, str] = field(default_factory=dict)  # file -> declared hall
-
-
-def parse_spec(spec: str) -> tuple[str, Path]:
-    """``DEVICE=FILE`` or ``FILE`` -> (device or '', path)."""
-    if "=" in spec and not Path(spec).exists():
-        device, _, file = spec.partition("=")
-        return device.strip(), Path(file)
-    return "", Path(spec)
-
-
-def load_observations(specs: list[str], design: Design) -> Observations:
-    """Read every observation file and check it against the design; all or nothing."""
-    col = _Collect()
-    for spec in specs:
-        device, path = parse_spec(spec)
-        label = str(path)
-        try:
-            text = read_text(path, label, max_bytes=MAX_BYTES)
-        except DesignError as exc:
-            col.problems.extend(exc.problems)
-            continue
-        if "\x00" in text:
-            col.problems.append(
-                Problem(label, 0, "", "binary data (NUL bytes): not an observation file")
-            )
-            continue
-        if path.suffix.lower() == ".csv" or (not text.lstrip().startswith(("{", "["))):
-            _read_csv(text, label, col)
-        else:
-            _read_json(text, label, device or path.stem, bool(device), col)
-    return _check(col, design)
 
 
 # ---------------------------------------------------------------- CSV
 
 
-def _read_csv(text: str, label: str, col: _Collect) -> None:
+def read_csv(text: str, label: str, col: Collect) -> None:
     lines = text.splitlines()
     body = [ln if not ln.lstrip().startswith("#") else "" for ln in lines]
     reader = csv.reader(io.StringIO("\n".join(body)))
@@ -141,7 +81,7 @@ def _read_csv(text: str, label: str, col: _Collect) -> None:
                 col.halls.setdefault(label, hall)
             col.reporters.setdefault(rec["device"], label)
             col.seen.append(
-                _Seen(
+                Seen(
                     label,
                     line,
                     rec["device"],
@@ -168,7 +108,7 @@ def _read_csv(text: str, label: str, col: _Collect) -> None:
 # ---------------------------------------------------------------- LLDP JSON
 
 
-def _read_json(text: str, label: str, device: str, named: bool, col: _Collect) -> None:
+def read_json(text: str, label: str, device: str, col: Collect) -> None:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -219,27 +159,7 @@ def _read_json(text: str, label: str, device: str, named: bool, col: _Collect) -
     )
 
 
-def looks_truncated(text: str) -> bool:
-    """Whether JSON text stops inside a string or with brackets still open."""
-    depth, in_str, esc = 0, False, False
-    for ch in text:
-        if in_str:
-            if esc:
-                esc = False
-            elif ch == "\\":
-                esc = True
-            elif ch == '"':
-                in_str = False
-        elif ch == '"':
-            in_str = True
-        elif ch in "{[":
-            depth += 1
-        elif ch in "}]":
-            depth -= 1
-    return in_str or depth > 0
-
-
-def _read_lldp(lldp, label: str, device: str, col: _Collect, where: str = "") -> None:
+def _read_lldp(lldp, label: str, device: str, col: Collect, where: str = "") -> None:
     if not device or len(device) > MAX_NAME:
         col.problems.append(
             Problem(
@@ -301,7 +221,7 @@ def _read_lldp(lldp, label: str, device: str, col: _Collect, where: str = "") ->
         if not nport:
             col.problems.append(Problem(label, 0, f"{path}.port", "neighbour port has no name"))
             continue
-        col.seen.append(_Seen(label, 0, device, str(ifname), ndev, nport))
+        col.seen.append(Seen(label, 0, device, str(ifname), ndev, nport))
 
 
 def _chassis_name(chassis) -> str:
@@ -337,7 +257,7 @@ def _json0_value(items) -> str:
     return ""
 
 
-def _json0_interface(iface, label: str, device: str, col: _Collect, path: str) -> None:
+def _json0_interface(iface, label: str, device: str, col: Collect, path: str) -> None:
     if not isinstance(iface, dict) or not isinstance(iface.get("name"), str):
         col.problems.append(Problem(label, 0, path, "expected an interface with a name"))
         return
@@ -362,132 +282,4 @@ def _json0_interface(iface, label: str, device: str, col: _Collect, path: str) -
     if not ndev or not nport:
         col.problems.append(Problem(label, 0, path, "neighbour without a system name or port name"))
         return
-    col.seen.append(_Seen(label, 0, device, iface["name"], ndev, nport))
-
-
-# ---------------------------------------------------------------- checks
-
-
-def _check(col: _Collect, design: Design) -> Observations:
-    problems = list(col.problems)
-    hall = design.floorplan.name
-    devices = design.device_index()
-    strangers = set()  # files from another hall: one message each, not one per device
-    for file, declared in sorted(col.halls.items()):
-        if declared != hall:
-            strangers.add(file)
-            problems.append(
-                Problem(
-                    file,
-                    0,
-                    "hall",
-                    f"observations are from hall '{declared}', the design is hall '{hall}'",
-                )
-            )
-
-    def resolve(name: str) -> str | None:
-        if name in devices:
-            return name
-        short = name.split(".")[0]
-        return short if short in devices else None
-
-    # a whole file of strangers is another hall's file, not a few typos
-    per_file: dict[str, list[_Seen]] = {}
-    for s in col.seen:
-        per_file.setdefault(s.file, []).append(s)
-    for file, seen in per_file.items():
-        names = {s.device for s in seen} | {s.ndevice for s in seen}
-        if names and not any(resolve(n) for n in names) and file not in strangers:
-            problems.append(
-                Problem(
-                    file,
-                    0,
-                    "",
-                    f"none of its {len(names)} devices is in the design (hall '{hall}'): is it from a different hall?",
-                )
-            )
-            strangers.add(file)
-    reporters = set()
-    for dev, file in col.reporters.items():
-        if file in strangers:
-            continue
-        if resolve(dev) is None:
-            problems.append(
-                Problem(
-                    file,
-                    0,
-                    "",
-                    f"unknown device '{dev}': not in design '{design.name}' (hall '{hall}')",
-                )
-            )
-        else:
-            reporters.add(resolve(dev))
-    neighbour: dict[str, tuple[str, _Seen]] = {}
-    links: set[tuple[str, str]] = set()
-    for s in col.seen:
-        if s.file in strangers:
-            continue
-        a_dev, b_dev = resolve(s.device), resolve(s.ndevice)
-        where = f"{s.device}:{s.port}"
-        if a_dev is None or b_dev is None:
-            if b_dev is None:
-                problems.append(
-                    Problem(
-                        s.file,
-                        s.line,
-                        where,
-                        f"unknown neighbour device '{s.ndevice}': not in design '{design.name}' (hall '{hall}')",
-                    )
-                )
-            continue
-        bad = False
-        for dev, port in ((a_dev, s.port), (b_dev, s.nport)):
-            dt = design.device_types.get(devices[dev].device_type)
-            if dt is not None and dt.ports and dt.port(port) is None:
-                problems.append(
-                    Problem(
-                        s.file, s.line, where, f"device '{dev}' ({dt.slug}) has no port '{port}'"
-                    )
-                )
-                bad = True
-        if bad:
-            continue
-        a, b = f"{a_dev}:{s.port}", f"{b_dev}:{s.nport}"
-        if a == b:
-            problems.append(Problem(s.file, s.line, where, "a port cannot be its own neighbour"))
-            continue
-        for x, y in ((a, b), (b, a)):
-            prev = neighbour.get(x)
-            if prev is None:
-                neighbour[x] = (y, s)
-            elif prev[0] != y:
-                p = prev[1]
-                first = f"{p.file}:{p.line}" if p.line else p.file
-                problems.append(
-                    Problem(
-                        s.file,
-                        s.line,
-                        where,
-                        f"duplicate neighbour: {x} is seen linked to {y} here and to {prev[0]} in {first}",
-                    )
-                )
-            elif (
-                prev[1].device == s.device
-                and prev[1].port == s.port
-                and prev[1] is not s
-                and x == a
-            ):
-                p = prev[1]
-                first = f"{p.file}:{p.line}" if p.line else p.file
-                problems.append(
-                    Problem(
-                        s.file,
-                        s.line,
-                        where,
-                        f"duplicate neighbour: {x} -- {y} listed twice (first in {first})",
-                    )
-                )
-        links.add(tuple(sorted((a, b))))
-    if problems:
-        raise DesignError(sorted(set(problems), key=lambda p: (p.file, p.line, p.path, p.message)))
-    return Observations(hall, frozenset(reporters), tuple(sorted(links)))
+    col.seen.append(Seen(label, 0, device, iface["name"], ndev, nport))

@@ -1,0 +1,387 @@
+"""InfiniBand links as ``ibnetdiscover`` and ``iblinkinfo`` (rdma-core infiniband-diags) print
+them, mapped to design devices and ports.
+
+* ``ibnetdiscover`` (the topology file): per node a header ``Switch 65 "S-<guid>" # "<node
+  description>" enhanced port 0 lid 12 lmc 0`` or ``Ca 1 "H-<guid>" # "<node description>"``,
+  then one line per connected port: ``[3] "H-<guid>"[1](<port guid>) # "<remote description>"
+  lid 7 4xNDR`` on a switch, ``[1](<port guid>) "S-<guid>"[3] # lid 7 lmc 0 "<remote
+  description>" lid 12 4xNDR`` on a CA; ``vendid=``/``devid=``/``*guid=`` lines, ``Chassis``
+  headers and ``[ext N]`` marks (``-g``) are read past.
+* ``iblinkinfo`` (default and ``-l`` line mode): ``Switch: 0x<guid> <description>:`` or ``CA:
+  <description>:`` headers, then per port ``<lid> <port>[  ] ==( 4X 106.25 Gbps Active/
+  LinkUp)==> <remote lid> <remote port>[  ] "<remote description>" ( )``; a port with nothing
+  plugged prints ``==( Down/ Polling)==> [  ] "" ( )`` and is looked at all the same.
+
+Node descriptions name the device: a switch by its design name (``leaf-su01-r1``, or the
+unmanaged form ``MF0;leaf-su01-r1:MQM9700/U1``), an HCA as rdma-ndd writes it by default:
+``<hostname> <hca>`` (``dgx-su01-01 mlx5_3``); a domain suffix is dropped. When the fabric's
+descriptions are not the design names, give ibnetdiscover/iblinkinfo ``--node-name-map FILE``
+(``<guid> "<name>"`` lines). Port numbers become design ports through
+:class:`fieldops.core.observation.InfinibandMap` (switch port numbering per device type; HCA
+name -> port per device type, else ``mlx5_N`` = the host's (N+1)-th InfiniBand port).
+
+Every switch found is an InfiniBand reporter for all its InfiniBand ports; every HCA port found
+is looked at on its own (a host's other fabric is another file's business).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from fieldops.adapters.observed.common import Collect, Seen, resolver
+from fieldops.core.model import Design
+from fieldops.core.observation import INFINIBAND, PortClasses
+from fieldops.core.problems import Problem
+
+SWITCH, CA = "switch", "ca"
+
+_NODE = re.compile(
+    r'^(?P<type>Switch|Ca|Rt)\s+(?P<ports>\d+)\s+"(?P<t>[SHR?])-(?P<guid>[0-9a-fA-F]+)"\s*'
+    r'(?:#\s*"(?P<desc>.*)"(?P<tail>.*))?$'
+)
+_PORT = re.compile(
+    r"^\[(?P<port>\d+)\](?:\((?P<pguid>[0-9a-fA-F]+)\))?(?:\[ext [^\]]*\])?\s+"
+    r'"(?P<t>[SHR?])-(?P<guid>[0-9a-fA-F]+)"\[(?P<rport>\d+)\](?:\[ext [^\]]*\])?\s*'
+    r"(?:\((?P<rpguid>[0-9a-fA-F]+)\))?\s*(?:#(?P<comment>.*))?$"
+)
+_REMOTE_DESC = re.compile(r'"(.*)"\s+lid\s')
+_SKIP = re.compile(r"^(?:#.*|\w+=.*|Chassis\b.*|Non-Chassis Nodes\s*|Hostname:.*)$")
+_LI_SWITCH = re.compile(r"^Switch:\s+0x(?P<guid>[0-9a-fA-F]+)\s+(?P<desc>.*):\s*$")
+_LI_CA = re.compile(r"^(?P<type>CA|Router):\s+(?P<desc>.*):\s*$")
+_LI_PORT = re.compile(
+    r'^\s*(?:0x(?P<guid>[0-9a-fA-F]+)\s+)?(?:"(?P<desc>[^"]*)"\s+)?(?P<lid>\d+)\s+(?P<port>\d+)'
+    r"\[[^\]]*\]\s+==\((?P<link>[^)]*)\)==>\s*(?P<rest>.*)$"
+)
+_LI_REMOTE = re.compile(
+    r'^(?:0x(?P<guid>[0-9a-fA-F]+)\s+)?(?P<lid>\d+)\s+(?P<port>\d+)\[[^\]]*\]\s+"(?P<desc>.*)"\s+\(.*\)\s*$'
+)
+_LI_NOTHING = re.compile(r'^\[\s*\]\s+""\s+\(\s*\)\s*$|^"Port not available"\s*$')
+_HCA = re.compile(r"^[A-Za-z][\w-]*_\d+$")
+_MF0 = re.compile(r"^MF0;([^:]+):")
+
+
+def looks_like_ibnetdiscover(text: str) -> bool:
+    head = text[:20000]
+    return bool(re.search(r'^(?:Switch|Ca|Rt)\s+\d+\s+"[SHR]-', head, re.M)) or bool(
+        re.search(r"^# Topology file:", head, re.M)
+    )
+
+
+def looks_like_iblinkinfo(text: str) -> bool:
+    head = text[:20000]
+    return bool(re.search(r"^(?:Switch: 0x[0-9a-fA-F]+ .*:|CA: .*:)\s*$", head, re.M)) or bool(
+        re.search(r"\)==>", head)
+    )
+
+
+@dataclass
+class _Fabric:
+    """What one file says: nodes and links, before any design names."""
+
+    label: str
+    nodes: dict = field(default_factory=dict)  # key -> (kind, description, line)
+    links: dict = field(default_factory=dict)  # (key, port) -> ((key, port), line)
+    listed: dict = field(default_factory=dict)  # (key, port) -> line: ports printed, linked or not
+    problems: list = field(default_factory=list)
+
+    def link(self, a: tuple, b: tuple, line: int) -> None:
+        for x, y in ((a, b), (b, a)):
+            prev = self.links.get(x)
+            if prev is not None and prev[0] != y:
+                self.problems.append(
+                    Problem(
+                        self.label,
+                        line,
+                        "",
+                        f"the two sides disagree: port {x[1]} of {self.name(x[0])} is linked to {self.name(y[0])} port {y[1]} here and to {self.name(prev[0][0])} port {prev[0][1]} at line {prev[1]}",
+                    )
+                )
+                return
+        for x, y in ((a, b), (b, a)):
+            self.links.setdefault(x, (y, line))
+            self.listed.setdefault(x, line)
+
+    def name(self, key) -> str:
+        node = self.nodes.get(key)
+        return (
+            f'"{node[1]}"' if node else (f"node {key:016x}" if isinstance(key, int) else f'"{key}"')
+        )
+
+
+def read_ibnetdiscover(text: str, label: str) -> _Fabric:
+    fab = _Fabric(label)
+    current = None
+    pending: list[
+        tuple
+    ] = []  # (key, port, remote key, remote port, remote kind, remote desc, line)
+    for line_no, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or _SKIP.match(line):
+            continue
+        m = _NODE.match(line)
+        if m:
+            kind = SWITCH if m["type"] == "Switch" else CA
+            if m["desc"] is None:
+                fab.problems.append(
+                    Problem(label, line_no, "", 'node without a description (# "...")')
+                )
+            current = int(m["guid"], 16)
+            fab.nodes[current] = (kind, (m["desc"] or "").strip(), line_no)
+            continue
+        m = _PORT.match(line)
+        if m:
+            if current is None:
+                fab.problems.append(
+                    Problem(label, line_no, "", "a port line before any Switch/Ca line")
+                )
+                continue
+            rkind = SWITCH if m["t"] == "S" else CA
+            d = _REMOTE_DESC.search(m["comment"] or "")
+            pending.append(
+                (
+                    current,
+                    int(m["port"]),
+                    int(m["guid"], 16),
+                    int(m["rport"]),
+                    rkind,
+                    d.group(1).strip() if d else "",
+                    line_no,
+                )
+            )
+            continue
+        fab.problems.append(
+            Problem(label, line_no, "", f"not ibnetdiscover output: cannot read '{_short(line)}'")
+        )
+    for key, port, rkey, rport, rkind, rdesc, line_no in pending:
+        if rkey not in fab.nodes:  # a truncated file: the remote node's section is missing
+            fab.nodes[rkey] = (rkind, rdesc, line_no)
+        fab.link((key, port), (rkey, rport), line_no)
+    if not fab.nodes and not fab.problems:
+        fab.problems.append(
+            Problem(
+                label, 0, "", "no InfiniBand nodes found (expected 'Switch ...' or 'Ca ...' lines)"
+            )
+        )
+    return fab
+
+
+def read_iblinkinfo(text: str, label: str) -> _Fabric:
+    fab = _Fabric(label)
+    current = None
+    kinds: dict[str, str] = {}  # description -> kind, from the headers
+    rows = []
+    for line_no, raw in enumerate(text.splitlines(), start=1):
+        line = raw.rstrip()
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        m = _LI_SWITCH.match(line)
+        if m:
+            current = m["desc"].strip()
+            kinds[current] = SWITCH
+            fab.nodes[current] = (SWITCH, current, line_no)
+            continue
+        m = _LI_CA.match(line)
+        if m:
+            current = m["desc"].strip()
+            kinds[current] = CA
+            fab.nodes[current] = (CA, current, line_no)
+            continue
+        m = _LI_PORT.match(line)
+        if m:
+            local = m["desc"].strip() if m["desc"] is not None else current
+            if local is None:
+                fab.problems.append(
+                    Problem(label, line_no, "", "a port line before any Switch:/CA: line")
+                )
+                continue
+            rest = m["rest"].strip()
+            if _LI_NOTHING.match(rest):
+                rows.append((local, int(m["port"]), None, None, line_no))
+                continue
+            r = _LI_REMOTE.match(rest)
+            if not r:
+                fab.problems.append(
+                    Problem(
+                        label, line_no, "", f"cannot read the far end of '{_short(line.strip())}'"
+                    )
+                )
+                continue
+            rows.append((local, int(m["port"]), r["desc"].strip(), int(r["port"]), line_no))
+            continue
+        fab.problems.append(
+            Problem(
+                label, line_no, "", f"not iblinkinfo output: cannot read '{_short(line.strip())}'"
+            )
+        )
+    for local, port, rdesc, rport, line_no in rows:
+        if local not in fab.nodes:
+            fab.nodes[local] = (kinds.get(local) or _guess_kind(local), local, line_no)
+        fab.listed.setdefault((local, port), line_no)
+        if rdesc is None:
+            continue
+        if rdesc not in fab.nodes:
+            fab.nodes[rdesc] = (kinds.get(rdesc) or _guess_kind(rdesc), rdesc, line_no)
+        fab.link((local, port), (rdesc, rport), line_no)
+    if not fab.nodes and not fab.problems:
+        fab.problems.append(
+            Problem(label, 0, "", "no InfiniBand nodes found (expected 'Switch:' or 'CA:' lines)")
+        )
+    return fab
+
+
+def _guess_kind(desc: str) -> str:
+    parts = desc.split()
+    return CA if len(parts) >= 2 and _HCA.match(parts[1]) else SWITCH
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def add_fabric(fab: _Fabric, design: Design, classes: PortClasses, col: Collect) -> None:
+    """Map a fabric's nodes and ports to design devices and ports, into ``col``."""
+    col.problems.extend(fab.problems)
+    if fab.problems:
+        return
+    resolve = resolver(design)
+    label = fab.label
+    named: dict = {}  # key -> (device, hca) or None
+    unknown: list[tuple] = []
+    for key, (kind, desc, line) in fab.nodes.items():
+        device, hca = _node_device(kind, desc, resolve)
+        named[key] = (device, hca) if device else None
+        if device is None:
+            unknown.append((line, kind, desc))
+    if unknown and len(unknown) == len(fab.nodes):
+        col.problems.append(
+            Problem(
+                label,
+                0,
+                "",
+                f"none of its {len(fab.nodes)} InfiniBand nodes is a device of design '{design.name}' (hall '{design.floorplan.name}'): is it from a different hall?",
+            )
+        )
+        return
+    for line, kind, desc in sorted(unknown):
+        col.problems.append(
+            Problem(
+                label,
+                line,
+                "",
+                f"unknown InfiniBand {'switch' if kind == SWITCH else 'HCA'} '{desc}': no design device of that name"
+                + (
+                    " (an HCA's node description is '<hostname> <hca>', e.g. 'dgx-01 mlx5_0')"
+                    if kind == CA
+                    else ""
+                )
+                + "; if the fabric's node descriptions are not design names, run ibnetdiscover with --node-name-map",
+            )
+        )
+    ports: dict = {}  # (key, port number) -> design port, or None when unmapped
+    for (key, number), line in sorted(fab.listed.items(), key=lambda kv: kv[1]):
+        node = named.get(key)
+        if node is None:
+            continue
+        kind = fab.nodes[key][0]
+        device, hca = node
+        # a port printed down (iblinkinfo) beyond the design's numbering is no one's business
+        quiet = (key, number) not in fab.links
+        port = _design_port(kind, device, hca, number, classes, design, label, line, col, quiet)
+        ports[(key, number)] = port
+        if port is None:
+            continue
+        if kind == SWITCH:
+            col.ib_switches.setdefault(device, label)
+        else:
+            col.looked_at.setdefault(f"{device}:{port}", label)
+    done: set = set()
+    for a, (b, line) in sorted(fab.links.items(), key=lambda kv: kv[1][1]):
+        pair = tuple(sorted((a, b), key=repr))
+        if pair in done:
+            continue
+        done.add(pair)
+        pa, pb = ports.get(a), ports.get(b)
+        if pa is None or pb is None:
+            continue
+        col.seen.append(
+            Seen(
+                label,
+                line,
+                named[a[0]][0],
+                pa,
+                named[b[0]][0],
+                pb,
+                source=INFINIBAND,
+                resolved=True,
+            )
+        )
+
+
+def _node_device(kind: str, desc: str, resolve) -> tuple[str | None, str]:
+    if kind == CA:
+        parts = desc.split()
+        if not parts:
+            return None, ""
+        return resolve(parts[0]), (parts[1] if len(parts) > 1 else "")
+    candidates = [desc]
+    m = _MF0.match(desc)
+    if m:
+        candidates.append(m.group(1))
+    if desc.split():
+        candidates.append(desc.split()[0])
+    for c in candidates:
+        found = resolve(c.strip())
+        if found:
+            return found, ""
+    return None, ""
+
+
+def _design_port(
+    kind, device, hca, number, classes: PortClasses, design, label, line, col, quiet=False
+) -> str | None:
+    dev = design.device(device)
+    problems = [] if quiet else col.problems
+    if kind == SWITCH:
+        if not classes.infiniband_ports(device):
+            problems.append(
+                Problem(
+                    label,
+                    line,
+                    "",
+                    f"{device} ({dev.device_type}) is an InfiniBand switch in this fabric but its device type has no InfiniBand ports: declare the type under 'switches:' in the InfiniBand map (--ib-map) or type its ports infiniband-*",
+                )
+            )
+            return None
+        port = classes.switch_port(device, number)
+        if port is None:
+            problems.append(
+                Problem(
+                    label,
+                    line,
+                    "",
+                    f"{device} ({dev.device_type}) has no port numbered {number} (InfiniBand map: switches.{dev.device_type})",
+                )
+            )
+        return port
+    if not hca:
+        problems.append(
+            Problem(
+                label,
+                line,
+                "",
+                f"the HCA node description of {device} names no HCA (expected '{device} mlx5_N', rdma-ndd's default)",
+            )
+        )
+        return None
+    port = classes.hca_port(device, hca, number)
+    if port is None:
+        problems.append(
+            Problem(
+                label,
+                line,
+                "",
+                f"{device} {hca} port {number} is not a design port of {device} ({dev.device_type}): map it under 'hcas.{dev.device_type}' in the InfiniBand map (--ib-map)",
+            )
+        )
+    return port
