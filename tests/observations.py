@@ -280,20 +280,25 @@ def lldp_output(world: World, device: str, rng: random.Random) -> dict:
     return {"lldp": {"interface": [{name: _lldp_iface(n, fqdn)} for name, n in seen]}}
 
 
-def write_lldp(world: World, folder: Path, rng: random.Random) -> list[str]:
-    """One ``DEVICE.json`` per device with Ethernet ports, or (half the racks) a bundle per rack."""
+def write_lldp(
+    world: World, folder: Path, rng: random.Random, *, reporters=None, bundles: float = 0.5
+) -> list[str]:
+    """``lldpctl -f json`` of every device with Ethernet ports (or those ``reporters(name)``
+    accepts): one ``DEVICE.json`` each, or for a share ``bundles`` of the racks one bundle."""
     folder.mkdir(parents=True, exist_ok=True)
     files = []
     racks: dict[str, list[str]] = {}
     for dev in world.design.devices:
         dt = world.dtype[dev.name]
+        if reporters is not None and not reporters(dev.name):
+            continue
         if any(
             p.kind == "interface" and world.cls(f"{dev.name}:{p.name}") == ETHERNET
             for p in dt.ports
         ):
             racks.setdefault(dev.rack, []).append(dev.name)
     for rack, names in sorted(racks.items()):
-        if rng.random() < 0.5:
+        if rng.random() < bundles:
             path = folder / f"rack-{rack}.json"
             body = {name: lldp_output(world, name, rng) for name in sorted(names)}
             path.write_text(json.dumps({"hall": world.design.floorplan.name, "devices": body}))

@@ -64,18 +64,23 @@ def face_standoff(design: Design) -> Standoff:
 
 def walk_standoff(design: Design) -> Standoff:
     """Stand-off poses from the walking graph (:class:`fieldops.core.walking.WalkGraph`),
-    converted to degrees; :func:`face_standoff` where the graph cannot be built or asked."""
+    converted to degrees; :func:`face_standoff` where the graph cannot be built or asked. The
+    graph is built at the first question (a hall without fix-ups never pays for it)."""
     fallback = face_standoff(design)
-    try:
-        from fieldops.core.walking import WalkGraph
-
-        graph = WalkGraph(design)
-    except Exception:  # a floor the walking graph rejects still gets located steps
-        return fallback
+    graph: list = []  # [WalkGraph] once built, [None] when the floor cannot have one
 
     def pose(rack_name: str, face: str) -> tuple[int, int, float]:
+        if not graph:
+            try:
+                from fieldops.core.walking import WalkGraph
+
+                graph.append(WalkGraph(design))
+            except Exception:  # a floor the walking graph rejects still gets located steps
+                graph.append(None)
+        if graph[0] is None:
+            return fallback(rack_name, face)
         try:
-            x, y, theta_rad = graph.standoff(rack_name, face)
+            x, y, theta_rad = graph[0].standoff(rack_name, face)
         except (KeyError, ValueError):
             return fallback(rack_name, face)
         return (round(x), round(y), round(math.degrees(theta_rad), 3) % 360.0)

@@ -117,13 +117,23 @@ class PortClasses:
         self._cache: dict[tuple[str, str], str | None] = {}
         # an interface cabled to an InfiniBand switch port is an HCA port
         self._cabled_to_ib: set[str] = set()
-        for c in design.cables:
-            a, b = str(c.a), str(c.b)
-            if self._intrinsic(a) == INFINIBAND:
-                self._cabled_to_ib.add(b)
-            if self._intrinsic(b) == INFINIBAND:
-                self._cabled_to_ib.add(a)
+        ib_types = {
+            slug
+            for slug, dt in design.device_types.items()
+            if slug in self.ib.switches
+            or slug in self._hca_ports
+            or any(p.type.lower().startswith("infiniband") for p in dt.ports)
+        }
+        ib_devices = {d.name for d in design.devices if d.device_type in ib_types}
+        if ib_devices:
+            for c in design.cables:
+                a, b = c.a, c.b
+                if a.device in ib_devices and self._intrinsic_at(a.device, a.port) == INFINIBAND:
+                    self._cabled_to_ib.add(str(b))
+                if b.device in ib_devices and self._intrinsic_at(b.device, b.port) == INFINIBAND:
+                    self._cabled_to_ib.add(str(a))
         self._ordinal: dict[str, tuple[str, ...]] = {}
+        self._switch_names: dict[tuple[str, int], str | None] = {}
 
     def template(self, port: str) -> PortTemplate | None:
         device, _, name = port.partition(":")
@@ -131,8 +141,11 @@ class PortClasses:
         return self._templates.get(dt.slug, {}).get(name) if dt else None
 
     def _intrinsic(self, port: str) -> str | None:
-        """The source from the device type alone (before looking at the design's cables)."""
         device, _, name = port.partition(":")
+        return self._intrinsic_at(device, name)
+
+    def _intrinsic_at(self, device: str, name: str) -> str | None:
+        """The source from the device type alone (before looking at the design's cables)."""
         dt = self._dtype.get(device)
         if dt is None:
             return None
@@ -196,11 +209,16 @@ class PortClasses:
     def switch_port(self, device: str, number: int) -> str | None:
         """The design port of an InfiniBand switch port number (None: no such port)."""
         dt = self._dtype.get(device)
-        numbering = self.ib.switches.get(dt.slug, SwitchNumbering()) if dt else SwitchNumbering()
-        name = numbering.name(number, self.infiniband_ports(device))
-        if name is None or self.template(f"{device}:{name}") is None:
+        if dt is None:
             return None
-        return name
+        key = (dt.slug, number)  # a switch type's InfiniBand ports are the same on every switch
+        if key not in self._switch_names:
+            numbering = self.ib.switches.get(dt.slug, SwitchNumbering())
+            name = numbering.name(number, self.infiniband_ports(device))
+            if name is not None and name not in self._templates.get(dt.slug, {}):
+                name = None
+            self._switch_names[key] = name
+        return self._switch_names[key]
 
     def hca_port(self, device: str, hca: str, number: int) -> str | None:
         """The design port of HCA ``hca`` port ``number`` on ``device`` (None: unmapped)."""

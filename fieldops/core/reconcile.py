@@ -30,13 +30,14 @@ Cable drift, for designed cables A = ``srv1:eth0 -- sw1:swp1`` and B = ``srv2:et
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from fieldops.core.asbuilt import (
     AsBuilt,
     is_unknown,
+    sorted_ends,
     split_port,
     unknown_ref,
-    with_cables,
 )
 from fieldops.core.drift import (
     CABLE_STATUSES,
@@ -62,7 +63,7 @@ from fieldops.core.fixups import (
     workorders_document,
 )
 from fieldops.core.labels import assign_cable_ids
-from fieldops.core.model import Design
+from fieldops.core.model import Design, frozen_map
 from fieldops.core.observation import CONSOLE, IDLE, LIVE, OFF, PDU, SOURCES, Observations
 from fieldops.core.workorder import (
     CONFIRM_MANUAL,
@@ -98,7 +99,7 @@ def merge_observed(asbuilt: AsBuilt, obs: Observations) -> AsBuilt:
     keeps its cable ID; a seen link on a port where the record had a labelled cable takes that
     label. Ports no link-level source looks at (power, console, management-only) keep the
     record's cables."""
-    observed = {tuple(sorted(link)) for link in obs.links}
+    observed = {sorted_ends(link) for link in obs.links}
     seen_ports = {p for link in observed for p in link}
     cables: dict[str, tuple[str, ...]] = {}
     dropped: dict[str, str] = {}  # port -> ref of a record cable that the observation replaced
@@ -113,7 +114,11 @@ def merge_observed(asbuilt: AsBuilt, obs: Observations) -> AsBuilt:
             for p in ends:
                 dropped[p] = ref
     used = set(cables)
-    for a, b in sorted(observed):
+    for link in obs.links:  # in the observations' (sorted) order: refs are decided the same way
+        a, b = sorted_ends(link)
+        if (a, b) not in observed:
+            continue
+        observed.discard((a, b))
         ref = next(
             (
                 dropped[p]
@@ -125,7 +130,9 @@ def merge_observed(asbuilt: AsBuilt, obs: Observations) -> AsBuilt:
         ref = ref or unknown_ref(a, b)
         used.add(ref)
         cables[ref] = (a, b)
-    return with_cables(asbuilt, cables)
+    # the record's ends and the observed pairs are in order already; the mapping keeps the
+    # record's order, then the links' (sorted) order: deterministic without sorting 60,000 refs
+    return replace(asbuilt, cables=frozen_map(cables))
 
 
 def _other(ends: tuple[str, str], port: str) -> str:
@@ -164,23 +171,14 @@ def build_drift(
     observed = observed if observed is not None else scope
     states: Mapping[str, str] = observed.states if observed is not None else {}
     classes = observed.classes if observed is not None else None
-    ids = dict(cable_ids) if cable_ids is not None else assign_cable_ids(design.cables)[0]
-    dends: dict[str, tuple[str, str]] = {ids[c.key]: c.key for c in design.cables}
+    ids = cable_ids if cable_ids is not None else assign_cable_ids(design.cables)[0]
+    keys = [_key(c) for c in design.cables]
+    dends: dict[str, tuple[str, str]] = {ids[k]: k for k in keys}
     dport = {p: cid for cid, ends in dends.items() for p in ends}
-    links = asbuilt.links()
-    remaining = {i: link for i, link in enumerate(links)}
-    at_port: dict[str, int] = {}
-    for i, (a, b, _) in remaining.items():
-        at_port[a] = i
-        at_port[b] = i
+    links = asbuilt.links()  # sorted: every loop below visits links in that order
     matched: set[str] = set()
     out: list[CableDrift] = []
     resolved: dict[str, tuple[str, ...]] = {}
-
-    def take(i: int, ref: str) -> None:
-        a, b, _ = remaining.pop(i)
-        del at_port[a], at_port[b]
-        resolved[ref] = (a, b)
 
     def state_of(ends) -> tuple[str, str] | tuple[None, None]:
         for p in ends:
@@ -190,26 +188,37 @@ def build_drift(
 
     # 1. in the designed ports: as designed, or carrying another label (a technician reading
     # the label would take it for another cable: the label is replaced)
-    for i, (a, b, ref) in sorted(remaining.items()):
+    remaining: dict[int, tuple[str, str, str]] = {}
+    for i, link in enumerate(links):
+        a, b, ref = link
         cid = dport.get(a)
-        if cid is not None and dport.get(b) == cid and cid not in matched:
-            matched.add(cid)
-            if is_unknown(ref) or ref == cid:
-                st, port = state_of((a, b))
-                if st == IDLE:
-                    drift = _suspect(cid, dends[cid], port, (a, b), classes)
-                else:
-                    drift = CableDrift(
-                        cid, "as_designed", dends[cid], (a, b), message=f"{cid} as designed"
-                    )
+        if cid is None or dport.get(b) != cid or cid in matched:
+            remaining[i] = link
+            continue
+        matched.add(cid)
+        resolved[cid] = (a, b)
+        if ref == cid or is_unknown(ref):
+            if states and (a in states or b in states) and state_of((a, b))[0] == IDLE:
+                out.append(_suspect(cid, dends[cid], state_of((a, b))[1], (a, b), classes))
             else:
-                msg = f"{cid} mislabelled: the cable in {_pretty(a)} -- {_pretty(b)} carries the label {ref}"
-                drift = CableDrift(cid, "mislabelled", dends[cid], (a, b), ref, message=msg)
-            out.append(drift)
-            take(i, cid)
+                out.append(
+                    CableDrift(cid, "as_designed", dends[cid], (a, b), message=f"{cid} as designed")
+                )
+        else:
+            msg = f"{cid} mislabelled: the cable in {_pretty(a)} -- {_pretty(b)} carries the label {ref}"
+            out.append(CableDrift(cid, "mislabelled", dends[cid], (a, b), ref, message=msg))
+    at_port: dict[str, int] = {}
+    for i, (a, b, _) in remaining.items():
+        at_port[a] = i
+        at_port[b] = i
+
+    def take(i: int, ref: str) -> None:
+        a, b, _ = remaining.pop(i)
+        del at_port[a], at_port[b]
+        resolved[ref] = (a, b)
 
     # 2. swapped: two cables whose ends were exchanged
-    for i in sorted(remaining):
+    for i in list(remaining):
         if i not in remaining:
             continue
         a, b, ref = remaining[i]
@@ -256,7 +265,7 @@ def build_drift(
             break
 
     # 3. wrong port: one end right, the other elsewhere
-    for i in sorted(remaining):
+    for i in list(remaining):
         a, b, ref = remaining[i]
         candidates = []
         for x, y in ((a, b), (b, a)):
@@ -274,7 +283,7 @@ def build_drift(
         take(i, cid)
 
     # 4. unexpected links (a label on one is kept in the message, not as its identity)
-    for _i, (a, b, ref) in sorted(remaining.items()):
+    for a, b, ref in remaining.values():
         urf = unknown_ref(a, b)
         note = f" (labelled {ref})" if not is_unknown(ref) else ""
         out.append(
@@ -331,7 +340,7 @@ def build_drift(
 
     # 5. designed cables nobody has seen (or seen only as a port state)
     unobserved: dict[str, int] = {}
-    for cid, ends in sorted(dends.items()):
+    for cid, ends in dends.items():
         if cid in matched:
             continue
         st, port = state_of(ends) if cid not in resolved else (None, None)
@@ -375,9 +384,11 @@ def build_drift(
             out.append(CableDrift(cid, "unobserved", ends, message=f"{cid} not observed"))
 
     devices = _device_drift(design, asbuilt, devices_recorded)
-    out = [_located(design, asbuilt, d) for d in out]
-    out.sort(key=lambda d: (CABLE_STATUSES.index(d.status), d.cable))
-    resolved_ab = with_cables(asbuilt, resolved)
+    out = [d if d.status in _UNPLACED else _located(design, asbuilt, d) for d in out]
+    out.sort(key=lambda d: (_STATUS_RANK[d.status], d.cable))
+    # every resolved cable's ends are in order already (links, designed keys, single ports),
+    # and the mapping's order follows the (sorted) links: deterministic as it is
+    resolved_ab = replace(asbuilt, cables=frozen_map(resolved))
     return DriftReport(
         design.name,
         design.revision,
@@ -388,6 +399,12 @@ def build_drift(
         ids,
         dict(sorted(unobserved.items(), key=lambda kv: _source_order(kv[0]))),
     )
+
+
+def _key(c) -> tuple[str, str]:
+    """``Cable.key`` without its sort (this runs for every cable of a 100,000-cable hall)."""
+    a, b = str(c.a), str(c.b)
+    return (a, b) if a <= b else (b, a)
 
 
 def _source(classes, port: str) -> str | None:
@@ -428,10 +445,12 @@ def _place(design: Design, asbuilt: AsBuilt, port: str) -> tuple[str, int | None
     return (dev.rack, dev.position) if dev is not None else ("", None)
 
 
+_STATUS_RANK = {s: i for i, s in enumerate(CABLE_STATUSES)}
+_UNPLACED = ("as_designed", "unobserved")
+
+
 def _located(design: Design, asbuilt: AsBuilt, d: CableDrift) -> CableDrift:
     """The drift item with the rack and U where its fix happens (drift and suspect items)."""
-    if d.status in ("as_designed", "unobserved"):
-        return d
     if d.status == "wrong_port":
         src, dst = d.moves[0]
         at = dst if split_port(src)[0] != split_port(dst)[0] else src
@@ -444,9 +463,7 @@ def _located(design: Design, asbuilt: AsBuilt, d: CableDrift) -> CableDrift:
     else:
         at = d.designed[0]
     rack, u = _place(design, asbuilt, at)
-    return CableDrift(
-        d.cable, d.status, d.designed, d.observed, d.partner, d.moves, d.message, rack, u
-    )
+    return d._replace(rack=rack, u=u)
 
 
 def _rack(design: Design, port: str) -> str:
@@ -511,10 +528,17 @@ def build_fixups(
     """
     loc = _Locator(design, report.resolved, standoff or walk_standoff(design))
     works: list[WorkItem] = []
-    media_by_key = {c.key: c.media for c in design.cables}
+    drifted = [d for d in report.cables if d.status in DRIFT_CABLE]
+    missing_ends = {d.designed for d in drifted if d.status == "missing"}
+    media_by_key = {}
+    if missing_ends:
+        for c in design.cables:
+            key = _key(c)
+            if key in missing_ends:
+                media_by_key[key] = c.media
     swapped_done: set[str] = set()
-    by_cable = {d.cable: d for d in report.cables}
-    for d in report.cables:
+    by_cable = {d.cable: d for d in drifted if d.status == "swapped"}
+    for d in drifted:
         if d.status == "missing":
             a, b = d.designed
             media = media_by_key.get(d.designed, "")
@@ -682,4 +706,6 @@ def build_fixups(
                     duration_s=1200.0,
                 )
             )
+    if not works:
+        return ()
     return order_steps(works, _occupancy(design, report.resolved))

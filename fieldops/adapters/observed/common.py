@@ -27,8 +27,6 @@ class Seen:
     ndevice: str
     nport: str
     hall: str = ""
-    source: str = LLDP
-    resolved: bool = False  # names are design names already (InfiniBand maps them itself)
 
 
 @dataclass
@@ -38,6 +36,8 @@ class Collect:
     reporters: dict[str, str] = field(default_factory=dict)  # LLDP device -> file
     ib_switches: dict[str, str] = field(default_factory=dict)  # design device -> file
     looked_at: dict[str, str] = field(default_factory=dict)  # port -> file (one by one)
+    # InfiniBand links, mapped and checked among themselves: port -> (peer, file, line)
+    links: dict[str, tuple[str, str, int]] = field(default_factory=dict)
     states: dict[str, tuple[str, str, int]] = field(
         default_factory=dict
     )  # port -> state, file, line
@@ -113,8 +113,7 @@ def check(col: Collect, design: Design, classes: PortClasses) -> Observations:
     # a whole file of strangers is another hall's file, not a few typos
     per_file: dict[str, list[Seen]] = {}
     for s in col.seen:
-        if not s.resolved:
-            per_file.setdefault(s.file, []).append(s)
+        per_file.setdefault(s.file, []).append(s)
     for file, seen in per_file.items():
         names = {s.device for s in seen} | {s.ndevice for s in seen}
         if names and not any(resolve(n) for n in names) and file not in strangers:
@@ -142,14 +141,14 @@ def check(col: Collect, design: Design, classes: PortClasses) -> Observations:
             )
         else:
             reporters.add(resolve(dev))
-    neighbour: dict[str, tuple[str, Seen]] = {}
-    links: set[tuple[str, str]] = set()
-    for s in col.seen:
+    # port -> (neighbour, file, line, reporting device:port, index) for LLDP; InfiniBand links
+    # come mapped and checked among themselves (col.links)
+    neighbour: dict[str, tuple[str, str, int, str, int]] = {}
+    ib = col.links
+    for i, s in enumerate(col.seen):
         if s.file in strangers:
             continue
-        a_dev, b_dev = (
-            (s.device, s.ndevice) if s.resolved else (resolve(s.device), resolve(s.ndevice))
-        )
+        a_dev, b_dev = resolve(s.device), resolve(s.ndevice)
         at = f"{s.device}:{s.port}"
         if a_dev is None or b_dev is None:
             if b_dev is None:
@@ -178,35 +177,31 @@ def check(col: Collect, design: Design, classes: PortClasses) -> Observations:
             continue
         for x, y in ((a, b), (b, a)):
             prev = neighbour.get(x)
+            if prev is None and x in ib:
+                q, file, line = ib[x]
+                prev = (q, file, line, "", -1)
             if prev is None:
-                neighbour[x] = (y, s)
+                neighbour[x] = (y, s.file, s.line, at, i)
             elif prev[0] != y:
-                p = prev[1]
                 problems.append(
                     Problem(
                         s.file,
                         s.line,
                         at,
-                        f"duplicate neighbour: {x} is seen linked to {y} here and to {prev[0]} in {where(p.file, p.line)}",
+                        f"duplicate neighbour: {x} is seen linked to {y} here and to {prev[0]} in {where(prev[1], prev[2])}",
                     )
                 )
-            elif (
-                prev[1].device == s.device
-                and prev[1].port == s.port
-                and prev[1] is not s
-                and x == a
-                and prev[1].source == s.source
-            ):
-                p = prev[1]
+            elif x == a and prev[3] == at and prev[4] != i:
                 problems.append(
                     Problem(
                         s.file,
                         s.line,
                         at,
-                        f"duplicate neighbour: {x} -- {y} listed twice (first in {where(p.file, p.line)})",
+                        f"duplicate neighbour: {x} -- {y} listed twice (first in {where(prev[1], prev[2])})",
                     )
                 )
-        links.add(tuple(sorted((a, b))))
+    links = {(p, q[0]) for p, q in neighbour.items() if p < q[0]}
+    links.update((p, q[0]) for p, q in ib.items() if p < q[0])
     if problems:
         raise DesignError(sorted(set(problems), key=lambda p: (p.file, p.line, p.path, p.message)))
     by_source = {LLDP: frozenset(reporters)}

@@ -29,9 +29,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from fieldops.adapters.observed.common import Collect, Seen, resolver
+from fieldops.adapters.observed.common import Collect, resolver
 from fieldops.core.model import Design
-from fieldops.core.observation import INFINIBAND, PortClasses
+from fieldops.core.observation import PortClasses
 from fieldops.core.problems import Problem
 
 SWITCH, CA = "switch", "ca"
@@ -81,83 +81,95 @@ class _Fabric:
 
     label: str
     nodes: dict = field(default_factory=dict)  # key -> (kind, description, line)
-    links: dict = field(default_factory=dict)  # (key, port) -> ((key, port), line)
-    listed: dict = field(default_factory=dict)  # (key, port) -> line: ports printed, linked or not
+    links: dict = field(default_factory=dict)  # (key, port) -> ((key, port), line), both ways
+    down: dict = field(default_factory=dict)  # (key, port) -> line: printed with nothing plugged
     problems: list = field(default_factory=list)
 
     def link(self, a: tuple, b: tuple, line: int) -> None:
-        for x, y in ((a, b), (b, a)):
-            prev = self.links.get(x)
-            if prev is not None and prev[0] != y:
-                self.problems.append(
-                    Problem(
-                        self.label,
-                        line,
-                        "",
-                        f"the two sides disagree: port {x[1]} of {self.name(x[0])} is linked to {self.name(y[0])} port {y[1]} here and to {self.name(prev[0][0])} port {prev[0][1]} at line {prev[1]}",
-                    )
-                )
-                return
-        for x, y in ((a, b), (b, a)):
-            self.links.setdefault(x, (y, line))
-            self.listed.setdefault(x, line)
+        links = self.links
+        la, lb = links.get(a), links.get(b)
+        if (la is None or la[0] == b) and (lb is None or lb[0] == a):
+            if la is None:
+                links[a] = (b, line)
+            if lb is None:
+                links[b] = (a, line)
+            return
+        x, y, prev = (a, b, la) if la is not None and la[0] != b else (b, a, lb)
+        self.problems.append(
+            Problem(
+                self.label,
+                line,
+                "",
+                f"the two sides disagree: port {x[1]} of {self.name(x[0])} is linked to "
+                f"{self.name(y[0])} port {y[1]} here and to {self.name(prev[0][0])} port "
+                f"{prev[0][1]} at line {prev[1]}",
+            )
+        )
 
     def name(self, key) -> str:
         node = self.nodes.get(key)
-        return (
-            f'"{node[1]}"' if node else (f"node {key:016x}" if isinstance(key, int) else f'"{key}"')
-        )
+        return f'"{node[1]}"' if node else f"node {key}"
 
 
 def read_ibnetdiscover(text: str, label: str) -> _Fabric:
     fab = _Fabric(label)
+    nodes = fab.nodes
     current = None
-    pending: list[
-        tuple
-    ] = []  # (key, port, remote key, remote port, remote kind, remote desc, line)
-    for line_no, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or _SKIP.match(line):
+    pending: list[tuple] = []  # (key, port, remote key, remote port, remote type, comment, line)
+    port_re, node_re, skip_re = _PORT.match, _NODE.match, _SKIP.match
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if not line:
             continue
-        m = _NODE.match(line)
-        if m:
-            kind = SWITCH if m["type"] == "Switch" else CA
-            if m["desc"] is None:
-                fab.problems.append(
-                    Problem(label, line_no, "", 'node without a description (# "...")')
-                )
-            current = int(m["guid"], 16)
-            fab.nodes[current] = (kind, (m["desc"] or "").strip(), line_no)
-            continue
-        m = _PORT.match(line)
-        if m:
-            if current is None:
-                fab.problems.append(
-                    Problem(label, line_no, "", "a port line before any Switch/Ca line")
+        if line[0] in " \t":
+            line = line.strip()
+            if not line:
+                continue
+        if line[0] == "[":
+            m = port_re(line)
+            if m:
+                if current is None:
+                    fab.problems.append(
+                        Problem(label, line_no, "", "a port line before any Switch/Ca line")
+                    )
+                    continue
+                pending.append(
+                    (
+                        current,
+                        int(m["port"]),
+                        m["guid"].lower(),
+                        int(m["rport"]),
+                        m["t"],
+                        m["comment"],
+                        line_no,
+                    )
                 )
                 continue
-            rkind = SWITCH if m["t"] == "S" else CA
-            d = _REMOTE_DESC.search(m["comment"] or "")
-            pending.append(
-                (
-                    current,
-                    int(m["port"]),
-                    int(m["guid"], 16),
-                    int(m["rport"]),
-                    rkind,
-                    d.group(1).strip() if d else "",
+        elif skip_re(line):
+            continue
+        else:
+            m = node_re(line)
+            if m:
+                if m["desc"] is None:
+                    fab.problems.append(
+                        Problem(label, line_no, "", 'node without a description (# "...")')
+                    )
+                current = m["guid"].lower()
+                nodes[current] = (
+                    SWITCH if m["type"] == "Switch" else CA,
+                    (m["desc"] or "").strip(),
                     line_no,
                 )
-            )
-            continue
+                continue
         fab.problems.append(
             Problem(label, line_no, "", f"not ibnetdiscover output: cannot read '{_short(line)}'")
         )
-    for key, port, rkey, rport, rkind, rdesc, line_no in pending:
-        if rkey not in fab.nodes:  # a truncated file: the remote node's section is missing
-            fab.nodes[rkey] = (rkind, rdesc, line_no)
-        fab.link((key, port), (rkey, rport), line_no)
-    if not fab.nodes and not fab.problems:
+    link = fab.link
+    for key, port, rkey, rport, rtype, comment, line_no in pending:
+        if rkey not in nodes:  # a truncated file: the remote node's section is missing
+            d = _REMOTE_DESC.search(comment or "")
+            nodes[rkey] = (SWITCH if rtype == "S" else CA, d.group(1).strip() if d else "", line_no)
+        link((key, port), (rkey, rport), line_no)
+    if not nodes and not fab.problems:
         fab.problems.append(
             Problem(
                 label, 0, "", "no InfiniBand nodes found (expected 'Switch ...' or 'Ca ...' lines)"
@@ -217,8 +229,8 @@ def read_iblinkinfo(text: str, label: str) -> _Fabric:
     for local, port, rdesc, rport, line_no in rows:
         if local not in fab.nodes:
             fab.nodes[local] = (kinds.get(local) or _guess_kind(local), local, line_no)
-        fab.listed.setdefault((local, port), line_no)
         if rdesc is None:
+            fab.down.setdefault((local, port), line_no)
             continue
         if rdesc not in fab.nodes:
             fab.nodes[rdesc] = (kinds.get(rdesc) or _guess_kind(rdesc), rdesc, line_no)
@@ -278,44 +290,61 @@ def add_fabric(fab: _Fabric, design: Design, classes: PortClasses, col: Collect)
                 + "; if the fabric's node descriptions are not design names, run ibnetdiscover with --node-name-map",
             )
         )
-    ports: dict = {}  # (key, port number) -> design port, or None when unmapped
-    for (key, number), line in sorted(fab.listed.items(), key=lambda kv: kv[1]):
+    switches, looked_at = col.ib_switches, col.looked_at
+    kinds = {key: node[0] for key, node in fab.nodes.items()}
+    per_type: dict = {}  # (device type, number) -> switch port name: the same on every switch
+    dtype = {d.name: d.device_type for d in design.devices}
+
+    def mapped(key, number: int, line: int, quiet: bool) -> str | None:
+        """``device:port`` of a fabric port, or None (a problem is recorded unless quiet)."""
         node = named.get(key)
         if node is None:
-            continue
-        kind = fab.nodes[key][0]
+            return None
         device, hca = node
-        # a port printed down (iblinkinfo) beyond the design's numbering is no one's business
-        quiet = (key, number) not in fab.links
-        port = _design_port(kind, device, hca, number, classes, design, label, line, col, quiet)
-        ports[(key, number)] = port
-        if port is None:
+        if kinds[key] == SWITCH:
+            k = (dtype[device], number)
+            name = per_type.get(k)
+            if name is None:
+                name = _design_port(
+                    SWITCH, device, "", number, classes, design, label, line, col, quiet
+                )
+                if name is None:
+                    return None
+                per_type[k] = name
+            if device not in switches:
+                switches[device] = label
+            return f"{device}:{name}"
+        name = classes.hca_port(device, hca, number) if hca else None
+        if name is None:
+            _design_port(CA, device, hca, number, classes, design, label, line, col, quiet)
+            return None
+        port = f"{device}:{name}"
+        looked_at.setdefault(port, label)
+        return port
+
+    for (key, number), line in fab.down.items():
+        mapped(key, number, line, True)
+    found = col.links
+    for a, (b, line) in fab.links.items():
+        if not a < b:  # every link is held both ways: take it once
             continue
-        if kind == SWITCH:
-            col.ib_switches.setdefault(device, label)
-        else:
-            col.looked_at.setdefault(f"{device}:{port}", label)
-    done: set = set()
-    for a, (b, line) in sorted(fab.links.items(), key=lambda kv: kv[1][1]):
-        pair = tuple(sorted((a, b), key=repr))
-        if pair in done:
+        x, y = mapped(a[0], a[1], line, False), mapped(b[0], b[1], line, False)
+        if x is None or y is None:
             continue
-        done.add(pair)
-        pa, pb = ports.get(a), ports.get(b)
-        if pa is None or pb is None:
-            continue
-        col.seen.append(
-            Seen(
-                label,
-                line,
-                named[a[0]][0],
-                pa,
-                named[b[0]][0],
-                pb,
-                source=INFINIBAND,
-                resolved=True,
-            )
-        )
+        for p, q in ((x, y), (y, x)):
+            prev = found.get(p)
+            if prev is None:
+                found[p] = (q, label, line)
+            elif prev[0] != q:
+                first = prev[2]
+                col.problems.append(
+                    Problem(
+                        label,
+                        line,
+                        p,
+                        f"duplicate neighbour: {p} is seen linked to {q} here and to {prev[0]} in {prev[1]}:{first}",
+                    )
+                )
 
 
 def _node_device(kind: str, desc: str, resolve) -> tuple[str | None, str]:
