@@ -294,6 +294,7 @@ def add_fabric(fab: _Fabric, design: Design, classes: PortClasses, col: Collect)
     kinds = {key: node[0] for key, node in fab.nodes.items()}
     per_type: dict = {}  # (device type, number) -> switch port name: the same on every switch
     dtype = {d.name: d.device_type for d in design.devices}
+    not_ib: set[str] = set()
 
     def mapped(key, number: int, line: int, quiet: bool) -> str | None:
         """``device:port`` of a fabric port, or None (a problem is recorded unless quiet)."""
@@ -304,6 +305,13 @@ def add_fabric(fab: _Fabric, design: Design, classes: PortClasses, col: Collect)
         if kinds[key] == SWITCH:
             k = (dtype[device], number)
             name = per_type.get(k)
+            if name is None and not classes.infiniband_ports(device):
+                if device not in not_ib:  # once per switch, at its Switch line
+                    not_ib.add(device)
+                    _design_port(
+                        SWITCH, device, "", number, classes, design, label, fab.nodes[key][2], col
+                    )
+                return None
             if name is None:
                 name = _design_port(
                     SWITCH, device, "", number, classes, design, label, line, col, quiet

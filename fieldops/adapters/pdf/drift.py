@@ -36,7 +36,8 @@ from fieldops.core.fixups import fixup_index
 
 MM = 72 / 25.4
 MARGIN = 14 * MM
-MAX_TEXT = 1500  # characters of one message or instruction (hostile names stay on the page)
+MAX_TEXT = 1500  # characters of one instruction (hostile names stay on the page)
+MAX_CELL = 300  # characters of one item's message in the table's narrow column
 CONFIRM_TEXT = {
     "scan_label": "scan the cable label(s)",
     "scan_asset": "scan the asset tag",
@@ -160,8 +161,10 @@ def _item_table(items, index: dict, width: float) -> Table:
             [
                 "",
                 Paragraph(f"<b>{para(d.status.replace('_', ' '))}</b><br/>{para(words)}", BODY),
-                Paragraph(para(_cap(d.message)), BODY),
-                Paragraph(para(step or ("check only" if d.status == "suspect" else "-")), BODY),
+                Paragraph(para(_cap(d.message, MAX_CELL)), BODY),
+                Paragraph(
+                    para(_cap(step, 120) or ("check only" if d.status == "suspect" else "-")), BODY
+                ),
             ]
         )
         style.append(("BACKGROUND", (0, i), (0, i), SEVERITY_COLOUR.get(d.status, colors.grey)))
