@@ -270,6 +270,27 @@ def confirmations():
     )
 
 
+MAX_DRIFT_BYTES = 64 * 1024 * 1024  # a 100,000-cable hall's drift.json lists every cable
+
+
+@bp.get("/drift")
+@require("watch")
+def drift():
+    """The latest drift report loaded for the active plan's hall (404 when none)."""
+    report = store().latest_drift()
+    if report is None:
+        raise NotFound("no drift report loaded for this hall (POST a drift.json to /api/drift)")
+    return jsonify(report)
+
+
+@bp.post("/drift")
+@require("direct")
+def load_drift():
+    """Load the drift.json 'fieldops reconcile' wrote (the body) for the dashboard."""
+    request.max_content_length = MAX_DRIFT_BYTES
+    return jsonify(store().load_drift(body(), actor=g.user["name"])), 201
+
+
 @bp.post("/plans")
 @require("plan")
 def load_plan():

@@ -40,6 +40,7 @@ except ImportError:  # pragma: no cover - not POSIX: threads still queue, proces
     fcntl = None
 
 from fieldops.adapters.store import rules
+from fieldops.adapters.store.drift import DriftReports
 from fieldops.adapters.store.engine import SqliteWriteLock, check_url, make_engine
 from fieldops.adapters.store.models import (
     ROLES,
@@ -323,7 +324,7 @@ def _clean(text, field: str, *, max_len: int, required: bool = False) -> str:
 # ---------------------------------------------------------------- the store
 
 
-class Store:
+class Store(DriftReports):
     """The repository. ``clock`` returns seconds since the epoch (tests pass a fake)."""
 
     def __init__(
