@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from fieldops.core.asbuilt import (
+    UNKNOWN_PREFIX,
     AsBuilt,
     is_unknown,
     sorted_ends,
@@ -119,14 +120,16 @@ def merge_observed(asbuilt: AsBuilt, obs: Observations) -> AsBuilt:
         if (a, b) not in observed:
             continue
         observed.discard((a, b))
-        ref = next(
-            (
-                dropped[p]
-                for p in (a, b)
-                if p in dropped and not is_unknown(dropped[p]) and dropped[p] not in used
-            ),
-            None,
-        )
+        ref = None
+        if dropped:
+            ref = next(
+                (
+                    dropped[p]
+                    for p in (a, b)
+                    if p in dropped and not is_unknown(dropped[p]) and dropped[p] not in used
+                ),
+                None,
+            )
         ref = ref or unknown_ref(a, b)
         used.add(ref)
         cables[ref] = (a, b)
@@ -197,7 +200,7 @@ def build_drift(
             continue
         matched.add(cid)
         resolved[cid] = (a, b)
-        if ref == cid or is_unknown(ref):
+        if ref == cid or ref[0] == UNKNOWN_PREFIX:
             if states and (a in states or b in states) and state_of((a, b))[0] == IDLE:
                 out.append(_suspect(cid, dends[cid], state_of((a, b))[1], (a, b), classes))
             else:

@@ -38,6 +38,7 @@ class Collect:
     looked_at: dict[str, str] = field(default_factory=dict)  # port -> file (one by one)
     # InfiniBand links, mapped and checked among themselves: port -> (peer, file, line)
     links: dict[str, tuple[str, str, int]] = field(default_factory=dict)
+    ib_pairs: list[tuple[str, str]] = field(default_factory=list)  # the same links, each once
     states: dict[str, tuple[str, str, int]] = field(
         default_factory=dict
     )  # port -> state, file, line
@@ -201,7 +202,7 @@ def check(col: Collect, design: Design, classes: PortClasses) -> Observations:
                     )
                 )
     links = {(p, q[0]) for p, q in neighbour.items() if p < q[0]}
-    links.update((p, q[0]) for p, q in ib.items() if p < q[0])
+    links.update(col.ib_pairs)
     if problems:
         raise DesignError(sorted(set(problems), key=lambda p: (p.file, p.line, p.path, p.message)))
     by_source = {LLDP: frozenset(reporters)}

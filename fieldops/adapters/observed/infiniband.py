@@ -332,17 +332,23 @@ def add_fabric(fab: _Fabric, design: Design, classes: PortClasses, col: Collect)
 
     for (key, number), line in fab.down.items():
         mapped(key, number, line, True)
-    found = col.links
+    found, pairs = col.links, col.ib_pairs
     for a, (b, line) in fab.links.items():
         if not a < b:  # every link is held both ways: take it once
             continue
         x, y = mapped(a[0], a[1], line, False), mapped(b[0], b[1], line, False)
         if x is None or y is None:
             continue
+        if x not in found and y not in found:  # the usual case: a port seen once
+            found[x] = (y, label, line)
+            found[y] = (x, label, line)
+            pairs.append((x, y) if x < y else (y, x))
+            continue
         for p, q in ((x, y), (y, x)):
             prev = found.get(p)
             if prev is None:
                 found[p] = (q, label, line)
+                pairs.append((p, q) if p < q else (q, p))
             elif prev[0] != q:
                 first = prev[2]
                 col.problems.append(
