@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +25,8 @@ from fieldops.core.problems import DesignError
 from fieldops.core.reconcile import build_drift, build_fixups, merge_observed
 from tests.observations import World, inject, write_lldp, write_pdu_report
 from tests.samples import GPU_HALL, LAB_HALL, tiny_devices, write_design
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "observed"
 
 
 @pytest.fixture(scope="module")
@@ -248,3 +251,43 @@ def test_reconcile_reads_confirmations_steps_from_the_plan_and_never_routes(
     assert [d["name"] for d in record["devices"]] == ["srv-01"]
     assert out.index("devices missing") < out.index("cables missing")  # most severe first
     assert (tmp_path / "out" / "drift.pdf").stat().st_size > 0
+
+
+# ---------------------------------------------------------------- recorded samples
+
+
+def test_the_recorded_pdu_export_of_the_lab_hall(lab):
+    report = reconcile(lab, [DATA / "pdu-a01-a.csv"])
+    by_outlet = {
+        next(p for p in c.designed if p.startswith("pdu-a01-a:")): c
+        for c in report.cables
+        if any(p.startswith("pdu-a01-a:") for p in c.designed)
+    }
+    assert {p: c.status for p, c in by_outlet.items()} == {
+        "pdu-a01-a:Outlet3": "as_designed",  # 0.41 A: srv-01's PSU1 draws
+        "pdu-a01-a:Outlet4": "as_designed",
+        "pdu-a01-a:Outlet5": "suspect",  # on, 0.00 A where srv-03 PSU1 should be
+        "pdu-a01-a:Outlet12": "as_designed",  # the console server: 0.09 A is a draw
+    }
+    (odd,) = report.drifted()
+    assert odd.observed == ("pdu-a01-a:Outlet20",) and odd.rack == "A01"
+    # the other PDUs' cords were in no report: unobserved, not missing
+    assert report.counts["cables"]["missing"] == 0
+    assert report.unobserved_by_source == {"lldp": 95, "pdu": 58}  # 93 cat6a + 2 fibre
+
+
+def test_the_recorded_console_status_of_a_gpu_hall_console_server(gpu):
+    report = reconcile(gpu, [DATA / "console-con-a05.csv"])
+    by_port = {
+        next(p for p in c.designed if p.startswith("con-a05:Port")): c.status
+        for c in report.cables
+        if any(p.startswith("con-a05:Port") for p in c.designed) and c.status != "unobserved"
+    }
+    assert by_port == {
+        "con-a05:Port 1": "as_designed",
+        "con-a05:Port 2": "as_designed",
+        "con-a05:Port 3": "suspect",
+    }
+    (odd,) = report.drifted()
+    assert odd.status == "unexpected" and odd.observed == ("con-a05:Port 40",)
+    assert "has a live console line" in odd.message
