@@ -44,7 +44,7 @@ class Fault:
     kind: str  # missing | swapped | wrong_port | unexpected
     cls: str  # ethernet | infiniband | power
     cables: tuple[str, ...] = ()  # designed cable IDs it touches
-    link: tuple[str, str] = ()  # unexpected: the ports it joins
+    link: tuple[str, ...] = ()  # unexpected: the ports it joins; wrong_port: the port it went to
 
 
 @dataclass
@@ -359,8 +359,8 @@ def _gid(node) -> int:
     return guid("/".join(node))
 
 
-def ibnetdiscover_text(links, rng: random.Random) -> str:
-    """The topology file ibnetdiscover prints for one fabric."""
+def _fabric_view(links, rng: random.Random) -> tuple[dict, dict, dict]:
+    """node -> {port: (node, port)}, node -> description, node -> LID."""
     ports: dict = {}
     for (na, pa), (nb, pb) in links:
         ports.setdefault(na, {})[pa] = (nb, pb)
@@ -368,6 +368,12 @@ def ibnetdiscover_text(links, rng: random.Random) -> str:
     style: dict = {}
     desc = {n: _desc(n, rng, style) for n in ports}
     lid = {n: i + 1 for i, n in enumerate(sorted(ports, key=repr))}
+    return ports, desc, lid
+
+
+def ibnetdiscover_text(links, rng: random.Random) -> str:
+    """The topology file ibnetdiscover prints for one fabric."""
+    ports, desc, lid = _fabric_view(links, rng)
     out = [
         "#",
         "# Topology file: generated on Tue Mar  3 10:00:00 2026",
@@ -408,13 +414,7 @@ def ibnetdiscover_text(links, rng: random.Random) -> str:
 def iblinkinfo_text(links, rng: random.Random, switch_ports: dict) -> str:
     """iblinkinfo's default output for one fabric; ``switch_ports`` (switch -> port count) adds
     the ports with nothing plugged ("Down/ Polling")."""
-    ports: dict = {}
-    for (na, pa), (nb, pb) in links:
-        ports.setdefault(na, {})[pa] = (nb, pb)
-        ports.setdefault(nb, {})[pb] = (na, pa)
-    style: dict = {}
-    desc = {n: _desc(n, rng, style) for n in ports}
-    lid = {n: i + 1 for i, n in enumerate(sorted(ports, key=repr))}
+    ports, desc, lid = _fabric_view(links, rng)
     out = []
     for n in sorted((n for n in ports if n[0] == "S"), key=repr):
         out.append(f"Switch: 0x{_gid(n):016x} {desc[n]}:")

@@ -279,30 +279,3 @@ class Observations:
             self.classes.seen_by_own_report(port) == src
             and port.partition(":")[0] in self.reporters.get(src, ())
         )
-
-    def reporter_count(self) -> dict[str, int]:
-        return {s: len(self.reporters.get(s, ())) for s in SOURCES}
-
-
-def merge_observations(parts: list[Observations], classes: PortClasses | None) -> Observations:
-    """Several observation sets (one per file) as one."""
-    reporters: dict[str, set[str]] = {}
-    links: set[tuple[str, str]] = set()
-    looked: set[str] = set()
-    states: dict[str, str] = {}
-    hall = ""
-    for o in parts:
-        hall = hall or o.hall
-        for s, devs in o.reporters.items():
-            reporters.setdefault(s, set()).update(devs)
-        links.update(o.links)
-        looked.update(o.looked_at)
-        states.update(o.states)
-    return Observations(
-        hall,
-        frozen_map({s: frozenset(v) for s, v in sorted(reporters.items())}),
-        tuple(sorted(links)),
-        frozenset(looked),
-        frozen_map(dict(sorted(states.items()))),
-        classes,
-    )

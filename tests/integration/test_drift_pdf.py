@@ -7,7 +7,6 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-import pypdfium2 as pdfium
 import pytest
 
 from fieldops.adapters.designfile import load_design
@@ -15,17 +14,10 @@ from fieldops.adapters.observed import load_observations
 from fieldops.adapters.pdf.drift import rack_pages, write_drift_pdf
 from fieldops.core import asbuilt as ab
 from fieldops.core.reconcile import build_drift, build_fixups, merge_observed
+from tests.integration.test_pdf_cutsheets import page_texts
 from tests.integration.test_pdf_support import decode, render
 from tests.observations import World, inject, write_infiniband, write_lldp
 from tests.samples import GPU_HALL, tiny_devices, write_design
-
-
-def page_texts(path) -> list[str]:
-    pdf = pdfium.PdfDocument(str(path))
-    try:
-        return [pdf[i].get_textpage().get_text_range() for i in range(len(pdf))]
-    finally:
-        pdf.close()
 
 
 @pytest.fixture(scope="module")

@@ -368,38 +368,17 @@ def test_reconcile_with_confirmations_names_exactly_the_unconfirmed_and_mismatch
 
     # the steps come from the plan folder only: without --plan the command refuses (it never
     # plans the design again to guess them)
-    out2 = tmp_path / "out2"
-    code = main(
-        [
-            "reconcile",
-            str(LAB_HALL),
-            "--observed",
-            str(obs),
-            "--confirmations",
-            str(conf_file),
-            "-o",
-            str(out2),
-        ]
-    )
-    err = capsys.readouterr().err
-    assert code == 2 and "--confirmations needs --plan DIR" in err and not out2.exists()
+    def again(*extra: str) -> tuple[int, str]:
+        argv = ["reconcile", str(LAB_HALL), "--confirmations", str(conf_file), *extra]
+        return main([*argv, "-o", str(tmp_path / "out2")]), capsys.readouterr().err
+
+    code, err = again("--observed", str(obs))
+    assert code == 2 and "--confirmations needs --plan DIR" in err
     missing = tmp_path / "no-plan-here"
     missing.mkdir()
-    code = main(
-        [
-            "reconcile",
-            str(LAB_HALL),
-            "--confirmations",
-            str(conf_file),
-            "--plan",
-            str(missing),
-            "-o",
-            str(out2),
-        ]
-    )
-    err = capsys.readouterr().err
+    code, err = again("--plan", str(missing))
     assert code == 2 and "no workorders.json here" in err and "Traceback" not in err
-    assert not out2.exists()
+    assert not (tmp_path / "out2").exists()
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,8 @@ sides of a link disagreeing, a file from another hall). All or nothing: any prob
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +46,65 @@ class Collect:
     )  # port -> state, file, line
     halls: dict[str, str] = field(default_factory=dict)  # file -> declared hall
     strangers: set[str] = field(default_factory=set)  # files from another hall
+
+
+def csv_records(
+    text: str,
+    label: str,
+    col: Collect,
+    columns: tuple[str, ...],
+    *,
+    any_of: tuple[str, ...] = (),
+    normalise=str,
+):
+    """``(line, record)`` for every data row of a CSV observation file (``#`` lines are
+    comments). A header without ``columns`` (or without one of ``any_of``), a row of the wrong
+    length or with an over-long field, a CSV error or an empty file go to ``col.problems``."""
+    body = ["" if ln.lstrip().startswith("#") else ln for ln in text.splitlines()]
+    reader = csv.reader(io.StringIO("\n".join(body)))
+    expected = ", ".join(columns) + (f", {' or '.join(any_of)}" if any_of else "")
+    header = None
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not row or all(not c.strip() for c in row):
+                continue
+            cells = [c.strip() for c in row]
+            if header is None:
+                header = [normalise(c.lower()) for c in cells]
+                missing = [c for c in columns if c not in header]
+                if any_of and not set(any_of) & set(header):
+                    missing.append(" or ".join(any_of))
+                if missing:
+                    col.problems.append(
+                        Problem(
+                            label,
+                            line,
+                            "",
+                            f"missing CSV column(s): {', '.join(missing)} (expected: {expected}[, hall])",
+                        )
+                    )
+                    return
+                continue
+            if len(cells) != len(header):
+                col.problems.append(
+                    Problem(label, line, "", f"expected {len(header)} fields, found {len(cells)}")
+                )
+                continue
+            rec = dict(zip(header, cells, strict=True))
+            if any(len(v) > MAX_NAME for v in rec.values()):
+                col.problems.append(
+                    Problem(label, line, "", f"a field is over {MAX_NAME} characters")
+                )
+                continue
+            yield line, rec
+    except csv.Error as exc:
+        col.problems.append(Problem(label, reader.line_num, "", f"CSV error: {exc}"))
+        return
+    if header is None:
+        col.problems.append(
+            Problem(label, 0, "", f"empty CSV: expected a header {','.join(columns)}")
+        )
 
 
 def parse_spec(spec: str) -> tuple[str, Path]:

@@ -187,17 +187,11 @@ def read_iblinkinfo(text: str, label: str) -> _Fabric:
         line = raw.rstrip()
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        m = _LI_SWITCH.match(line)
+        m = _LI_SWITCH.match(line) or _LI_CA.match(line)
         if m:
             current = m["desc"].strip()
-            kinds[current] = SWITCH
-            fab.nodes[current] = (SWITCH, current, line_no)
-            continue
-        m = _LI_CA.match(line)
-        if m:
-            current = m["desc"].strip()
-            kinds[current] = CA
-            fab.nodes[current] = (CA, current, line_no)
+            kinds[current] = SWITCH if line.startswith("Switch") else CA
+            fab.nodes[current] = (kinds[current], current, line_no)
             continue
         m = _LI_PORT.match(line)
         if m:
@@ -383,48 +377,39 @@ def _node_device(kind: str, desc: str, resolve) -> tuple[str | None, str]:
 def _design_port(
     kind, device, hca, number, classes: PortClasses, design, label, line, col, quiet=False
 ) -> str | None:
+    """The design port, or None with the reason recorded (unless ``quiet``)."""
     dev = design.device(device)
-    problems = [] if quiet else col.problems
+
+    def refuse(message: str) -> None:
+        if not quiet:
+            col.problems.append(Problem(label, line, "", message))
+
     if kind == SWITCH:
         if not classes.infiniband_ports(device):
-            problems.append(
-                Problem(
-                    label,
-                    line,
-                    "",
-                    f"{device} ({dev.device_type}) is an InfiniBand switch in this fabric but its device type has no InfiniBand ports: declare the type under 'switches:' in the InfiniBand map (--ib-map) or type its ports infiniband-*",
-                )
+            refuse(
+                f"{device} ({dev.device_type}) is an InfiniBand switch in this fabric but its "
+                "device type has no InfiniBand ports: declare the type under 'switches:' in the "
+                "InfiniBand map (--ib-map) or type its ports infiniband-*"
             )
             return None
         port = classes.switch_port(device, number)
         if port is None:
-            problems.append(
-                Problem(
-                    label,
-                    line,
-                    "",
-                    f"{device} ({dev.device_type}) has no port numbered {number} (InfiniBand map: switches.{dev.device_type})",
-                )
+            refuse(
+                f"{device} ({dev.device_type}) has no port numbered {number} "
+                f"(InfiniBand map: switches.{dev.device_type})"
             )
         return port
     if not hca:
-        problems.append(
-            Problem(
-                label,
-                line,
-                "",
-                f"the HCA node description of {device} names no HCA (expected '{device} mlx5_N', rdma-ndd's default)",
-            )
+        refuse(
+            f"the HCA node description of {device} names no HCA "
+            f"(expected '{device} mlx5_N', rdma-ndd's default)"
         )
         return None
     port = classes.hca_port(device, hca, number)
     if port is None:
-        problems.append(
-            Problem(
-                label,
-                line,
-                "",
-                f"{device} {hca} port {number} is not a design port of {device} ({dev.device_type}): map it under 'hcas.{dev.device_type}' in the InfiniBand map (--ib-map)",
-            )
+        refuse(
+            f"{device} {hca} port {number} is not a design port of {device} "
+            f"({dev.device_type}): map it under 'hcas.{dev.device_type}' in the InfiniBand map "
+            "(--ib-map)"
         )
     return port

@@ -17,11 +17,9 @@ nor its power, console or InfiniBand ports: :mod:`fieldops.core.observation`).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
-from fieldops.adapters.observed.common import MAX_NAME, Collect, Seen, looks_truncated
+from fieldops.adapters.observed.common import MAX_NAME, Collect, Seen, csv_records, looks_truncated
 from fieldops.core.problems import Problem
 
 CSV_COLUMNS = ("device", "port", "neighbour_device", "neighbour_port")
@@ -31,76 +29,31 @@ CSV_COLUMNS = ("device", "port", "neighbour_device", "neighbour_port")
 
 
 def read_csv(text: str, label: str, col: Collect) -> None:
-    lines = text.splitlines()
-    body = [ln if not ln.lstrip().startswith("#") else "" for ln in lines]
-    reader = csv.reader(io.StringIO("\n".join(body)))
-    header = None
-    try:
-        for row in reader:
-            line = reader.line_num
-            if not row or all(not c.strip() for c in row):
-                continue
-            cells = [c.strip() for c in row]
-            if header is None:
-                header = [c.lower().replace("neighbor", "neighbour") for c in cells]
-                missing = [c for c in CSV_COLUMNS if c not in header]
-                if missing:
-                    col.problems.append(
-                        Problem(
-                            label,
-                            line,
-                            "",
-                            f"missing CSV column(s): {', '.join(missing)} (expected: {', '.join(CSV_COLUMNS)}[, hall])",
-                        )
-                    )
-                    return
-                continue
-            if len(cells) != len(header):
-                col.problems.append(
-                    Problem(label, line, "", f"expected {len(header)} fields, found {len(cells)}")
-                )
-                continue
-            rec = dict(zip(header, cells, strict=True))
-            if any(len(v) > MAX_NAME for v in rec.values()):
-                col.problems.append(
-                    Problem(label, line, "", f"a field is over {MAX_NAME} characters")
-                )
-                continue
-            if not all(rec[c] for c in CSV_COLUMNS):
-                col.problems.append(
-                    Problem(
-                        label,
-                        line,
-                        "",
-                        "device, port, neighbour_device and neighbour_port are all required",
-                    )
-                )
-                continue
-            hall = rec.get("hall", "")
-            if hall:
-                col.halls.setdefault(label, hall)
-            col.reporters.setdefault(rec["device"], label)
-            col.seen.append(
-                Seen(
+    neighbour = lambda c: c.replace("neighbor", "neighbour")  # noqa: E731 - both spellings
+    for line, rec in csv_records(text, label, col, CSV_COLUMNS, normalise=neighbour):
+        if not all(rec[c] for c in CSV_COLUMNS):
+            col.problems.append(
+                Problem(
                     label,
                     line,
-                    rec["device"],
-                    rec["port"],
-                    rec["neighbour_device"],
-                    rec["neighbour_port"],
-                    hall,
+                    "",
+                    "device, port, neighbour_device and neighbour_port are all required",
                 )
             )
-    except csv.Error as exc:
-        col.problems.append(Problem(label, reader.line_num, "", f"CSV error: {exc}"))
-        return
-    if header is None:
-        col.problems.append(
-            Problem(
+            continue
+        hall = rec.get("hall", "")
+        if hall:
+            col.halls.setdefault(label, hall)
+        col.reporters.setdefault(rec["device"], label)
+        col.seen.append(
+            Seen(
                 label,
-                0,
-                "",
-                "empty CSV: expected a header device,port,neighbour_device,neighbour_port",
+                line,
+                rec["device"],
+                rec["port"],
+                rec["neighbour_device"],
+                rec["neighbour_port"],
+                hall,
             )
         )
 

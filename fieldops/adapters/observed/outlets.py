@@ -14,12 +14,10 @@ down). Each listed port is looked at; an outlet with no draw where a cord should
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 
-from fieldops.adapters.observed.common import MAX_NAME, Collect, resolver
+from fieldops.adapters.observed.common import Collect, csv_records, resolver
 from fieldops.core.model import Design
 from fieldops.core.observation import IDLE, LIVE, OFF, PortClasses
 from fieldops.core.problems import Problem
@@ -90,88 +88,47 @@ def read_port_report(
     device_col, port_col = columns[0], columns[1]
     port_kind = "power-outlet" if kind == "pdu" else "console-server-port"
     resolve = resolver(design)
-    body = ["" if ln.lstrip().startswith("#") else ln for ln in text.splitlines()]
-    reader = csv.reader(io.StringIO("\n".join(body)))
-    header = None
     found_any = False
     unknown_devices: set[str] = set()
-    try:
-        for row in reader:
-            line = reader.line_num
-            if not row or all(not c.strip() for c in row):
-                continue
-            cells = [c.strip() for c in row]
-            if header is None:
-                header = [c.lower() for c in cells]
-                missing = [c for c in columns if c not in header]
-                if kind == "pdu" and not ({"current_a", "power_w"} & set(header)):
-                    missing.append("current_a or power_w")
-                if missing:
-                    col.problems.append(
-                        Problem(
-                            label,
-                            line,
-                            "",
-                            f"missing CSV column(s): {', '.join(missing)} (expected: {','.join(columns)}{',current_a' if kind == 'pdu' else ''}[,hall])",
-                        )
-                    )
-                    return
-                continue
-            if len(cells) != len(header):
-                col.problems.append(
-                    Problem(label, line, "", f"expected {len(header)} fields, found {len(cells)}")
+    any_of = ("current_a", "power_w") if kind == "pdu" else ()
+    for line, rec in csv_records(text, label, col, columns, any_of=any_of):
+        if rec.get("hall"):
+            col.halls.setdefault(label, rec["hall"])
+        name = resolve(rec[device_col])
+        if name is None:
+            unknown_devices.add(rec[device_col])
+            col.problems.append(
+                Problem(
+                    label,
+                    line,
+                    device_col,
+                    f"unknown {device_col.replace('_', ' ')} '{rec[device_col]}': not in design '{design.name}'",
                 )
-                continue
-            rec = dict(zip(header, cells, strict=True))
-            if any(len(v) > MAX_NAME for v in rec.values()):
-                col.problems.append(
-                    Problem(label, line, "", f"a field is over {MAX_NAME} characters")
+            )
+            continue
+        found_any = True
+        port_name, why = _port_by_name(classes, design, name, rec[port_col], port_kind)
+        if port_name is None:
+            col.problems.append(Problem(label, line, port_col, why))
+            continue
+        state = _state(rec, kind, label, line, col)
+        if state is None:
+            continue
+        port = f"{name}:{port_name}"
+        if port in col.states:
+            _, file, first = col.states[port]
+            col.problems.append(
+                Problem(
+                    label,
+                    line,
+                    port_col,
+                    f"{name} {port_name} is listed twice (first at {file}:{first})",
                 )
-                continue
-            if rec.get("hall"):
-                col.halls.setdefault(label, rec["hall"])
-            name = resolve(rec[device_col])
-            if name is None:
-                unknown_devices.add(rec[device_col])
-                col.problems.append(
-                    Problem(
-                        label,
-                        line,
-                        device_col,
-                        f"unknown {device_col.replace('_', ' ')} '{rec[device_col]}': not in design '{design.name}'",
-                    )
-                )
-                continue
-            found_any = True
-            port_name, why = _port_by_name(classes, design, name, rec[port_col], port_kind)
-            if port_name is None:
-                col.problems.append(Problem(label, line, port_col, why))
-                continue
-            state = _state(rec, kind, label, line, col)
-            if state is None:
-                continue
-            port = f"{name}:{port_name}"
-            if port in col.states:
-                _, file, first = col.states[port]
-                col.problems.append(
-                    Problem(
-                        label,
-                        line,
-                        port_col,
-                        f"{name} {port_name} is listed twice (first at {file}:{first})",
-                    )
-                )
-                continue
-            col.states[port] = (state, label, line)
-            col.looked_at[port] = label
-    except csv.Error as exc:
-        col.problems.append(Problem(label, reader.line_num, "", f"CSV error: {exc}"))
-        return
-    if header is None:
-        col.problems.append(
-            Problem(label, 0, "", f"empty CSV: expected a header {','.join(columns)}")
-        )
-    elif unknown_devices and not found_any:
+            )
+            continue
+        col.states[port] = (state, label, line)
+        col.looked_at[port] = label
+    if unknown_devices and not found_any:
         col.strangers.add(label)
 
 

@@ -2,8 +2,9 @@
 
 Each rack's page shows the rack (both faces, the devices involved highlighted), what is wrong
 there, most severe first (a line per item with its category and the fix-up step that puts it
-right), then the fix-up steps located in that rack with a check box, where to stand, how to
-confirm, and the step ID as a QR code the tablet app scans. Suspect cords are listed as checks
+right), then the fix-up steps located in that rack, drawn as the cut sheets draw steps
+(:class:`fieldops.adapters.pdf.cutsheet.StepRow`: a check box, where to stand, how to confirm,
+the step ID as a QR code the tablet app scans). Suspect cords are listed as checks
 (no step). A rack whose items overflow the page continues on the next one; every rack starts on
 a new page. reportlab runs in invariant mode: the same report gives the same bytes.
 """
@@ -18,7 +19,6 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import (
-    Flowable,
     KeepTogether,
     PageBreak,
     Paragraph,
@@ -28,21 +28,15 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from fieldops.adapters.pdf import qr
+from fieldops.adapters.pdf.cutsheet import StepRow
 from fieldops.adapters.pdf.elevation import RackElevation
-from fieldops.adapters.pdf.text import fit, para, pdf_text
+from fieldops.adapters.pdf.text import para, pdf_text
 from fieldops.core.drift import SEVERITY
 from fieldops.core.fixups import fixup_index
 
 MM = 72 / 25.4
 MARGIN = 14 * MM
-MAX_TEXT = 1500  # characters of one instruction (hostile names stay on the page)
 MAX_CELL = 300  # characters of one item's message in the table's narrow column
-CONFIRM_TEXT = {
-    "scan_label": "scan the cable label(s)",
-    "scan_asset": "scan the asset tag",
-    "manual": "tick the box",
-}
 TITLE = ParagraphStyle("title", fontName="Helvetica-Bold", fontSize=15, leading=18, spaceAfter=2)
 SUB = ParagraphStyle("sub", fontName="Helvetica", fontSize=8, leading=10, spaceAfter=4)
 H2 = ParagraphStyle(
@@ -61,7 +55,7 @@ SEVERITY_COLOUR = {
 }
 
 
-def _cap(text: str, limit: int = MAX_TEXT) -> str:
+def _cap(text: str, limit: int) -> str:
     text = str(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -77,69 +71,6 @@ def rack_pages(report, steps) -> list[tuple[str, list, list]]:
         placed.setdefault(s.location.rack or "", []).append(s)
     racks = sorted(set(items) | set(placed))
     return [(r, items.get(r, []), placed.get(r, [])) for r in racks]
-
-
-class StepBox(Flowable):
-    """One fix-up step: check box, title and instruction, where and how to confirm, QR of its ID."""
-
-    CHECK = 9 * MM
-    INFO = 40 * MM
-    QR_BOX = 15 * MM
-
-    def __init__(self, n: int, step, width: float):
-        super().__init__()
-        self.n, self.step, self.width = n, step, width
-        text = f"<b>{n}. {para(_cap(step.title, 300))}</b><br/>{para(_cap(step.instruction))}"
-        self.para = Paragraph(text, BODY)
-        self.text_w = width - self.CHECK - self.INFO - self.QR_BOX - 6
-        self.symbol = qr.cached(step.id) if len(step.id.encode()) <= 200 else None
-
-    def wrap(self, aw, ah):
-        _, ph = self.para.wrap(self.text_w, ah)
-        self.height = max(ph, self.QR_BOX + 6, 30) + 6
-        return self.width, self.height
-
-    def draw(self):
-        c = self.canv
-        top = self.height - 3
-        c.setLineWidth(0.9)
-        c.rect(1.5 * MM, top - 6 * MM, 6 * MM, 6 * MM, stroke=1, fill=0)
-        self.para.drawOn(c, self.CHECK, top - self.para.height)
-        loc = self.step.location
-        x = self.CHECK + self.text_w + 4
-        where = " ".join(
-            p for p in (loc.rack, loc.face, f"U{loc.u}" if loc.u is not None else "") if p
-        )
-        rows = [
-            ("Helvetica-Bold", 8, loc.location_id or "-"),
-            ("Helvetica", 7, where or "-"),
-            (
-                "Helvetica-Oblique",
-                7,
-                "confirm: " + CONFIRM_TEXT.get(self.step.confirm, self.step.confirm),
-            ),
-        ]
-        if self.step.depends_on:
-            rows.append(("Helvetica", 6.5, "after: " + ", ".join(self.step.depends_on)))
-        y = top - 8
-        for font, size, text in rows:
-            c.setFont(font, size)
-            c.drawString(x, y, fit(text, font, size, self.INFO - 4))
-            y -= size + 2
-        qx = self.width - self.QR_BOX
-        if self.symbol is not None:
-            side = qr.module_side(self.symbol, self.QR_BOX)
-            quiet = (self.QR_BOX - side) / 2
-            c.addLiteral(qr.pdf_ops(self.symbol, qx + quiet, top - self.QR_BOX + quiet, side))
-        c.setFont("Helvetica", 5)
-        c.drawCentredString(
-            qx + self.QR_BOX / 2,
-            top - self.QR_BOX - 3,
-            fit(self.step.id, "Helvetica", 5, self.QR_BOX + 6),
-        )
-        c.setLineWidth(0.25)
-        c.setStrokeColor(colors.Color(0.6, 0.6, 0.6))
-        c.line(0, 0.5, self.width, 0.5)
 
 
 def _item_table(items, index: dict, width: float) -> Table:
@@ -226,7 +157,7 @@ def drift_story(design, report, steps, width: float) -> list:
         if rack_steps:
             story.append(Paragraph("Fix-up steps, in this order", H2))
             for n, s in enumerate(rack_steps, start=1):
-                story.append(KeepTogether([StepBox(n, s, width)]))
+                story.append(KeepTogether([StepRow(n, s, width)]))
         story.append(Spacer(1, 2 * MM))
     return story
 
