@@ -29,22 +29,37 @@ CABLE_STATUSES = (
 DEVICE_STATUSES = ("as_designed", "wrong_u", "missing", "unexpected", "unobserved")
 DRIFT_CABLE = ("mislabelled", "missing", "swapped", "wrong_port", "unexpected")
 DRIFT_DEVICE = ("wrong_u", "missing", "unexpected")
-# What a lead fixes first: (kind, status) most urgent first, with the summary line's words.
-# A device out of place blocks its cables; a cable in the wrong place carries traffic where it
-# must not (a rail crossed), a missing one only fails loudly; a wrong label misleads the next
-# technician; a suspect cord is a check, not a fix.
+# What a lead fixes first: (kind, status) most urgent first, with the summary line's words for
+# one item and for several. A device out of place blocks its cables; a cable in the wrong place
+# carries traffic where it must not (a rail crossed), a missing one only fails loudly; a wrong
+# label misleads the next technician; a suspect cord is a check, not a fix.
 SEVERITY = (
-    ("device", "missing", "devices missing"),
-    ("device", "wrong_u", "devices in the wrong rack, U or face"),
-    ("cable", "swapped", "cables swapped (ends exchanged)"),
-    ("cable", "wrong_port", "cables in a wrong port or device"),
-    ("cable", "missing", "cables missing"),
-    ("device", "unexpected", "devices not in the design"),
-    ("cable", "unexpected", "cables not in the design"),
-    ("cable", "mislabelled", "cables carrying another cable's label"),
-    ("cable", "suspect", "suspect cords or console cables (check; no fix-up step)"),
+    ("device", "missing", "device missing", "devices missing"),
+    (
+        "device",
+        "wrong_u",
+        "device in the wrong rack, U or face",
+        "devices in the wrong rack, U or face",
+    ),
+    ("cable", "swapped", "cable swapped (ends exchanged)", "cables swapped (ends exchanged)"),
+    ("cable", "wrong_port", "cable in a wrong port or device", "cables in a wrong port or device"),
+    ("cable", "missing", "cable missing", "cables missing"),
+    ("device", "unexpected", "device not in the design", "devices not in the design"),
+    ("cable", "unexpected", "cable not in the design", "cables not in the design"),
+    (
+        "cable",
+        "mislabelled",
+        "cable carrying another cable's label",
+        "cables carrying another cable's label",
+    ),
+    (
+        "cable",
+        "suspect",
+        "suspect cord or console cable (check; no fix-up step)",
+        "suspect cords or console cables (check; no fix-up step)",
+    ),
 )
-_RANK = {(k, s): i for i, (k, s, _) in enumerate(SEVERITY)}
+_RANK = {(k, s): i for i, (k, s, _, _) in enumerate(SEVERITY)}
 SOURCE_WORDS = {
     "lldp": "Ethernet (give lldpctl -f json from the devices)",
     "infiniband": "InfiniBand (give ibnetdiscover or iblinkinfo output)",
@@ -175,8 +190,13 @@ class DriftReport:
             key = (item_kind(d), d.status)
             found[key] = found.get(key, 0) + 1
         return [
-            {"kind": k, "status": s, "count": found[(k, s)], "text": f"{found[(k, s)]} {words}"}
-            for k, s, words in SEVERITY
+            {
+                "kind": k,
+                "status": s,
+                "count": found[(k, s)],
+                "text": f"{found[(k, s)]} {one if found[(k, s)] == 1 else many}",
+            }
+            for k, s, one, many in SEVERITY
             if (k, s) in found
         ]
 
@@ -216,7 +236,9 @@ class DriftReport:
         lines = [f"cables: {cab or 'none'}", f"devices: {dev or 'none'}"]
         lines += [f"  {s['text']}" for s in self.summary()]
         for src, n in self.unobserved_by_source.items():
-            lines.append(f"  {n} cables unobserved: {SOURCE_WORDS.get(src, src)}")
+            lines.append(
+                f"  {n} {'cable' if n == 1 else 'cables'} unobserved: {SOURCE_WORDS.get(src, src)}"
+            )
         # by rack, the rack with the most severe item first; a swapped pair is one line
         by_rack: dict[str, list] = {}
         for d in self.items():

@@ -326,7 +326,7 @@ def test_cli_reads_ibnetdiscover_with_an_ib_map(hall, tmp_path, capsys):
     )
     stdout = capsys.readouterr().out
     assert code == 1
-    assert "2 cables swapped (ends exchanged)" in stdout and "1 cables missing" in stdout
+    assert "2 cables swapped (ends exchanged)" in stdout and "1 cable missing" in stdout
     assert "2 cables unobserved: Ethernet (give lldpctl -f json from the devices)" in stdout
     drift = json.loads((out / "drift.json").read_text())
     assert [i["status"] for i in drift["items"]] == ["swapped", "swapped", "missing"]

@@ -43,7 +43,7 @@ H2 = ParagraphStyle(
     "h2", fontName="Helvetica-Bold", fontSize=10, leading=13, spaceBefore=4, spaceAfter=2
 )
 BODY = ParagraphStyle("body", fontName="Helvetica", fontSize=7.5, leading=9)
-WORDS = {(kind, status): words for kind, status, words in SEVERITY}
+WORDS = {(kind, status): one for kind, status, one, _ in SEVERITY}
 SEVERITY_COLOUR = {
     "missing": colors.Color(0.85, 0.2, 0.2),
     "wrong_u": colors.Color(0.85, 0.2, 0.2),
