@@ -12,7 +12,9 @@ Stages: expand (blueprint -> design files), validate (load + rules), route
 "scheduling" progress message, print one rack (``adapters.pdf.write_rack_sheets``), print all
 labels (``adapters.pdf.write_labels``, only with ``--labels``), publish robot orders (VDA 5050
 orders for every robot of the default team to an embedded broker, QoS as the standard says,
-until the broker has acknowledged them). A stage whose code cannot be imported is reported as
+until the broker has acknowledged them), reconcile (drift and fix-ups from an as-built record),
+reconcile-observed (the same from every switch's lldpctl JSON and each InfiniBand fabric's
+ibnetdiscover/iblinkinfo output, files read and checked inside the clock) and diff. A stage whose code cannot be imported is reported as
 "n/a (not available)"; any other failure is reported as an error with its message.
 
 Usage: ``benchmarks/run [--su 1,4,16,64] [--labels] [--timeout S]``; the table is printed and the
@@ -45,6 +47,7 @@ STAGES = (
     "print-labels",
     "publish",
     "reconcile",
+    "reconcile-observed",
     "diff",
 )
 JOBS = {  # subprocess job -> the stages it reports
@@ -56,6 +59,7 @@ JOBS = {  # subprocess job -> the stages it reports
     "print-labels": ("print-labels",),
     "publish": ("publish",),
     "reconcile": ("reconcile",),
+    "reconcile-observed": ("reconcile-observed",),
     "diff": ("diff",),
 }
 NA = "n/a (not available)"
@@ -378,6 +382,56 @@ def job_reconcile(su: int, work: Path) -> dict:
     return {"reconcile": r}
 
 
+def job_reconcile_observed(su: int, work: Path) -> dict:
+    """``fieldops reconcile --observed`` on every switch's view of the hall: lldpctl JSON of every
+    Ethernet switch (one bundle per rack) and ibnetdiscover/iblinkinfo of each InfiniBand fabric,
+    with 1 % of the observable cables missing; timed: reading and checking the files, laying them
+    over an empty record, drift and fix-ups (the reconcile stage's work, from files)."""
+    import random
+
+    sys.path.insert(0, str(REPO))
+    from fieldops.adapters.observed import load_observations
+    from fieldops.core import asbuilt as ab
+    from fieldops.core.labels import assign_cable_ids
+    from fieldops.core.reconcile import build_drift, build_fixups, merge_observed
+    from tests.observations import World, write_infiniband, write_lldp
+
+    design = _design(work)
+    ids = assign_cable_ids(design.cables)[0]
+    world = World(design)
+    observable = [c for c in design.cables if world.cable_cls(c) in ("ethernet", "infiniband")]
+    for i, c in enumerate(sorted(observable, key=lambda c: ids[c.key])):
+        if i % 100 == 0:
+            world.unplug(str(c.a))
+    rng = random.Random(su)
+    folder = work / "observed"
+
+    def switch(name: str) -> bool:  # every switch reports; hosts, PDUs and consoles do not
+        return sum(1 for p in world.dtype[name].ports if p.kind == "interface") >= 16
+
+    files = write_lldp(world, folder / "lldp", rng, reporters=switch, bundles=1.0)
+    files += write_infiniband(world, folder / "ib", rng)
+    c = Clock().start()
+    t0 = time.perf_counter()
+    obs = load_observations(files, design)
+    t_load = time.perf_counter() - t0
+    merged = merge_observed(ab.AsBuilt(design.floorplan.name), obs)
+    report = build_drift(
+        design, merged, scope=obs, devices_recorded=False, cable_ids=ids, observed=obs
+    )
+    steps = build_fixups(design, report)
+    r = c.stop()
+    r["detail"] = {
+        "files": len(files),
+        "links": len(obs.links),
+        "load_s": round(t_load, 3),
+        "reconcile_s": round(r["seconds"] - t_load, 3),
+        "drift": report.counts["drift"],
+        "fixup_steps": len(steps),
+    }
+    return {"reconcile-observed": r}
+
+
 def job_diff(su: int, work: Path) -> dict:
     """The move/add/change plan when the last rack is decommissioned (its devices and every
     cable on them go) and every 100th other cable is re-run in another medium of its class
@@ -429,6 +483,7 @@ JOB_FUNCS = {
     "print-labels": job_print_labels,
     "publish": job_publish,
     "reconcile": job_reconcile,
+    "reconcile-observed": job_reconcile_observed,
     "diff": job_diff,
 }
 
@@ -524,6 +579,21 @@ def print_table(results: dict, stages: list[str]) -> None:
         print(f"  SU {','.join(sus)}: {text}")
 
 
+def print_reconcile_ratio(results: dict) -> None:
+    """Reconcile from observation files against the reconcile stage of the same run (issue 23:
+    a full observation set stays within the reconcile stage), with the load average."""
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    for su, res in results.items():
+        a, b = res.get("reconcile", {}), res.get("reconcile-observed", {})
+        if a.get("status") == "ok" and b.get("status") == "ok" and a["seconds"] > 0:
+            d = b.get("detail", {})
+            print(
+                f"  SU {su}: reconcile-observed {b['seconds']:.2f}s (files read {d.get('load_s')}s, "
+                f"{d.get('links')} links) = {b['seconds'] / a['seconds']:.2f}x the reconcile stage "
+                f"{a['seconds']:.2f}s; load average {load} on {os.cpu_count()} cores"
+            )
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(
         description="Scale benchmark: expand the SuperPOD-style blueprint and time every pipeline stage."
@@ -584,6 +654,7 @@ def main(argv=None) -> int:
                 break
         results[su] = res
     print_table(results, stages)
+    print_reconcile_ratio(results)
     args.results.mkdir(parents=True, exist_ok=True)
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO

@@ -46,8 +46,16 @@ def split_port(port: str) -> tuple[str, str]:
 
 def unknown_ref(a: str, b: str) -> str:
     """The reference of an unlabelled cable seen between two ports."""
-    x, y = sorted((a, b))
+    x, y = (a, b) if a <= b else (b, a)
     return f"{UNKNOWN_PREFIX}{x}~{y}"
+
+
+def sorted_ends(ends) -> tuple[str, ...]:
+    """A cable's plugged ports in order (0, 1 or 2 of them; fast for the common pair)."""
+    if len(ends) == 2:
+        a, b = ends
+        return (a, b) if a <= b else (b, a)
+    return tuple(sorted(ends))
 
 
 def is_unknown(ref: str) -> bool:
@@ -245,7 +253,7 @@ class _Work:
         ] = {}  # unmounted in this fold (a move keeps its serial)
 
     def freeze(self) -> AsBuilt:
-        cables = {k: tuple(sorted(v)) for k, v in sorted(self.cables.items())}
+        cables = {k: sorted_ends(v) for k, v in sorted(self.cables.items())}
         return AsBuilt(
             self.hall, frozen_map(dict(sorted(self.devices.items()))), frozen_map(cables)
         )
@@ -380,7 +388,7 @@ def apply_all(asbuilt: AsBuilt, events: Iterable) -> AsBuilt:
 
 def with_cables(asbuilt: AsBuilt, cables: Mapping[str, tuple[str, ...]]) -> AsBuilt:
     return replace(
-        asbuilt, cables=frozen_map({k: tuple(sorted(v)) for k, v in sorted(cables.items())})
+        asbuilt, cables=frozen_map({k: sorted_ends(v) for k, v in sorted(cables.items())})
     )
 
 

@@ -26,9 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from fieldops.core.asbuilt import from_design, split_port
-from fieldops.core.labels import assign_cable_ids
-from fieldops.core.model import Design
-from fieldops.core.reconcile import (
+from fieldops.core.fixups import (
     Standoff,
     WorkItem,
     _device_units,
@@ -39,6 +37,8 @@ from fieldops.core.reconcile import (
     order_steps,
     walk_standoff,
 )
+from fieldops.core.labels import assign_cable_ids
+from fieldops.core.model import Design
 from fieldops.core.workorder import (
     CONFIRM_MANUAL,
     CONFIRM_SCAN_ASSET,

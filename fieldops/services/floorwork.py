@@ -121,6 +121,14 @@ class FloorWork:
     def confirmations(self, *, after: int = 0, limit: int = 1000) -> list[dict]:
         return self.store.confirmations(after=after, limit=limit)
 
+    def latest_drift(self) -> dict | None:
+        """The latest drift report a lead loaded for the active plan's hall."""
+        return self.store.latest_drift()
+
+    def load_drift(self, doc, *, actor: str) -> dict:
+        """Keep a drift.json ('fieldops reconcile') for the dashboard."""
+        return self.store.load_drift(doc, actor=actor)
+
     # ------------------------------------------------------------ acting
 
     def start(self, step_id: str, *, actor: str, crew: str | None) -> dict:

@@ -10,7 +10,7 @@ import json
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 
 from fieldops.bootstrap import PACKAGE_DIR, REPO_DIR
-from fieldops.core.errors import Invalid
+from fieldops.core.errors import Invalid, NotFound
 from fieldops.core.problems import DesignError
 from fieldops.web.security import CAN, accounts, crew_scope, floorwork, require
 
@@ -254,6 +254,27 @@ def confirmations():
     return jsonify(
         {"confirmations": page, "next_after": page[-1]["id"] if len(page) == limit else None}
     )
+
+
+MAX_DRIFT_BYTES = 64 * 1024 * 1024  # a 100,000-cable hall's drift.json lists every cable
+
+
+@bp.get("/drift")
+@require("watch")
+def drift():
+    """The latest drift report loaded for the active plan's hall (404 when none)."""
+    report = floorwork().latest_drift()
+    if report is None:
+        raise NotFound("no drift report loaded for this hall (POST a drift.json to /api/drift)")
+    return jsonify(report)
+
+
+@bp.post("/drift")
+@require("direct")
+def load_drift():
+    """Load the drift.json 'fieldops reconcile' wrote (the body) for the dashboard."""
+    request.max_content_length = MAX_DRIFT_BYTES
+    return jsonify(floorwork().load_drift(body(), actor=g.user["name"])), 201
 
 
 @bp.post("/plans")

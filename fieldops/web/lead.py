@@ -34,6 +34,7 @@ def dashboard_context() -> dict:
         "open_steps": st.steps(open_only=True, limit=300),
         "hms": hms,
         "last_event": st.last_event_id(),
+        "drift": st.latest_drift(),
     }
 
 

@@ -62,13 +62,14 @@ def test_migrations_create_every_table_and_match_the_models(db_url):
             "work_orders",
             "assignees",
             "step_deps",
+            "drift_reports",
         } <= names
-        assert current_revision(s.engine) == head_revision() == "0005"
+        assert current_revision(s.engine) == head_revision() == "0006"
         with s.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         assert diff == []
         Store(db_url).close()  # migrating again is a no-op
-        assert current_revision(s.engine) == "0005"
+        assert current_revision(s.engine) == "0006"
     finally:
         s.close()
 
@@ -266,7 +267,7 @@ def test_plans_loaded_before_the_step_deps_migration_get_their_dependencies(db_u
     from each step's depends_on, and next_step works as before."""
     from alembic import command
 
-    from fieldops.adapters.store.migrate import alembic_config, current_revision
+    from fieldops.adapters.store.migrate import alembic_config, current_revision, head_revision
 
     s = Store(db_url)
     try:
@@ -278,7 +279,7 @@ def test_plans_loaded_before_the_step_deps_migration_get_their_dependencies(db_u
         assert "step_deps" not in inspect(s.engine).get_table_names()
         s.close()
         s = Store(db_url)  # migrates to head
-        assert current_revision(s.engine) == "0005"
+        assert current_revision(s.engine) == head_revision()
         assert _dep_pairs(s) == before
         s.confirm("rack-R01", client_id="c-1", actor="ann", crew="technician-1")
         assert s.next_step("technician-1")["id"] == "mount-srv1"

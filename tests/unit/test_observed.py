@@ -54,7 +54,7 @@ def test_single_interface_shape(design, tmp_path):
     path = tmp_path / "srv1.json"  # the file name says which device it was taken on
     path.write_text(json.dumps({"lldp": {"interface": {"eth0": neighbour("sw1", "swp1")}}}))
     obs = load_observations([str(path)], design)
-    assert obs.links == (("srv1:eth0", "sw1:swp1"),) and obs.reporters == {"srv1"}
+    assert obs.links == (("srv1:eth0", "sw1:swp1"),) and obs.reporters["lldp"] == {"srv1"}
 
 
 def test_list_shape_with_fqdn_and_port_described_by_mac(design, tmp_path):
@@ -70,7 +70,7 @@ def test_list_shape_with_fqdn_and_port_described_by_mac(design, tmp_path):
     (tmp_path / "b.json").write_text(json.dumps(doc2))
     obs = load_observations([f"srv1={tmp_path / 'a.json'}", f"srv2={tmp_path / 'b.json'}"], design)
     assert obs.links == (("srv1:eth0", "sw1:swp1"), ("srv2:eth0", "sw1:swp2"))
-    assert obs.reporters == {"srv1", "srv2"}
+    assert obs.reporters["lldp"] == {"srv1", "srv2"}
 
 
 def test_json0_shape_and_no_neighbours(design, tmp_path):
@@ -101,7 +101,7 @@ def test_json0_shape_and_no_neighbours(design, tmp_path):
     (tmp_path / "sw1.json").write_text(json.dumps(doc))
     (tmp_path / "srv1.json").write_text(json.dumps({"lldp": {}}))
     obs = load_observations([str(tmp_path / "sw1.json"), str(tmp_path / "srv1.json")], design)
-    assert obs.links == (("srv2:eth0", "sw1:swp2"),) and obs.reporters == {"sw1", "srv1"}
+    assert obs.links == (("srv2:eth0", "sw1:swp2"),) and obs.reporters["lldp"] == {"sw1", "srv1"}
 
 
 def test_bundle_and_both_sides_agreeing(design, tmp_path):
@@ -246,7 +246,7 @@ def test_cli_exit_codes_and_files(hall, tmp_path, capsys):
     )
     assert code == 1 and "swapped 2" in out
     drift = json.loads((tmp_path / "drift" / "drift.json").read_text())
-    assert drift["schema"] == "fieldops.drift/1.0" and drift["counts"]["cables"]["swapped"] == 2
+    assert drift["schema"] == "fieldops.drift/1.1" and drift["counts"]["cables"]["swapped"] == 2
     fix = json.loads((tmp_path / "drift" / "fixups.json").read_text())
     assert fix["schema"] == "fieldops.workorders/2.0" and len(fix["steps"]) == 1
     from fieldops.adapters.workfiles import read_work_file

@@ -64,7 +64,7 @@ def reconcile(design, tmp_path, rows, record=None):
     merged = merge_observed(
         record if record is not None else ab.AsBuilt(design.floorplan.name), obs
     )
-    scope = None if record is not None else obs.reporters
+    scope = None if record is not None else obs
     report = build_drift(design, merged, scope=scope, devices_recorded=record is not None)
     return report, scope
 
@@ -102,6 +102,7 @@ def test_one_missing_cable(design, tmp_path):
         "swapped": 0,
         "wrong_port": 0,
         "unexpected": 0,
+        "suspect": 0,
         "unobserved": 0,
     }
     steps, after, again = fixed(design, report, scope)
@@ -223,9 +224,7 @@ def test_labels_scanned_in_the_record_decide_the_swap_side(design, tmp_path):
     )
     rows = [("sw1", "swp1", "srv2", "eth0"), ("sw1", "swp2", "srv1", "eth0")] + AS_DESIGNED[2:]
     obs = load_observations([str(observe(tmp_path, rows))], design)
-    report = build_drift(
-        design, merge_observed(record, obs), scope=obs.reporters, devices_recorded=False
-    )
+    report = build_drift(design, merge_observed(record, obs), scope=obs, devices_recorded=False)
     d = next(x for x in report.cables if x.cable == A)
     assert d.status == "swapped" and {p for m in d.moves for p in m} == {"srv1:eth0", "srv2:eth0"}
     steps = build_fixups(design, report)
@@ -246,9 +245,7 @@ def test_a_cable_in_the_right_ports_with_another_cables_label_is_relabelled(desi
         ],
     )
     obs = load_observations([str(observe(tmp_path, AS_DESIGNED))], design)
-    report = build_drift(
-        design, merge_observed(record, obs), scope=obs.reporters, devices_recorded=False
-    )
+    report = build_drift(design, merge_observed(record, obs), scope=obs, devices_recorded=False)
     assert drifted(report) == [("mislabelled", A)]
     d = next(x for x in report.cables if x.cable == A)
     assert d.partner == B and d.observed == ("srv1:eth0", "sw1:swp1")
@@ -261,11 +258,11 @@ def test_a_cable_in_the_right_ports_with_another_cables_label_is_relabelled(desi
     assert "Leave it plugged" in step.instruction
     after = ab.apply_all(report.resolved, [ab.StepDone(step.id, step.action)])
     assert after.cables[A] == ("srv1:eth0", "sw1:swp1") and B in after.cables
-    assert not build_drift(design, after, scope=obs.reporters, devices_recorded=False).has_drift
+    assert not build_drift(design, after, scope=obs, devices_recorded=False).has_drift
     # confirmed on the floor: the new labels' scans rename the cable in the record itself
     raw = ab.apply_all(merge_observed(record, obs), [ab.StepDone(step.id, step.action)])
     assert raw.cables[A] == ("srv1:eth0", "sw1:swp1") and B not in raw.cables
-    assert not build_drift(design, raw, scope=obs.reporters, devices_recorded=False).has_drift
+    assert not build_drift(design, raw, scope=obs, devices_recorded=False).has_drift
 
 
 def test_unobserved_cables_are_not_missing(design, tmp_path):
@@ -276,7 +273,7 @@ def test_unobserved_cables_are_not_missing(design, tmp_path):
     )
     obs = load_observations([str(path)], design)
     report = build_drift(
-        design, merge_observed(ab.AsBuilt(), obs), scope=obs.reporters, devices_recorded=False
+        design, merge_observed(ab.AsBuilt(), obs), scope=obs, devices_recorded=False
     )
     assert report.counts["cables"]["unobserved"] == 2 and not report.has_drift
 

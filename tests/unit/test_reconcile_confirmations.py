@@ -366,24 +366,19 @@ def test_reconcile_with_confirmations_names_exactly_the_unconfirmed_and_mismatch
     record = json.loads((out / "asbuilt.json").read_text())
     assert "srv-30" not in {d["name"] for d in record["devices"]}
 
-    # planned on the spot (no --plan): the same step IDs, the same drift
-    out2 = tmp_path / "out2"
-    assert (
-        main(
-            [
-                "reconcile",
-                str(LAB_HALL),
-                "--observed",
-                str(obs),
-                "--confirmations",
-                str(conf_file),
-                "-o",
-                str(out2),
-            ]
-        )
-        == 1
-    )
-    assert json.loads((out2 / "drift.json").read_text()) == drift
+    # the steps come from the plan folder only: without --plan the command refuses (it never
+    # plans the design again to guess them)
+    def again(*extra: str) -> tuple[int, str]:
+        argv = ["reconcile", str(LAB_HALL), "--confirmations", str(conf_file), *extra]
+        return main([*argv, "-o", str(tmp_path / "out2")]), capsys.readouterr().err
+
+    code, err = again("--observed", str(obs))
+    assert code == 2 and "--confirmations needs --plan DIR" in err
+    missing = tmp_path / "no-plan-here"
+    missing.mkdir()
+    code, err = again("--plan", str(missing))
+    assert code == 2 and "no workorders.json here" in err and "Traceback" not in err
+    assert not (tmp_path / "out2").exists()
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from fieldops.adapters.store.accounts import Accounts
 from fieldops.adapters.store.base import StoreBase
+from fieldops.adapters.store.drift import DriftReports
 from fieldops.adapters.store.events import Events
 from fieldops.adapters.store.floorwork import ConfirmResult, FloorWork
 from fieldops.adapters.store.plans import Plans
@@ -33,5 +34,5 @@ __all__ = [
 ]
 
 
-class Store(Accounts, Plans, Steps, FloorWork, Problems, Progress, Events, StoreBase):
+class Store(Accounts, Plans, Steps, FloorWork, Problems, Progress, Events, DriftReports, StoreBase):
     """The repository. ``clock`` returns seconds since the epoch (tests pass a fake)."""
