@@ -11,6 +11,7 @@ Rule names (``Problem.rule``): ``duplicate``, ``reference``, ``elevation``, ``po
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -139,6 +140,27 @@ def check_printable(design: Design, ctx: Context) -> Iterable[Problem]:
                 "(their fonts cover Latin-1 only)",
                 severity=WARNING,
                 rule="printable",
+            )
+
+
+_URL_UNSAFE = re.compile(r"[^A-Za-z0-9._:~\-\u0080-\U0010ffff]")  # ASCII a URL must escape
+
+
+def check_url_safe(design: Design, ctx: Context) -> Iterable[Problem]:
+    """Rack and device names become step IDs, which travel in URLs and QR payloads: a name
+    with '/', a space, '#', '?' or '%' works (the app takes any ID) but has to be escaped
+    wherever a person types or links it."""
+    named = [("rack", r.name, r.source) for r in design.floorplan.racks]
+    named += [("device", d.name, d.source) for d in design.devices]
+    for what, name, src in named:
+        odd = "".join(dict.fromkeys(_URL_UNSAFE.findall(name)))
+        if odd:
+            yield _p(
+                src,
+                f"{what} '{name}': {odd!r} must be escaped in the step IDs and links made from "
+                "this name; letters, digits and - _ . : are safe",
+                severity=WARNING,
+                rule="url-safe",
             )
 
 
@@ -580,6 +602,7 @@ def _blocker_name(k, racks, obstacles) -> str:
 RULES = (
     check_duplicates,
     check_printable,
+    check_url_safe,
     check_references,
     check_elevations,
     check_rack_budgets,

@@ -762,3 +762,18 @@ def test_obstacle_must_be_a_simple_polygon(tmp_path):
             "obstacle 'COL-1' is not a simple polygon (Self-intersection[5000 5000])",
         )
     ]
+
+
+def test_names_a_url_must_escape_warn_and_still_validate(tmp_path):
+    """Step IDs come from rack and device names; the app takes any ID (routes accept '/'),
+    but a name with '/', '#', '?' or a space has to be escaped wherever it is linked."""
+    devices = [DEVICES[0], DEVICES[1].replace("srv1", "srv/1"), DEVICES[2].replace("srv2", "srv 2")]
+    cables = [CABLES[0].replace("srv1", "srv/1"), CABLES[1].replace("srv2", "srv 2")]
+    odd = make_design(tmp_path / "odd", devices=devices, cables=cables)
+    tail = "must be escaped in the step IDs and links made from this name; letters, digits and - _ . : are safe"
+    warned = [p for p in problems(odd) if "escaped" in p[3]]
+    assert warned == [
+        ("elevations.yaml", 3, "devices[1]", f"device 'srv/1': '/' {tail}", "warning"),
+        ("elevations.yaml", 4, "devices[2]", f"device 'srv 2': ' ' {tail}", "warning"),
+    ]
+    assert errors(odd) == []
