@@ -21,10 +21,10 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from fieldops.adapters.mqtt.broker import EmbeddedBroker
+    from fieldops.bootstrap import embedded_broker
     from fieldops.cli._ports import ensure_free
 
-    broker = EmbeddedBroker(args.host, ensure_free(args.host, args.port, "--port"))
+    broker = embedded_broker(args.host, ensure_free(args.host, args.port, "--port"))
     try:
         broker.start()
     except RuntimeError as exc:
