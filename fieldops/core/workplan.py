@@ -22,6 +22,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from fieldops.core.cableplan import CablePlan
+from fieldops.core.feasibility import check_team
 from fieldops.core.model import Design, RobotProfile
 from fieldops.core.ordering import (
     dependency_lists,
@@ -178,6 +179,9 @@ def _gc_paused():
 
 def _plan(design, cable_plan, team, walk, say, shift_s, optimise) -> WorkPlan:
     steps = build_steps(design, cable_plan, walk, team)
+    refused = check_team(design, team, cable_plan, walk, steps=steps)  # what validate reports
+    if refused:
+        raise DesignError(refused)
     _, preds = dependency_lists(steps)
 
     start = start_point(design, walk)
