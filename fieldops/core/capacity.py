@@ -397,13 +397,15 @@ class TrayFill:
                 length = math.dist(pts[s], pts[s + 1])
                 if not len(atoms) or length <= 0:
                     continue
-                peak = int(atoms[int(np.argmax(total[atoms]))])
+                # the fullest atom (of equally full ones, the one with the most cables, first)
+                top = atoms[total[atoms] >= total[atoms].max()]
+                peak = int(top[int(np.argmax(count[top].sum(axis=1)))])
                 present = [
                     self.classes[c] for c in range(len(self.classes)) if cls_count[atoms, c].any()
                 ]
                 contrib = sorted(
                     (
-                        (self.media[m].slug, int(count[peak, m]), round(float(area[peak, m]), 1))
+                        (self.media[m].slug, int(count[peak, m]), float(area[peak, m]))
                         for m in range(len(self.media))
                         if count[peak, m] > 0
                     ),

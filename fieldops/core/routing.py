@@ -1107,11 +1107,10 @@ def _plan(design: Design, say, options: RoutingOptions, cable_ids=None) -> Cable
     problems.sort(key=lambda p: p.cable_id)
     diversions = []
     for i, from_mm in diverted.from_mm.items():
-        ends = (top[ra[i]] - za[i]) + depth[ra[i]] / 2 + depth[rb[i]] / 2 + (top[rb[i]] - zb[i])
-        cid = ids[res.idents[i]]
-        diversions.append(
-            Diversion(cid, round(float(ends + from_mm), 1), round(float(route[i]), 1))
-        )
+        # summed in the order the routes are, so an undiverted cable would read the same
+        up = (top[ra[i]] - za[i]) + depth[ra[i]] / 2 + from_mm + depth[rb[i]] / 2
+        shortest = round(float(up + (top[rb[i]] - zb[i])), 1)
+        diversions.append(Diversion(ids[res.idents[i]], shortest, round(float(route[i]), 1)))
     diversions.sort(key=lambda d: d.cable_id)
     return CablePlan(
         tuple(runs),

@@ -228,7 +228,8 @@ def fill_summary(plan: CablePlan) -> list[str]:
         extra = [d.route_mm - d.shortest_mm for d in plan.diversions]
         worst = max(plan.diversions, key=lambda d: (d.route_mm - d.shortest_mm, d.cable_id))
         lines.append(
-            f"trays: {len(plan.diversions):,} cables diverted off full segments, "
+            f"trays: {len(plan.diversions):,} cable{'s' if len(plan.diversions) != 1 else ''} "
+            "diverted off full segments, "
             f"+{sum(extra) / 1000:,.1f} m of route in all (longest detour +"
             f"{(worst.route_mm - worst.shortest_mm) / 1000:,.2f} m, {worst.cable_id})"
         )
