@@ -22,10 +22,16 @@ class ValidationReport:
 
 
 def validate_design(
-    path: str | Path, *, clearance_mm: int | None = None, crew=None, robots=None, profiles_dir=None
+    path: str | Path,
+    *,
+    clearance_mm: int | None = None,
+    crew=None,
+    robots=None,
+    profiles_dir=None,
+    plan_checks: bool = True,
 ) -> ValidationReport:
-    """Load and check a design, and (when it validates) what plan would refuse for the team;
-    load failures come back as problems, not exceptions."""
+    """Load and check a design, and (when it validates, unless not ``plan_checks``) what plan
+    would refuse for the team; load failures come back as problems, not exceptions."""
     try:
         loaded = load_design(path)
     except DesignError as exc:
@@ -33,7 +39,9 @@ def validate_design(
             Path(path).name, exc.problems, {"racks": 0, "devices": 0, "cables": 0}
         )
     report = check_loaded(loaded, clearance_mm=clearance_mm)
-    if report.ok:  # the plan's own checks, as plan runs them (fieldops.core.feasibility)
+    if (
+        report.ok and plan_checks
+    ):  # the plan's own checks, as plan runs them (fieldops.core.feasibility)
         from fieldops.core.feasibility import check_plan
 
         try:

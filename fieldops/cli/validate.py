@@ -63,6 +63,12 @@ def register(sub) -> None:
         help="number of technicians to check the plan for (default: the technician profile's count)",
     )
     add_team(p)
+    p.add_argument(
+        "--rules-only",
+        action="store_true",
+        help="only the design's own rules: no routing, no tray fill and no team checks (fast on "
+        "big halls, but plan may still refuse what they would have found)",
+    )
     p.set_defaults(func=run)
 
 
@@ -78,6 +84,7 @@ def run(args) -> int:
         crew=args.crew,
         robots=robot_list(args),
         profiles_dir=args.profiles,
+        plan_checks=not args.rules_only,
     )
     errors = [p for p in report.problems if p.severity == ERROR]
     warnings = [p for p in report.problems if p.severity == WARNING]
