@@ -270,6 +270,7 @@ class TrayFill:
         use: Callable[[], np.ndarray],
         reroute: Callable,
         moved: Callable,
+        fits: Callable[[int, float, int], bool],
     ) -> Diverted:
         """Move cables off atoms over their limit, in rounds (see the module docstring).
 
@@ -278,7 +279,9 @@ class TrayFill:
         drop, entries)`` routes the given routes' rack pairs on class ``c``'s graph without
         the ``drop`` edges and returns ``(dist, paths)`` per route (``paths`` as
         ``_batch_paths(..., with_edges=True)`` for the finite ones); ``moved(cables, new
-        entry, dist, bends, plain, poly, names)`` records a move in the planner's arrays.
+        entry, dist, bends, plain, poly, names)`` records a move in the planner's arrays;
+        ``fits(cable, dist, bends)`` says whether a cable still reaches on a route (a cable is
+        never moved onto a route its media cannot reach or be ordered for).
         """
         done = Diverted({})
         for rnd in range(MAX_ROUNDS):
@@ -291,13 +294,13 @@ class TrayFill:
             done.rounds = rnd + 1
             cls_count = self.class_counts(count)
             if not self._divert_round(
-                entry, media, order_key, on_tray, total, cls_count, reroute, moved, done
+                entry, media, order_key, on_tray, total, cls_count, reroute, moved, fits, done
             ):
                 break
         return done
 
     def _divert_round(
-        self, entry, media, order_key, on_tray, total, cls_count, reroute, moved, done
+        self, entry, media, order_key, on_tray, total, cls_count, reroute, moved, fits, done
     ) -> bool:
         ent, r0, r1 = self.ranges()
         ent_cut = np.searchsorted(ent, np.arange(self.n_entries + 1))
@@ -350,9 +353,10 @@ class TrayFill:
                 there = alt[alt_cut[k] : alt_cut[k + 1]]
                 space = float((cap[there] - total[there]).min()) if len(there) else math.inf
                 take, acc = [], 0.0
+                d = float(dist[fin[k]])
                 for i in cables_of[p]:
                     a = float(self.area[media[i]])
-                    if acc + a > space + EPS_MM2:
+                    if acc + a > space + EPS_MM2 or not fits(i, d, int(bends[k])):
                         continue
                     take.append(i)
                     acc += a
@@ -366,7 +370,6 @@ class TrayFill:
                 cls_count[there, c] += len(take)
                 new = self.n_entries
                 e = edges[cut[k] : cut[k + 1]]
-                d = float(dist[fin[k]])
                 self.add_entries(
                     c, [self.ent_src[p]], [self.ent_dst[p]], [d], e, np.array([0, len(e)])
                 )

@@ -995,8 +995,24 @@ def _plan(design: Design, say, options: RoutingOptions, cable_ids=None) -> Cable
         rank[np.argsort(cids, kind="stable")] = np.arange(len(cables))
         return rank
 
+    longest = [min(effective_reach(m), m.lengths_mm[-1] if m.lengths_mm else 0) for m in media_list]
+
+    def fits(i: int, dist: float, bends: int) -> bool:
+        """Whether cable i still reaches (and can be ordered) over a tray path of ``dist``."""
+        m = media_list[mi[i]]
+        up = (top[ra[i]] - za[i]) + depth[ra[i]] / 2 + dist + depth[rb[i]] / 2
+        route = up + (top[rb[i]] - zb[i])
+        need = math.ceil(route + (bends + 4) * bend_allowance_mm(m) + 2 * m.slack_per_end_mm - 1e-9)
+        return need <= longest[mi[i]]
+
     diverted = fill.divert(
-        entry=tr_pair, media=mi, order_key=order_key, use=on_trays, reroute=reroute, moved=moved
+        entry=tr_pair,
+        media=mi,
+        order_key=order_key,
+        use=on_trays,
+        reroute=reroute,
+        moved=moved,
+        fits=fits,
     )
     if diverted.from_mm:
         say(f"moved {len(diverted.from_mm):,} cables off full tray segments")

@@ -28,6 +28,10 @@ from fieldops.core.problems import ERROR, WARNING, Problem
 AREA_EPS_MM2 = 1.0
 
 
+def _points_path(tray: CableTray) -> str:
+    return f"{tray.source.path}.points" if tray.source.path else ""
+
+
 def segment_text(points, k: int) -> str:
     """``segment 2 ([3300, 3600] to [9600, 3600])``: segment k (1-based) of a polyline."""
     a, b = points[k - 1], points[k]
@@ -65,7 +69,7 @@ def check_tray_geometry(design: Design, ctx=None) -> Iterable[Problem]:
                 yield Problem.at(
                     t.source,
                     f"tray '{t.name}' {segment_text(t.points, k)} leaves the hall",
-                    path=f"{t.source.path}.points",
+                    path=_points_path(t),
                     severity=WARNING,
                     rule="tray",
                 )
@@ -100,7 +104,7 @@ def check_tray_geometry(design: Design, ctx=None) -> Iterable[Problem]:
                     t.source,
                     f"tray '{t.name}' {segment_text(t.points, k)} at {t.elevation_mm} mm runs "
                     f"through {what} ({tall})",
-                    path=f"{t.source.path}.points",
+                    path=_points_path(t),
                     rule="tray",
                 )
     yield from _near_misses(trays, fp.tray_rules.join_tolerance_mm)
@@ -134,7 +138,7 @@ def _near_misses(trays: list[CableTray], tolerance_mm: int) -> Iterable[Problem]
                     t.source,
                     f"tray '{t.name}' end [{end[0]}, {end[1]}] misses tray '{o.name}' by "
                     f"{gap:.0f} mm: make them meet ({how})",
-                    path=f"{t.source.path}.points",
+                    path=_points_path(t),
                     severity=WARNING,
                     rule="tray",
                 )
@@ -168,7 +172,7 @@ def tray_problems(design: Design, plan: CablePlan) -> list[Problem]:
         if t is None:
             continue
         where = f"tray '{t.name}' {segment_text(t.points, seg.segment)}"
-        path = f"{t.source.path}.points"
+        path = _points_path(t)
         if seg.over:
             out.append(
                 Problem.at(

@@ -226,6 +226,17 @@ def test_a_full_segment_diverts_the_last_cable_over_the_loop_at_its_real_length(
     assert not any(s.over for s in plan.tray_segments)
 
 
+def test_a_cable_is_never_moved_onto_a_route_its_media_cannot_reach(tmp_path):
+    # the loop needs 14227 mm of Cat6A; with 10 m the longest orderable length it stays on T1
+    root = tray_design(tmp_path, [t1(), *LOOP])
+    media = root / "trays-media.yaml"
+    media.write_text(media.read_text().replace(", 15000, 20000]", "]"))
+    design, plan = plan_of(root)
+    assert plan.diversions == ()
+    assert {(r.tray_path, r.length_mm, r.ordered_mm) for r in plan.runs} == {(("T1",), 7239, 10000)}
+    assert [p.rule for p in tray_problems(design, plan)] == ["fill"]
+
+
 def test_with_room_on_the_short_path_nothing_is_diverted(tmp_path):
     _, plan = plan_of(tray_design(tmp_path, [t1("fill_area_mm2: 120"), *LOOP]))
     assert plan.diversions == ()
