@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.samples_validate import make_design
+from tests.samples_validate import FLOORPLAN_HEAD, make_design
 
 # The design's own media catalogue (the bundled values for cat6a; a long power cord).
 MEDIA = """\
@@ -37,15 +37,7 @@ media:
 """
 MEDIA_LINE = {"cat6a": 2, "pwr": 3}
 
-HEAD = """\
-hall: TINY
-outline: [[0, 0], [6000, 0], [6000, 6000], [0, 6000]]
-grid: {pitch_mm: 600, prefix: 1A}
-obstacles:
-  - {name: COL-1, kind: column, polygon: [[4800, 4800], [5200, 4800], [5200, 5200], [4800, 5200]]}
-waypoints:
-  - {name: DOOR, kind: door, position: [300, 300]}
-"""
+HEAD = FLOORPLAN_HEAD.split("trays:")[0]  # hall, grid, COL-1 and DOOR: lines 1-7
 RACK_TYPES = """\
 rack_types:
   - {slug: r42, width_mm: 600, depth_mm: 1200, u_height: 42, max_kw: 10, max_kg: 800}

@@ -81,11 +81,19 @@ def walking_problems(design: Design, steps: Sequence[Step], walk) -> list[Proble
     reach = [walk.distance(origin, p) for p in points]
     if all(math.isfinite(d) for d in reach):
         return []
-    start_name = start[0] if start else "the first rack"
+    return unreachable_steps(
+        steps, stop_of, end_of, [math.isfinite(d) for d in reach], start[0] if start else ""
+    )
+
+
+def unreachable_steps(steps, stop_of, end_of, reached, start_name: str = "") -> list[Problem]:
+    """A problem for each step (at most 21) whose stop or far end is not ``reached`` (a flag
+    per stop) from the start."""
+    start_name = start_name or "the first rack"
     problems = []
     for i, s in enumerate(steps):
         for st in (stop_of[i], end_of[i]):
-            if st >= 0 and not math.isfinite(reach[st]):
+            if st >= 0 and not reached[st]:
                 where = f"rack {s.location.rack} {s.location.face}".strip()
                 problems.append(
                     Problem(

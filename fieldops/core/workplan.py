@@ -22,7 +22,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from fieldops.core.cableplan import CablePlan
-from fieldops.core.feasibility import check_team
+from fieldops.core.feasibility import check_team, unreachable_steps
 from fieldops.core.model import Design, RobotProfile
 from fieldops.core.ordering import (
     dependency_lists,
@@ -31,7 +31,7 @@ from fieldops.core.ordering import (
     topological_order,
     visits,
 )
-from fieldops.core.problems import DesignError, Problem
+from fieldops.core.problems import DesignError
 from fieldops.core.schedule import (
     SHIFT_S,
     build_team,
@@ -245,21 +245,6 @@ def _check_reachable(steps, dist, stop_of, end_of, start_stop, start_name) -> No
     row = dist[start_stop]
     if np.isfinite(row).all():
         return
-    problems = []
-    for i, s in enumerate(steps):
-        for st in (stop_of[i], end_of[i]):
-            if st >= 0 and not np.isfinite(row[st]):
-                where = f"rack {s.location.rack} {s.location.face}".strip()
-                problems.append(
-                    Problem(
-                        "<plan>",
-                        0,
-                        s.id,
-                        f"no walkable path from {start_name} to the stand-off point at {where}",
-                    )
-                )
-                break
-        if len(problems) > 20:
-            break
+    problems = unreachable_steps(steps, stop_of, end_of, np.isfinite(row).tolist(), start_name)
     if problems:
         raise DesignError(problems)

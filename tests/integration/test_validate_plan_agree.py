@@ -17,7 +17,7 @@ import yaml
 
 from fieldops.cli import main
 from fieldops.core.problems import Problem
-from tests.samples import SERVER_TYPE
+from tests.samples import REPO, SERVER_TYPE
 from tests.samples_trays import t1, tray_design
 from tests.samples_validate import (
     DEVICES,
@@ -29,33 +29,14 @@ from tests.samples_validate import (
     make_design,
 )
 
-TECHNICIAN = {
-    "name": "technician",
-    "kind": "technician",
-    "actions": [
-        "place_rack",
-        "install_rails",
-        "mount_device",
-        "connect_power",
-        "run_cable",
-        "burnin_check",
-        "verify_rack",
-    ],
-    "payload_kg": 23,
-    "u_min": 1,
-    "u_max": 42,
-    "count": 2,
-}
-CABLING_ROBOT = {
-    "name": "cabling-robot",
-    "kind": "robot",
-    "manufacturer": "FieldBotics",
-    "serial_number": "CABLE-001",
-    "actions": ["run_cable"],
-    "payload_kg": 10,
-    "u_min": 1,
-    "u_max": 42,
-}
+
+def bundled(name: str) -> dict:
+    """A profile of the repo's robot_profiles/ as YAML data, to change and write elsewhere."""
+    return yaml.safe_load((REPO / "robot_profiles" / f"{name}.yaml").read_text())
+
+
+TECHNICIAN = {**bundled("technician"), "count": 2}
+CABLING_ROBOT = bundled("cabling-robot")  # reaches U42: 100 + 42 x 44.45 = 1967 mm
 
 
 def profiles(root: Path, *items: dict) -> Path:
