@@ -37,8 +37,7 @@ from fieldops.core.cableplan import TraySegment
 from fieldops.core.model import FloorPlan, Media
 
 EPS_MM2 = 1e-6
-MAX_ROUNDS = 8
-SOURCE_CHUNK = 256
+MAX_ROUNDS = 20  # rounds stop as soon as one moves nothing
 
 
 def vertex_positions(points) -> list[float]:

@@ -51,7 +51,7 @@ from fieldops.core.cableplan import (
     Point3,
     ReachProblem,
 )
-from fieldops.core.capacity import TrayFill
+from fieldops.core.capacity import TrayFill, vertex_positions
 from fieldops.core.labels import _clean, assign_cable_ids
 from fieldops.core.model import FRONT, REAR, U_MM, Design, Media
 
@@ -243,12 +243,7 @@ class TrayGraph:
         lines = [LineString(t.points) for t in trays]
         splits: list[set[float]] = []
         for line in lines:
-            acc, s = [0.0], 0.0
-            coords = list(line.coords)
-            for k in range(1, len(coords)):
-                s += math.dist(coords[k - 1], coords[k])
-                acc.append(s)
-            splits.append(set(acc))
+            splits.append(set(vertex_positions(list(line.coords))))
         junctions: list[tuple[int, float, int, float, float]] = []  # (i, pos_i, j, pos_j, gap)
         if lines:
             tree = shapely.STRtree(lines)
