@@ -114,8 +114,6 @@ class TrayFill:
         n = self.offset[-1]
         self.n_atoms = n
         self.atom_tray = np.repeat(np.arange(len(self.trays)), counts)
-        self.atom_lo = np.array([x for c in self.cuts for x in c[:-1]], dtype=float)
-        self.atom_hi = np.array([x for c in self.cuts for x in c[1:]], dtype=float)
         seg = []
         for t, c in enumerate(self.cuts):
             last = len(self.vertex[t]) - 2
@@ -168,8 +166,20 @@ class TrayFill:
         self.ent_d.extend(np.asarray(dist, dtype=float).tolist())
         if count and len(edges):
             a0, a1 = self.edge_atoms[c]
-            ent = base + np.repeat(np.arange(count), np.diff(cut))
-            self._chunks.append((ent, a0[edges], a1[edges]))
+            ent = np.repeat(np.arange(count), np.diff(cut))
+            r0, r1 = a0[edges], a1[edges]
+            # one range per stretch of one tray: a path runs along a tray without gaps
+            tray = self.atom_tray[np.minimum(r0, max(self.n_atoms - 1, 0))]
+            start = np.ones(len(ent), dtype=bool)
+            start[1:] = (ent[1:] != ent[:-1]) | (tray[1:] != tray[:-1])
+            at = np.flatnonzero(start)
+            self._chunks.append(
+                (
+                    (base + ent[at]).astype(np.int32),
+                    np.minimum.reduceat(r0, at).astype(np.int32),
+                    np.maximum.reduceat(r1, at).astype(np.int32),
+                )
+            )
             self._flat = None
 
     def ranges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
