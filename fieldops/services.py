@@ -39,9 +39,8 @@ def validate_design(
             Path(path).name, exc.problems, {"racks": 0, "devices": 0, "cables": 0}
         )
     report = check_loaded(loaded, clearance_mm=clearance_mm)
-    if (
-        report.ok and plan_checks
-    ):  # the plan's own checks, as plan runs them (fieldops.core.feasibility)
+    # then the plan's own checks, as plan runs them (fieldops.core.feasibility)
+    if report.ok and plan_checks:
         from fieldops.core.feasibility import check_plan
 
         try:
