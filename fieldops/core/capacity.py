@@ -17,11 +17,14 @@ a class it must be kept apart from (``tray_rules.separate``; a tray with a ``div
 exempt); only pairs with no other path take the shared tray, which is then reported.
 
 **Diversion** (:meth:`TrayFill.divert`), in rounds while some atom is over its limit: per
-class, the routes crossing a full atom are re-routed on the class graph without the atoms that
-have no room (nor the atoms of a class kept apart); routes whose detour is shortest move first
-(ties: rack-pair order); of a route's cables, the last cable IDs move first, as many as the
-detour has room for and no more than the overflow needs. A moved cable's length is its new
-route's; a cable that fits nowhere stays on its shortest path and its segment is reported.
+class, (1) the routes crossing a full atom are re-routed on the class graph without the atoms
+that have no room (nor the atoms of a class kept apart); (2) per stretch of tray still over,
+the routes crossing it are re-routed around that stretch, allowed through the over-full atoms
+each already takes (grouped by those atoms). Routes whose detour is shortest move first (ties:
+rack-pair order); of a route's cables, the last cable IDs move first, as many as the atoms the
+detour adds them to have room for and no more than the overflow needs, never onto a route
+their media cannot reach. A moved cable's length is its new route's; a cable that fits nowhere
+stays on its shortest path and its segment is reported.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from fieldops.core.model import FloorPlan, Media
 
 EPS_MM2 = 1e-6
 MAX_ROUNDS = 20  # rounds stop as soon as one moves nothing
+MAX_STRETCHES = 64  # over-full stretches of tray retried one by one per class and round
 
 
 def vertex_positions(points) -> list[float]:
@@ -312,7 +316,6 @@ class TrayFill:
         self, entry, media, order_key, on_tray, total, cls_count, reroute, moved, fits, done
     ) -> bool:
         ent, r0, r1 = self.ranges()
-        ent_cut = np.searchsorted(ent, np.arange(self.n_entries + 1))
         over = total > self.cap + EPS_MM2
         pre = np.concatenate(([0], np.cumsum(over.astype(np.int64))))
         ent_over = np.zeros(self.n_entries, dtype=bool)
@@ -326,9 +329,8 @@ class TrayFill:
         cables_of: dict[int, list[int]] = {}
         for i, p in zip(by.tolist(), entry[by].tolist(), strict=True):
             cables_of.setdefault(p, []).append(i)
+        step = _Step(self, entry, media, total, cls_count, cables_of, reroute, moved, fits, done)
         ent_class = np.array(self.ent_class, dtype=np.int64)
-        ent_d = np.array(self.ent_d, dtype=float)
-        cap = self.cap
         any_moved = False
         for c, g in enumerate(self.graphs):
             if g is None:
@@ -338,58 +340,61 @@ class TrayFill:
                 continue
             mine_media = np.unique(media[cab][self.media_class[media[cab]] == c])
             smallest = float(self.area[mine_media].min(initial=np.inf))
-            drop = self.edge_room(c, cap - total) < smallest
+            # 1. every crossing route, around every piece without room
+            room = self.cap - total
+            drop = self.edge_room(c, room) < smallest
             drop |= self.edge_mask(c, self.apart_atoms(c, cls_count))
-            dist, paths = reroute(c, drop, cands)
-            fin = np.flatnonzero(np.isfinite(dist))
-            if not len(fin):
-                continue
-            polys, names, bends, plain, edges, cut = paths
-            now = cands[fin]
-            detour = dist[fin] - ent_d[now]
-            mine, mine_cut = _expand(ent_cut[now], ent_cut[now + 1])
-            mine, atom_cut = _expand(r0[mine], r1[mine])
-            mine_cut = atom_cut[mine_cut]
-            a0, a1 = self.edge_atoms[c]
-            alt, alt_cut = _expand(a0[edges], a1[edges])
-            alt_cut = alt_cut[cut]
-            for k in np.lexsort((now, detour)).tolist():
-                p = int(now[k])
-                here = mine[mine_cut[k] : mine_cut[k + 1]]
-                need = float((total[here] - cap[here]).max()) if len(here) else 0.0
-                if need <= EPS_MM2:
-                    continue
-                there = alt[alt_cut[k] : alt_cut[k + 1]]
-                space = float((cap[there] - total[there]).min()) if len(there) else math.inf
-                take, acc = [], 0.0
-                d = float(dist[fin[k]])
-                for i in cables_of[p]:
-                    a = float(self.area[media[i]])
-                    if acc + a > space + EPS_MM2 or not fits(i, d, int(bends[k])):
-                        continue
-                    take.append(i)
-                    acc += a
-                    if acc >= need - EPS_MM2:
-                        break
-                if not take:
-                    continue
-                total[here] -= acc
-                total[there] += acc
-                cls_count[here, c] -= len(take)
-                cls_count[there, c] += len(take)
-                new = self.n_entries
-                e = edges[cut[k] : cut[k + 1]]
-                self.add_entries(
-                    c, [self.ent_src[p]], [self.ent_dst[p]], [d], e, np.array([0, len(e)])
-                )
-                for i in take:
-                    done.from_mm.setdefault(i, float(ent_d[p]))
-                    entry[i] = new
-                moved(take, new, d, bends[k], plain[k], polys[k], names[k])
-                taken = set(take)
-                cables_of[p] = [i for i in cables_of[p] if i not in taken]
-                any_moved = True
+            any_moved |= step.move(c, cands, drop, None)
+            # 2. per stretch still over: around it, through over-full pieces the route already
+            #    takes (a route may keep an unavoidable full piece and leave an avoidable one);
+            #    routes are grouped by those pieces, each group re-routed once
+            for x0, x1 in self._over_stretches(total)[:MAX_STRETCHES]:
+                any_moved |= self._around_stretch(step, c, x0, x1, smallest, cables_of, cls_count)
         return any_moved
+
+    def _around_stretch(self, step, c, x0, x1, smallest, cables_of, cls_count) -> bool:
+        """Step 2 of a round for one over-full stretch ``[x0, x1)`` and class ``c``."""
+        total = step.total
+        ent, r0, r1 = self.ranges()
+        on = np.unique(ent[(r0 < x1) & (r1 > x0)])
+        on = [p for p in on.tolist() if self.ent_class[p] == c and cables_of.get(p)]
+        if not on:
+            return False
+        over = total > self.cap + EPS_MM2
+        ent_cut = np.searchsorted(ent, np.arange(self.n_entries + 1))
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for p in on:
+            atoms, _ = _expand(r0[ent_cut[p] : ent_cut[p + 1]], r1[ent_cut[p] : ent_cut[p + 1]])
+            own = atoms[over[atoms] & ((atoms < x0) | (atoms >= x1))]
+            groups.setdefault(tuple(own.tolist()), []).append(p)
+        block = (self.cap - total < smallest) & ~over  # full pieces
+        block[x0:x1] = True
+        apart = self.edge_mask(c, self.apart_atoms(c, cls_count))
+        moved = False
+        for own, members in sorted(groups.items()):
+            keep = np.zeros(self.n_atoms, dtype=bool)
+            keep[list(own)] = True
+            drop = self.edge_mask(c, block | (over & ~keep)) | apart
+            moved |= step.move(c, np.array(members, dtype=np.int64), drop, (x0, x1))
+        return moved
+
+    def _over_stretches(self, total: np.ndarray) -> list[tuple[int, int]]:
+        """Runs of consecutive over-full atoms of one tray ``[x0, x1)``, most over first."""
+        over = total > self.cap + EPS_MM2
+        if not over.any():
+            return []
+        idx = np.flatnonzero(over)
+        start = np.ones(len(idx), dtype=bool)
+        start[1:] = (idx[1:] != idx[:-1] + 1) | (
+            self.atom_tray[idx[1:]] != self.atom_tray[idx[:-1]]
+        )
+        firsts = np.flatnonzero(start)
+        out = []
+        for k, f in enumerate(firsts.tolist()):
+            last = (firsts[k + 1] if k + 1 < len(firsts) else len(idx)) - 1
+            x0, x1 = int(idx[f]), int(idx[last]) + 1
+            out.append((float((total[x0:x1] - self.cap[x0:x1]).max()), x0, x1))
+        return [(x0, x1) for _, x0, x1 in sorted(out, key=lambda e: (-e[0], e[1]))]
 
     # ------------------------------------------------------------ report
 
@@ -463,3 +468,79 @@ class TrayFill:
                     )
                 )
         return out
+
+
+class _Step:
+    """One diversion round's moves: re-route given routes around some edges and move their
+    cables where the detour has room (see :meth:`TrayFill.divert`)."""
+
+    def __init__(self, fill, entry, media, total, cls_count, cables_of, reroute, moved, fits, done):
+        self.fill, self.entry, self.media, self.total = fill, entry, media, total
+        self.cls_count, self.cables_of = cls_count, cables_of
+        self.reroute, self.moved, self.fits, self.done = reroute, moved, fits, done
+
+    def move(self, c: int, cands: np.ndarray, drop: np.ndarray, relieve) -> bool:
+        """Re-route ``cands`` (routes of class ``c``) without the ``drop`` edges; move cables
+        to relieve the over-full atoms of each route (only those in ``relieve``, a ``[x0, x1)``
+        atom range, when given). Returns whether anything moved."""
+        fill, total, cap = self.fill, self.total, self.fill.cap
+        ent, r0, r1 = fill.ranges()
+        ent_cut = np.searchsorted(ent, np.arange(fill.n_entries + 1))
+        ent_d = np.array(fill.ent_d, dtype=float)
+        dist, paths = self.reroute(c, drop, cands)
+        fin = np.flatnonzero(np.isfinite(dist))
+        if not len(fin):
+            return False
+        polys, names, bends, plain, edges, cut = paths
+        now = cands[fin]
+        detour = dist[fin] - ent_d[now]
+        mine, mine_cut = _expand(ent_cut[now], ent_cut[now + 1])
+        mine, atom_cut = _expand(r0[mine], r1[mine])
+        mine_cut = atom_cut[mine_cut]
+        a0, a1 = fill.edge_atoms[c]
+        alt, alt_cut = _expand(a0[edges], a1[edges])
+        alt_cut = alt_cut[cut]
+        any_moved = False
+        for k in np.lexsort((now, detour)).tolist():
+            p = int(now[k])
+            left = self.cables_of.get(p)
+            if not left:
+                continue
+            here = mine[mine_cut[k] : mine_cut[k + 1]]
+            there = alt[alt_cut[k] : alt_cut[k + 1]]
+            leave = np.setdiff1d(here, there, assume_unique=True)  # pieces the cables vacate
+            join = np.setdiff1d(there, here, assume_unique=True)  # pieces they are added to
+            target = (
+                leave if relieve is None else leave[(leave >= relieve[0]) & (leave < relieve[1])]
+            )
+            need = float((total[target] - cap[target]).max()) if len(target) else 0.0
+            if need <= EPS_MM2:
+                continue
+            space = float((cap[join] - total[join]).min()) if len(join) else math.inf
+            take, acc = [], 0.0
+            d = float(dist[fin[k]])
+            for i in left:
+                a = float(fill.area[self.media[i]])
+                if acc + a > space + EPS_MM2 or not self.fits(i, d, int(bends[k])):
+                    continue
+                take.append(i)
+                acc += a
+                if acc >= need - EPS_MM2:
+                    break
+            if not take:
+                continue
+            total[leave] -= acc
+            total[join] += acc
+            self.cls_count[leave, c] -= len(take)
+            self.cls_count[join, c] += len(take)
+            new = fill.n_entries
+            e = edges[cut[k] : cut[k + 1]]
+            fill.add_entries(c, [fill.ent_src[p]], [fill.ent_dst[p]], [d], e, np.array([0, len(e)]))
+            for i in take:
+                self.done.from_mm.setdefault(i, float(ent_d[p]))
+                self.entry[i] = new
+            self.moved(take, new, d, bends[k], plain[k], polys[k], names[k])
+            taken = set(take)
+            self.cables_of[p] = [i for i in left if i not in taken]
+            any_moved = True
+        return any_moved

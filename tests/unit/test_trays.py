@@ -237,6 +237,42 @@ def test_a_cable_is_never_moved_onto_a_route_its_media_cannot_reach(tmp_path):
     assert [p.rule for p in tray_problems(design, plan)] == ["fill"]
 
 
+# FUNNEL: R03 drops only onto T3, which takes one cable; from R01's tray T0 a short link TS
+# (one cable) and a long loop TL lead to T3. Tray route R01 -> R03: drop 433 + 300 across to
+# T0, T0 1100, then TS 1200 or TL 1000 + 1200 + 1000, T3 1100, across 300 and drop 433.
+FUNNEL = [
+    "{name: T0, media: [copper], elevation_mm: 2500, width_mm: 300, points: [[1800, 3300], [1800, 4400]]}",
+    "{name: TS, media: [copper], elevation_mm: 2500, width_mm: 300, fill_area_mm2: 60, points: [[1800, 4400], [3000, 4400]]}",
+    "{name: TL, media: [copper], elevation_mm: 2500, width_mm: 300, points: [[1800, 4400], [1800, 5400], [3000, 5400], [3000, 4400]]}",
+    "{name: T3, media: [copper], elevation_mm: 2500, width_mm: 300, fill_area_mm2: 60, points: [[3000, 4400], [3000, 3300]]}",
+]
+
+
+def test_a_route_keeps_an_unavoidable_full_tray_and_leaves_an_avoidable_one(tmp_path):
+    design, plan = plan_of(tray_design(tmp_path, FUNNEL))
+    short, moved = sorted(plan.runs, key=lambda r: r.id)
+    assert short.tray_path == ("T0", "TS", "T3")
+    assert short.route_mm == pytest.approx(
+        2 * IN_RACK_MM + 733 + 1100 + 1200 + 1100 + 733, abs=0.06
+    )
+    assert moved.tray_path == ("T0", "TL", "T3")
+    assert moved.route_mm == pytest.approx(
+        2 * IN_RACK_MM + 733 + 1100 + 3200 + 1100 + 733, abs=0.06
+    )
+    over = {s.name: s.over for s in plan.tray_segments}
+    assert over == {
+        "T0/1": False,
+        "TS/1": False,
+        "TL/1": False,
+        "TL/2": False,
+        "TL/3": False,
+        "T3/1": True,
+    }
+    assert [p.message.split(" is ")[0] for p in tray_problems(design, plan)] == [
+        "tray 'T3' segment 1 ([3000, 4400] to [3000, 3300])"
+    ]
+
+
 def test_with_room_on_the_short_path_nothing_is_diverted(tmp_path):
     _, plan = plan_of(tray_design(tmp_path, [t1("fill_area_mm2: 120"), *LOOP]))
     assert plan.diversions == ()
