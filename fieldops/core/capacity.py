@@ -362,11 +362,16 @@ class TrayFill:
             return False
         over = total > self.cap + EPS_MM2
         ent_cut = np.searchsorted(ent, np.arange(self.n_entries + 1))
+        on_arr = np.array(on, dtype=np.int64)
+        rng, rng_cut = _expand(ent_cut[on_arr], ent_cut[on_arr + 1])
+        atoms, atom_cut = _expand(r0[rng], r1[rng])
+        owner = np.repeat(np.arange(len(on)), np.diff(atom_cut[rng_cut]))
+        keep = over[atoms] & ((atoms < x0) | (atoms >= x1))
+        atoms, owner = atoms[keep], owner[keep]
+        cut = np.searchsorted(owner, np.arange(len(on) + 1))
         groups: dict[tuple[int, ...], list[int]] = {}
-        for p in on:
-            atoms, _ = _expand(r0[ent_cut[p] : ent_cut[p + 1]], r1[ent_cut[p] : ent_cut[p + 1]])
-            own = atoms[over[atoms] & ((atoms < x0) | (atoms >= x1))]
-            groups.setdefault(tuple(own.tolist()), []).append(p)
+        for k, p in enumerate(on):
+            groups.setdefault(tuple(atoms[cut[k] : cut[k + 1]].tolist()), []).append(p)
         block = (self.cap - total < smallest) & ~over  # full pieces
         block[x0:x1] = True
         apart = self.edge_mask(c, self.apart_atoms(c, cls_count))
@@ -501,18 +506,29 @@ class _Step:
         alt, alt_cut = _expand(a0[edges], a1[edges])
         alt_cut = alt_cut[cut]
         any_moved = False
+        seen = np.zeros(fill.n_atoms, dtype=bool)
+        pending: list[tuple[int, int, float, np.ndarray]] = []  # (src, dst, dist, edges)
+        base = fill.n_entries
         for k in np.lexsort((now, detour)).tolist():
             p = int(now[k])
             left = self.cables_of.get(p)
             if not left:
                 continue
             here = mine[mine_cut[k] : mine_cut[k + 1]]
+            if relieve is not None:
+                here_x = here[(here >= relieve[0]) & (here < relieve[1])]
+            else:
+                here_x = here
+            if not len(here_x) or not (total[here_x] - cap[here_x]).max() > EPS_MM2:
+                continue  # nothing (left) to relieve on this route
             there = alt[alt_cut[k] : alt_cut[k + 1]]
-            leave = np.setdiff1d(here, there, assume_unique=True)  # pieces the cables vacate
-            join = np.setdiff1d(there, here, assume_unique=True)  # pieces they are added to
-            target = (
-                leave if relieve is None else leave[(leave >= relieve[0]) & (leave < relieve[1])]
-            )
+            seen[there] = True
+            target = here_x[~seen[here_x]]  # pieces the cables vacate
+            leave = here[~seen[here]]
+            seen[there] = False
+            seen[here] = True
+            join = there[~seen[there]]  # pieces they are added to
+            seen[here] = False
             need = float((total[target] - cap[target]).max()) if len(target) else 0.0
             if need <= EPS_MM2:
                 continue
@@ -533,9 +549,8 @@ class _Step:
             total[join] += acc
             self.cls_count[leave, c] -= len(take)
             self.cls_count[join, c] += len(take)
-            new = fill.n_entries
-            e = edges[cut[k] : cut[k + 1]]
-            fill.add_entries(c, [fill.ent_src[p]], [fill.ent_dst[p]], [d], e, np.array([0, len(e)]))
+            new = base + len(pending)
+            pending.append((fill.ent_src[p], fill.ent_dst[p], d, edges[cut[k] : cut[k + 1]]))
             for i in take:
                 self.done.from_mm.setdefault(i, float(ent_d[p]))
                 self.entry[i] = new
@@ -543,4 +558,10 @@ class _Step:
             taken = set(take)
             self.cables_of[p] = [i for i in left if i not in taken]
             any_moved = True
+        if pending:
+            src, dst, dd, ee = zip(*pending, strict=True)
+            lens = [len(e) for e in ee]
+            fill.add_entries(
+                c, src, dst, dd, np.concatenate(ee), np.concatenate(([0], np.cumsum(lens)))
+            )
         return any_moved
