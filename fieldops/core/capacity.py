@@ -283,7 +283,7 @@ class TrayFill:
         use: Callable[[], np.ndarray],
         reroute: Callable,
         moved: Callable,
-        fits: Callable[[int, float, int], bool],
+        fits: Callable[[int, float, int, bool], bool],
     ) -> Diverted:
         """Move cables off atoms over their limit, in rounds (see the module docstring).
 
@@ -293,7 +293,7 @@ class TrayFill:
         the ``drop`` edges and returns ``(dist, paths)`` per route (``paths`` as
         ``_batch_paths(..., with_edges=True)`` for the finite ones); ``moved(cables, new
         entry, dist, bends, plain, poly, names)`` records a move in the planner's arrays;
-        ``fits(cable, dist, bends)`` says whether a cable still reaches on a route (a cable is
+        ``fits(cable, dist, bends, plain)`` says whether a cable still reaches on a route (a cable is
         never moved onto a route its media cannot reach or be ordered for).
         """
         done = Diverted({})
@@ -537,7 +537,7 @@ class _Step:
             d = float(dist[fin[k]])
             for i in left:
                 a = float(fill.area[self.media[i]])
-                if acc + a > space + EPS_MM2 or not self.fits(i, d, int(bends[k])):
+                if acc + a > space + EPS_MM2 or not self.fits(i, d, int(bends[k]), plain[k]):
                     continue
                 take.append(i)
                 acc += a

@@ -356,10 +356,13 @@ class TrayGraph:
         return dijkstra(m, directed=True, indices=idx, return_predecessors=True)
 
     def without(self, drop: np.ndarray):
-        """The graph's matrix without the edges where ``drop`` (in edge_keys order) is true."""
+        """The graph's matrix without the edges where ``drop`` (in edge_keys order) is true:
+        they weigh infinity, which Dijkstra never relaxes (cheaper than rebuilding the
+        matrix; its rows hold the edges in edge_keys order)."""
         n = len(self.coords)
-        keep = ~drop
-        return csr_matrix((self.edge_w[keep], (self.edge_i[keep], self.edge_j[keep])), shape=(n, n))
+        indptr = np.searchsorted(self.edge_i, np.arange(n + 1))
+        weights = np.where(drop, np.inf, self.edge_w)
+        return csr_matrix((weights, self.edge_j, indptr), shape=(n, n))
 
     def path(
         self, pred_row: np.ndarray, src: int, dst: int
@@ -985,20 +988,34 @@ def _plan(design: Design, say, options: RoutingOptions, cable_ids=None) -> Cable
 
     def order_key(cables: np.ndarray) -> np.ndarray:
         """The cables' ranks among themselves in cable-ID order."""
-        cids = np.array([ids[res.idents[i]] for i in cables.tolist()])
-        rank = np.empty(len(cables), dtype=np.int64)
-        rank[np.argsort(cids, kind="stable")] = np.arange(len(cables))
+        idents = res.idents
+        cids = [ids[idents[i]] for i in cables.tolist()]
+        rank = np.empty(len(cids), dtype=np.int64)
+        rank[sorted(range(len(cids)), key=cids.__getitem__)] = np.arange(len(cids))
         return rank
 
     longest = [min(effective_reach(m), m.lengths_mm[-1] if m.lengths_mm else 0) for m in media_list]
+    allow_of = [bend_allowance_mm(m) for m in media_list]
+    slack_of = [2 * m.slack_per_end_mm for m in media_list]
+    outside: list = []  # per cable: the route's parts outside the trays, as Python floats
 
-    def fits(i: int, dist: float, bends: int) -> bool:
-        """Whether cable i still reaches (and can be ordered) over a tray path of ``dist``."""
-        m = media_list[mi[i]]
-        up = (top[ra[i]] - za[i]) + depth[ra[i]] / 2 + dist + depth[rb[i]] / 2
-        route = up + (top[rb[i]] - zb[i])
-        need = math.ceil(route + (bends + 4) * bend_allowance_mm(m) + 2 * m.slack_per_end_mm - 1e-9)
-        return need <= longest[mi[i]]
+    def fits(i: int, dist: float, bends: int, plain: bool) -> bool:
+        """Whether cable i still reaches (and can be ordered) over a tray path of ``dist``
+        (summed as sizing sums it; two bends to spare where sizing recounts them)."""
+        if not outside:
+            outside.extend(
+                zip(
+                    ((top[ra] - za) + depth[ra] / 2).tolist(),
+                    (depth[rb] / 2).tolist(),
+                    (top[rb] - zb).tolist(),
+                    mi.tolist(),
+                    strict=True,
+                )
+            )
+        a, b, c, m = outside[i]
+        turns = bends + 4 + (0 if plain else 2)
+        need = math.ceil(a + dist + b + c + turns * allow_of[m] + slack_of[m] - 1e-9)
+        return need <= longest[m]
 
     diverted = fill.divert(
         entry=tr_pair,
