@@ -204,6 +204,8 @@ def job_route(su: int, work: Path) -> dict:
         "runs": len(plan.runs),
         "reach_problems": len(plan.problems),
         "ordered_m": round(sum(x.ordered_mm for x in plan.runs) / 1000, 1),
+        "diverted": len(plan.diversions),  # cables moved off full tray segments
+        "segments_over": sum(1 for x in plan.tray_segments if x.over),
     }
     return {"route": r}
 

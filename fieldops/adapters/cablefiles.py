@@ -1,4 +1,4 @@
-"""Write a cable plan as files: ``cutsheet.csv``, ``bom.csv``, ``routes.json``.
+"""Write a cable plan as files: ``cutsheet.csv``, ``bom.csv``, ``routes.json``, ``trays.csv``.
 
 Columns and the spares policy are documented in docs/cables.md. Given the work plan, the cut
 sheet also names the work order and step that runs each cable or plugs each cord. Every file is written to a
@@ -55,6 +55,26 @@ CUTSHEET_COLUMNS = (
 WORK_COLUMNS = ("work_order", "step")
 
 BOM_COLUMNS = ("sku", "media", "media_class", "length_mm", "quantity", "spares", "order_quantity")
+
+TRAY_COLUMNS = (
+    "tray",
+    "segment",
+    "x0_mm",
+    "y0_mm",
+    "x1_mm",
+    "y1_mm",
+    "elevation_mm",
+    "length_mm",
+    "media_classes",
+    "cables",
+    "cable_area_mm2",
+    "usable_area_mm2",
+    "fill_ratio",
+    "max_fill_ratio",
+    "over",
+    "biggest",
+    "together",
+)
 
 
 def spares_for(quantity: int) -> int:
@@ -151,6 +171,34 @@ def bom_rows(design: Design, plan: CablePlan) -> list[dict]:
     return rows
 
 
+def tray_rows(plan: CablePlan) -> list[dict]:
+    """One row per tray segment (floor-plan order): its fill at the fullest cross-section."""
+    rows = []
+    for s in plan.tray_segments:
+        rows.append(
+            {
+                "tray": s.tray,
+                "segment": s.segment,
+                "x0_mm": s.start[0],
+                "y0_mm": s.start[1],
+                "x1_mm": s.end[0],
+                "y1_mm": s.end[1],
+                "elevation_mm": s.elevation_mm,
+                "length_mm": _num(s.length_mm),
+                "media_classes": "+".join(s.media_classes),
+                "cables": s.cables,
+                "cable_area_mm2": _num(round(s.cable_area_mm2, 1)),
+                "usable_area_mm2": s.usable_area_mm2,
+                "fill_ratio": f"{s.fill_ratio:.4f}",
+                "max_fill_ratio": f"{s.max_fill_ratio:g}",
+                "over": "yes" if s.over else "",
+                "biggest": " ".join(f"{m}x{n}" for m, n, _ in s.contributors[:3]),
+                "together": " ".join(f"{a}+{b}" for a, b in s.together),
+            }
+        )
+    return rows
+
+
 def routes_document(design: Design, plan: CablePlan) -> dict:
     """The routes.json document: per cable its 3-D polyline (mm, A end to B end)."""
     return {
@@ -205,7 +253,8 @@ def _csv_text(columns, rows) -> str:
 def write_cable_files(
     design: Design, plan: CablePlan, outdir: str | Path, work: WorkPlan | None = None
 ) -> list[Path]:
-    """Write cutsheet.csv, bom.csv and routes.json into ``outdir``; return their paths.
+    """Write cutsheet.csv, bom.csv, routes.json and trays.csv into ``outdir``; return their
+    paths.
 
     With ``work`` (the plan's :class:`~fieldops.core.workorder.WorkPlan`), cutsheet.csv gets
     the ``work_order`` and ``step`` columns.
@@ -224,4 +273,5 @@ def write_cable_files(
         atomic_write(out / "cutsheet.csv", cut),
         atomic_write(out / "bom.csv", bom),
         atomic_write(out / "routes.json", routes),
+        atomic_write(out / "trays.csv", _csv_text(TRAY_COLUMNS, tray_rows(plan))),
     ]

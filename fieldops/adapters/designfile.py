@@ -39,6 +39,7 @@ from fieldops.core.model import (
     RobotProfile,
     Source,
     Termination,
+    TrayRules,
     Waypoint,
     frozen_map,
 )
@@ -82,9 +83,10 @@ def parse_floorplan(data, file: str, problems: list[Problem], path: str = "") ->
         kind = o.str(
             "kind", "other", required=False, choices=("column", "cooling", "keepout", "other")
         )
+        height = parse_obstacle_height(o)
         o.unknown()
         if name and poly:
-            obstacles.append(Obstacle(name, kind, poly, o.source()))
+            obstacles.append(Obstacle(name, kind, poly, o.source(), height))
     waypoints = []
     for w in f.each("waypoints", max_items=10_000):
         name = w.str("name", max_len=64)
@@ -104,9 +106,10 @@ def parse_floorplan(data, file: str, problems: list[Problem], path: str = "") ->
             media = []
         elev = t.int("elevation_mm", 2700, required=False, low=0, high=20_000)
         width = t.int("width_mm", 300, required=False, low=50, high=3_000)
+        fill = parse_tray_fill(t)
         t.unknown()
         if name and pts and media:
-            trays.append(CableTray(name, pts, elev, width, tuple(media), t.source()))
+            trays.append(CableTray(name, pts, elev, width, tuple(media), t.source(), **fill))
     rack_types = {}
     for rt in f.each("rack_types", max_items=10_000):
         slug = rt.str("slug", max_len=64)
@@ -140,6 +143,7 @@ def parse_floorplan(data, file: str, problems: list[Problem], path: str = "") ->
             racks.append(Rack(name, rtype, pos, float(rot), row or "", r.source()))
     for row in f.each("rows", max_items=10_000):
         racks.extend(_expand_row(row, rack_types))
+    tray_rules = parse_tray_rules(f)
     f.unknown()
     return FloorPlan(
         name=hall,
@@ -151,7 +155,73 @@ def parse_floorplan(data, file: str, problems: list[Problem], path: str = "") ->
         rack_types=frozen_map(rack_types),
         racks=tuple(racks),
         source=f.source(),
+        tray_rules=tray_rules,
     )
+
+
+# ---------------------------------------------------------------- tray engineering fields
+
+
+def parse_obstacle_height(o: Fields) -> int:
+    """An obstacle's ``height_mm`` (0 or absent: floor to ceiling)."""
+    return o.int("height_mm", 0, required=False, low=0, high=20_000)
+
+
+def parse_tray_fill(t: Fields) -> dict:
+    """A tray's fill fields: ``depth_mm``, ``max_fill_ratio``, ``fill_area_mm2``, ``divider``
+    (0 / absent: the floor plan's ``tray_rules``)."""
+    return {
+        "depth_mm": t.int("depth_mm", 0, required=False, low=0, high=1_000),
+        "max_fill_ratio": float(
+            t.number("max_fill_ratio", 0.0, required=False, low=0.0, high=1.0) or 0.0
+        ),
+        "fill_area_mm2": t.int("fill_area_mm2", 0, required=False, low=0, high=10_000_000),
+        "divider": bool(t.bool("divider", False, required=False)),
+    }
+
+
+def parse_tray_rules(f: Fields) -> TrayRules:
+    """The floor plan's ``tray_rules:`` mapping (every field optional; defaults in TrayRules)."""
+    if not f.has("tray_rules"):
+        return TrayRules()
+    r = Fields(
+        f.map("tray_rules"), f.file, f.sub("tray_rules"), f.problems, line=f.line_of("tray_rules")
+    )
+    d = TrayRules()
+    separate = d.separate
+    raw = r.raw("separate")
+    if raw is not None:
+        pairs = raw if isinstance(raw, list) else None
+        ok = pairs is not None and all(
+            isinstance(p, list)
+            and len(p) == 2
+            and all(c in MEDIA_CLASSES for c in p)
+            and p[0] != p[1]
+            for p in pairs
+        )
+        if ok:
+            separate = tuple((p[0], p[1]) for p in pairs)
+        else:
+            r.error(
+                "separate",
+                f"expected a list of pairs of different media classes from: {', '.join(MEDIA_CLASSES)} "
+                "(e.g. [[power, copper]]; [] separates nothing)",
+            )
+    rules = TrayRules(
+        max_fill_ratio=float(
+            r.number("max_fill_ratio", d.max_fill_ratio, required=False, low=0.01, high=1.0)
+        ),
+        depth_mm=r.int("depth_mm", d.depth_mm, required=False, low=10, high=1_000),
+        overfill=r.str("overfill", d.overfill, required=False, choices=("error", "warning"))
+        or d.overfill,
+        separate=separate,
+        join_tolerance_mm=r.int(
+            "join_tolerance_mm", d.join_tolerance_mm, required=False, low=0, high=5_000
+        ),
+        source=r.source(),
+    )
+    r.unknown({"separate"})
+    return rules
 
 
 def _expand_row(row: Fields, rack_types: dict[str, RackType]) -> list[Rack]:
@@ -213,6 +283,9 @@ def parse_media(data, file: str, problems: list[Problem]) -> dict[str, Media]:
             port_types=tuple(port_types),
             color=m.str("color", "", required=False, max_len=20) or "",
             source=m.source(),
+            outer_diameter_mm=float(
+                m.number("outer_diameter_mm", 0.0, required=False, low=0, high=200) or 0.0
+            ),
         )
         m.unknown()
         try:

@@ -13,7 +13,8 @@ def register(sub) -> None:
         help="route and size cables, build work orders and the schedule",
         description="Validate a design, route every cable over the trays, size it to an orderable "
         "length, and build step-ordered work orders for a crew and its robots. Writes cutsheet.csv, "
-        "bom.csv, routes.json, workorders.json and schedule.csv into OUTDIR (all or nothing).",
+        "bom.csv, routes.json, trays.csv, workorders.json and schedule.csv into OUTDIR (all or "
+        "nothing). Refuses, with validate's messages, what validate refuses.",
     )
     p.add_argument("design", help="design directory (holding design.yaml)")
     add_outdir(p)
@@ -28,7 +29,7 @@ def register(sub) -> None:
     p.add_argument(
         "--cables-only",
         action="store_true",
-        help="only the cable outputs (cutsheet.csv, bom.csv, routes.json)",
+        help="only the cable outputs (cutsheet.csv, bom.csv, routes.json, trays.csv)",
     )
     p.add_argument("--pdf", action="store_true", help="also print cutsheets.pdf and labels.pdf")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from fieldops.cli._args import add_team, robot_list
 from fieldops.core.problems import ERROR, WARNING, one_line
 
 MAX_CLEARANCE_MM = 10_000
@@ -24,10 +25,13 @@ def _clearance(text: str) -> int:
 def register(sub) -> None:
     p = sub.add_parser(
         "validate",
-        help="check a design: U overlaps, budgets, ports, cables, floor geometry",
+        help="check a design: U overlaps, budgets, ports, cables, floor geometry, trays, the team",
         description="Check a design directory and list every problem as 'file:line: path: message' "
-        "(file names relative to the design directory). Exit 0 when valid, 2 when it has errors "
-        "(or warnings with --strict). The formats are described in docs/formats.md.",
+        "(file names relative to the design directory). Once the design's own rules pass, the "
+        "cables are routed and what 'fieldops plan' would refuse for the team is checked too "
+        "(tray fill and separation, reach, lifts, robot actions, walking paths), with plan's "
+        "messages. Exit 0 when valid, 2 when it has errors (or warnings with --strict). The "
+        "formats are described in docs/formats.md.",
     )
     p.add_argument(
         "design",
@@ -51,13 +55,37 @@ def register(sub) -> None:
         metavar="MM",
         help="working clearance that must be free in front of and behind every rack (default 900; 0 turns the check off)",
     )
+    p.add_argument(
+        "--crew",
+        type=int,
+        default=None,
+        metavar="N",
+        help="number of technicians to check the plan for (default: the technician profile's count)",
+    )
+    add_team(p)
+    p.add_argument(
+        "--rules-only",
+        action="store_true",
+        help="only the design's own rules: no routing, no tray fill and no team checks (fast on "
+        "big halls, but plan may still refuse what they would have found)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from fieldops import services  # not at import: every fieldops command imports this module
 
-    report = services.validate_design(args.design, clearance_mm=args.clearance_mm)
+    if args.crew is not None and args.crew < 0:
+        print("fieldops validate: --crew must be 0 or more", file=sys.stderr)
+        return 2
+    report = services.validate_design(
+        args.design,
+        clearance_mm=args.clearance_mm,
+        crew=args.crew,
+        robots=robot_list(args),
+        profiles_dir=args.profiles,
+        plan_checks=not args.rules_only,
+    )
     errors = [p for p in report.problems if p.severity == ERROR]
     warnings = [p for p in report.problems if p.severity == WARNING]
     failed = bool(errors) or (args.strict and bool(warnings))

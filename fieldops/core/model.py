@@ -103,6 +103,7 @@ class Obstacle:
     kind: str  # column | cooling | keepout | other
     polygon: tuple[Point2, ...]
     source: Source = NO_SOURCE
+    height_mm: int = 0  # top above the floor; 0 = floor to ceiling (collides with any tray)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +118,12 @@ class Waypoint:
 
 @dataclass(frozen=True, slots=True)
 class CableTray:
-    """A tray or ladder: a polyline at an elevation that carries some media classes."""
+    """A tray or ladder: a polyline at an elevation that carries some media classes.
+
+    ``elevation_mm`` is the tray bottom (where cables lie). Fill: the usable cross-section is
+    ``fill_area_mm2`` if given, else ``width_mm x depth_mm``; ``depth_mm`` and
+    ``max_fill_ratio`` of 0 take the floor plan's :class:`TrayRules` defaults.
+    """
 
     name: str
     points: tuple[Point2, ...]
@@ -125,6 +131,44 @@ class CableTray:
     width_mm: int
     media_classes: tuple[str, ...]
     source: Source = NO_SOURCE
+    depth_mm: int = 0  # usable loading depth (side-rail height); 0 = TrayRules.depth_mm
+    max_fill_ratio: float = 0.0  # 0 = TrayRules.max_fill_ratio
+    fill_area_mm2: int = 0  # 0 = width_mm x depth_mm
+    divider: bool = False  # a fixed barrier: separated classes may share it, one per side
+
+
+# Defaults for tray fill (docs/cables.md#tray-fill cites the sources):
+# TIA-569 / TIA-942 size telecommunications trays for at most 50 % fill and 150 mm depth.
+DEFAULT_MAX_FILL_RATIO = 0.5
+DEFAULT_TRAY_DEPTH_MM = 100  # a common ladder / wire-basket side-rail height
+DEFAULT_SEPARATE = (("copper", "power"), ("fibre", "power"))
+
+
+@dataclass(frozen=True, slots=True)
+class TrayRules:
+    """Floor-plan wide tray engineering rules (``tray_rules:`` in the floor plan)."""
+
+    max_fill_ratio: float = DEFAULT_MAX_FILL_RATIO
+    depth_mm: int = DEFAULT_TRAY_DEPTH_MM
+    overfill: str = "error"  # severity of a segment over its fill limit: error | warning
+    separate: tuple[tuple[str, str], ...] = DEFAULT_SEPARATE  # class pairs that never share
+    join_tolerance_mm: int = 100  # a tray end this close to another tray should meet it
+    source: Source = NO_SOURCE
+
+    def apart(self, a: str, b: str) -> bool:
+        """Whether media classes ``a`` and ``b`` must not share a tray."""
+        return (a, b) in self.separate or (b, a) in self.separate
+
+    def usable_area_mm2(self, tray: CableTray) -> int:
+        """The cross-section cables may fill, before the fill ratio."""
+        return tray.fill_area_mm2 or tray.width_mm * (tray.depth_mm or self.depth_mm)
+
+    def capacity_mm2(self, tray: CableTray) -> float:
+        """Cable cross-section a tray takes at its fill limit."""
+        return self.usable_area_mm2(tray) * (tray.max_fill_ratio or self.max_fill_ratio)
+
+    def fill_limit(self, tray: CableTray) -> float:
+        return tray.max_fill_ratio or self.max_fill_ratio
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +232,7 @@ class FloorPlan:
     rack_types: Mapping[str, RackType] = field(default_factory=frozen_map)
     racks: tuple[Rack, ...] = ()
     source: Source = NO_SOURCE
+    tray_rules: TrayRules = TrayRules()
 
     def rack(self, name: str) -> Rack | None:
         return self._rack_index.get(name)
@@ -311,6 +356,12 @@ class Media:
     port_types: tuple[str, ...] = ()  # port types it plugs into (empty = any)
     color: str = ""
     source: Source = NO_SOURCE
+    outer_diameter_mm: float = 0.0  # cable jacket diameter, for tray fill (0 = unknown)
+
+    @property
+    def cross_section_mm2(self) -> float:
+        """The cable's cross-section for tray fill: a circle of its outer diameter."""
+        return math.pi / 4 * self.outer_diameter_mm**2
 
     def sku_for(self, length_mm: int) -> str:
         length_m = f"{length_mm / 1000:g}"

@@ -43,7 +43,15 @@ from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString, Polygon
 from shapely.ops import nearest_points
 
-from fieldops.core.cableplan import CableEnd, CablePlan, CableRun, Point3, ReachProblem
+from fieldops.core.cableplan import (
+    CableEnd,
+    CablePlan,
+    CableRun,
+    Diversion,
+    Point3,
+    ReachProblem,
+)
+from fieldops.core.capacity import TrayFill, vertex_positions
 from fieldops.core.labels import _clean, assign_cable_ids
 from fieldops.core.model import FRONT, REAR, U_MM, Design, Media
 
@@ -192,6 +200,7 @@ class TrayGraph:
         self._key_index: dict[tuple, int] = {}
         self.coords: list[Point3] = []
         self._edges: dict[tuple[int, int], tuple[float, str]] = {}
+        self._span: dict[tuple[int, int], tuple[int, float, float]] = {}  # edge -> tray, from, to
         self.drops: dict[str, list[str]] = {}  # rack name -> tray names it can drop from
         self.up: dict[str, int] = {}
         self.down: dict[str, int] = {}
@@ -205,13 +214,21 @@ class TrayGraph:
             self.coords.append(xyz)
         return i
 
-    def _edge(self, i: int, j: int, w: float, tray: str, both: bool = True) -> None:
+    def _edge(
+        self, i: int, j: int, w: float, tray: str, both: bool = True, span: tuple | None = None
+    ) -> None:
+        """An edge (both ways unless ``both=False``); ``span``: (tray index, from, to) along
+        the tray, for tray edges (fill is counted on it)."""
         if i == j:
             return
         for a, b in ((i, j), (j, i)) if both else ((i, j),):
             old = self._edges.get((a, b))
             if old is None or w < old[0]:
                 self._edges[(a, b)] = (w, tray)
+                if span is None:
+                    self._span.pop((a, b), None)
+                else:
+                    self._span[(a, b)] = span
 
     def _tray_node(self, t, line, pos: float) -> int:
         p = line.interpolate(pos)
@@ -226,12 +243,7 @@ class TrayGraph:
         lines = [LineString(t.points) for t in trays]
         splits: list[set[float]] = []
         for line in lines:
-            acc, s = [0.0], 0.0
-            coords = list(line.coords)
-            for k in range(1, len(coords)):
-                s += math.dist(coords[k - 1], coords[k])
-                acc.append(s)
-            splits.append(set(acc))
+            splits.append(set(vertex_positions(list(line.coords))))
         junctions: list[tuple[int, float, int, float, float]] = []  # (i, pos_i, j, pos_j, gap)
         if lines:
             tree = shapely.STRtree(lines)
@@ -267,13 +279,13 @@ class TrayGraph:
                     drops.append((r, t, p))
                     splits[t].add(p)
         # tray edges between consecutive split points
-        for t, line, cuts in zip(trays, lines, splits, strict=True):
+        for k, (t, line, cuts) in enumerate(zip(trays, lines, splits, strict=True)):
             order = sorted(cuts)
             prev_node, prev_pos = None, None
             for pos in order:
                 node = self._tray_node(t, line, pos)
                 if prev_node is not None:
-                    self._edge(prev_node, node, pos - prev_pos, t.name)
+                    self._edge(prev_node, node, pos - prev_pos, t.name, span=(k, prev_pos, pos))
                 prev_node, prev_pos = node, pos
         for i, pi, j, pj, gap in junctions:
             a = self._tray_node(trays[i], lines[i], pi)
@@ -303,6 +315,7 @@ class TrayGraph:
         # the same as arrays, for extracting many paths at once (see _batch_paths)
         self.coords_array = np.array(self.coords, dtype=float).reshape(-1, 3)
         self.tray_names = [t.name for t in trays]
+        self.tray_objs = trays  # what edge_span_tray indexes (fill is counted per tray object)
         tray_index = {name: k for k, name in enumerate(self.tray_names)}
         if self._edges:
             flat = keys[:, 0] * n + keys[:, 1]
@@ -310,9 +323,20 @@ class TrayGraph:
             self.edge_keys = flat[order]
             tid = np.array([tray_index.get(v[1], -1) for v in self._edges.values()], dtype=np.int64)
             self.edge_tray = tid[order]
+            # the same edges as arrays, in edge_keys order: ends, weight and the tray span
+            self.edge_i, self.edge_j = keys[order, 0], keys[order, 1]
+            self.edge_w = w[order]
+            none = (-1, 0.0, 0.0)
+            spans = [self._span.get(k, none) for k in self._edges]
+            self.edge_span_tray = np.array([s[0] for s in spans], dtype=np.int64)[order]
+            self.edge_lo = np.array([s[1] for s in spans], dtype=float)[order]
+            self.edge_hi = np.array([s[2] for s in spans], dtype=float)[order]
         else:
             self.edge_keys = np.zeros(0, dtype=np.int64)
             self.edge_tray = np.zeros(0, dtype=np.int64)
+            self.edge_i = self.edge_j = np.zeros(0, dtype=np.int64)
+            self.edge_w = self.edge_lo = self.edge_hi = np.zeros(0)
+            self.edge_span_tray = np.zeros(0, dtype=np.int64)
         # trays that join no other tray of the class
         if len(trays) > 1:
             joined = {i for i, *_ in junctions} | {j for _, _, j, *_ in junctions}
@@ -322,12 +346,23 @@ class TrayGraph:
                         f"tray '{t.name}' ({self.media_class}) meets no other {self.media_class} tray; only racks under it can use it"
                     )
 
-    def shortest(self, sources: list[str]):
-        """Distances and predecessors from the up nodes of ``sources`` (one Dijkstra pass)."""
+    def shortest(self, sources: list[str], matrix=None):
+        """Distances and predecessors from the up nodes of ``sources`` (one Dijkstra pass),
+        over ``matrix`` (default: every edge; see :meth:`without`)."""
         idx = [self.up[s] for s in sources]
         if not idx:
             return np.zeros((0, len(self.coords))), np.zeros((0, len(self.coords)), dtype=np.int32)
-        return dijkstra(self.matrix, directed=True, indices=idx, return_predecessors=True)
+        m = self.matrix if matrix is None else matrix
+        return dijkstra(m, directed=True, indices=idx, return_predecessors=True)
+
+    def without(self, drop: np.ndarray):
+        """The graph's matrix without the edges where ``drop`` (in edge_keys order) is true:
+        they weigh infinity, which Dijkstra never relaxes (cheaper than rebuilding the
+        matrix; its rows hold the edges in edge_keys order)."""
+        n = len(self.coords)
+        indptr = np.searchsorted(self.edge_i, np.arange(n + 1))
+        weights = np.where(drop, np.inf, self.edge_w)
+        return csr_matrix((weights, self.edge_j, indptr), shape=(n, n))
 
     def path(
         self, pred_row: np.ndarray, src: int, dst: int
@@ -389,18 +424,26 @@ _SOURCE_CHUNK = 256  # Dijkstra sources per pass (bounds the distance/predecesso
 
 
 def _batch_paths(
-    g: TrayGraph, pred: np.ndarray, rows: np.ndarray, src: np.ndarray, dst: np.ndarray
+    g: TrayGraph,
+    pred: np.ndarray,
+    rows: np.ndarray,
+    src: np.ndarray,
+    dst: np.ndarray,
+    with_edges: bool = False,
 ):
     """Tray paths for many (source row, up node, down node) triples at once.
 
     Returns ``(polylines, tray names, bends, plain)`` per pair, exactly as :meth:`TrayGraph.path`
     and :func:`count_bends` give them one by one: the predecessor chains are walked, the tray
     names looked up and the bends counted with numpy; only the polyline tuples are built per
-    pair (from the graph's shared coordinate tuples).
+    pair (from the graph's shared coordinate tuples). ``with_edges`` adds ``(edges, cut)``:
+    the tray edges of pair p (indexes into ``g.edge_keys``) are ``edges[cut[p]:cut[p + 1]]``.
     """
     p_count = len(src)
     if p_count == 0:
-        return [], [], np.zeros(0, dtype=np.int64), []
+        none = np.zeros(0, dtype=np.int64)
+        empty = ([], [], none, [])
+        return (*empty, none, np.zeros(1, dtype=np.int64)) if with_edges else empty
     # walk every chain back to its source at once: back[k, p] = pred^k(dst[p]) (then src)
     cur = dst.astype(np.int64)
     back = [cur]
@@ -429,6 +472,9 @@ def _batch_paths(
     tid = g.edge_tray[np.minimum(at, len(g.edge_keys) - 1)]
     named = tid >= 0
     e_pair, tid = e_pair[named], tid[named]
+    if with_edges:
+        edges = at[named]
+        edge_cut = np.searchsorted(e_pair, np.arange(p_count + 1))
     keep = np.ones(len(tid), dtype=bool)
     keep[1:] = (e_pair[1:] != e_pair[:-1]) | (tid[1:] != tid[:-1])
     e_pair, tid = e_pair[keep], tid[keep]
@@ -485,7 +531,60 @@ def _batch_paths(
             pts = polylines[p]
             plain[p] = pts[1][:2] == pts[0][:2] and pts[-2][:2] == pts[-1][:2]
     plain = plain.tolist()
+    if with_edges:
+        return polylines, tray_names, bends, plain, edges, edge_cut
     return polylines, tray_names, bends, plain
+
+
+def _rack_nodes(g: TrayGraph, geos) -> tuple[np.ndarray, np.ndarray]:
+    """Each rack's up and down node in ``g`` (-1: no tray of the class reaches it)."""
+    up = np.array([g.up.get(r.name, -1) for r in geos], dtype=np.int64)
+    down = np.array([g.down.get(r.name, -1) for r in geos], dtype=np.int64)
+    return up, down
+
+
+def _route_pairs(g: TrayGraph, geos, up, down, kx, ky, todo, matrix=None):
+    """Shortest tray paths of the rack pairs ``(kx, ky)`` where ``todo``, over ``matrix``
+    (default: the whole graph): per chunk of sources, ``(pairs, dist, polylines, tray names,
+    bends, plain, edges, cut)`` of the pairs with a path (see :func:`_batch_paths`)."""
+    sources = np.unique(kx[todo])
+    for s0 in range(0, len(sources), _SOURCE_CHUNK):
+        chunk = sources[s0 : s0 + _SOURCE_CHUNK]
+        dist, pred = g.shortest([geos[x].name for x in chunk.tolist()], matrix)
+        sel = np.flatnonzero(todo & (kx >= chunk[0]) & (kx <= chunk[-1]))
+        rows = np.searchsorted(chunk, kx[sel])
+        d = dist[rows, down[ky[sel]]]
+        fin = np.isfinite(d)
+        sel, rows, d = sel[fin], rows[fin], d[fin]
+        paths = _batch_paths(g, pred, rows, up[kx[sel]], down[ky[sel]], with_edges=True)
+        del dist, pred
+        yield (sel, d, *paths)
+
+
+def _join_routes(parts: list, dist: np.ndarray):
+    """:func:`_route_pairs` chunks as one set of paths in pair order (``dist`` filled in)."""
+    sel = [p[0] for p in parts]
+    order = np.argsort(np.concatenate(sel)) if sel else np.zeros(0, dtype=np.int64)
+    polys, names, bends, plain, edges = [], [], [], [], []
+    for s, d, pl, nm, b, pn, e, c in parts:
+        dist[s] = d
+        polys += pl
+        names += nm
+        bends += np.asarray(b).tolist()
+        plain += list(pn)
+        edges += [e[c[k] : c[k + 1]] for k in range(len(s))]
+    pick = order.tolist()
+    edges = [edges[k] for k in pick]
+    cut = np.concatenate(([0], np.cumsum([len(e) for e in edges]))).astype(np.int64)
+    flat = np.concatenate(edges) if edges else np.zeros(0, dtype=np.int64)
+    return (
+        [polys[k] for k in pick],
+        [names[k] for k in pick],
+        [bends[k] for k in pick],
+        [plain[k] for k in pick],
+        flat.astype(np.int64),
+        cut,
+    )
 
 
 def _bends_flat(pts: np.ndarray, owner: np.ndarray, count: int) -> np.ndarray:
@@ -796,42 +895,59 @@ def _plan(design: Design, say, options: RoutingOptions, cable_ids=None) -> Cable
     pair_poly: list[tuple] = []
     pair_names: list[tuple] = []
     rack_list = sorted(racks.values(), key=lambda r: r.index)
+    ons = [tray[cls_of_cable[tray] == c_i] for c_i in range(len(classes))]
+    graphs = [
+        TrayGraph(cls, fp.trays, rack_list, options) if len(ons[c_i]) else None
+        for c_i, cls in enumerate(classes)
+    ]
+    fill = TrayFill(fp, classes, graphs, media_list)
+    ends = [None if g is None else _rack_nodes(g, geos) for g in graphs]
+
+    def on_trays() -> np.ndarray:
+        """Cables whose tray path (as routed now) is shorter than their in-rack path."""
+        has = np.isfinite(tr_route)
+        total = np.full(n, np.inf)
+        t = np.flatnonzero(has)
+        total[t] = (top[ra[t]] - za[t]) + depth[ra[t]] / 2 + tr_route[t]
+        total[t] += depth[rb[t]] / 2 + (top[rb[t]] - zb[t])
+        return has & (~inrack | (total < ir_route - 1e-6))
+
     for c_i, cls in enumerate(classes):
-        on = tray[cls_of_cable[tray] == c_i]
-        if not len(on):
+        on, g = ons[c_i], graphs[c_i]
+        if g is None:
             continue
         keys, inverse = np.unique(pair_key[on], return_inverse=True)
         px, py = (keys // n_racks).tolist(), (keys % n_racks).tolist()
         say(
             f"routing {len(keys):,} {cls} rack pairs over {sum(cls in t.media_classes for t in fp.trays)} trays"
         )
-        g = TrayGraph(cls, fp.trays, rack_list, options)
         warnings.extend(g.warnings)
-        up = np.array([g.up.get(geos[x].name, -1) for x in range(len(geos))], dtype=np.int64)
-        down = np.array([g.down.get(geos[x].name, -1) for x in range(len(geos))], dtype=np.int64)
+        up, down = ends[c_i]
         kx, ky = keys // n_racks, keys % n_racks
         routable = (up[kx] >= 0) & (down[ky] >= 0)
         pair_d = np.full(len(keys), np.inf)
         pair_at = np.full(len(keys), -1, dtype=np.int64)
         pair_bends = np.zeros(len(keys), dtype=np.int64)
         pair_plain = np.zeros(len(keys), dtype=bool)
-        sources = np.unique(kx[routable])
-        for s0 in range(0, len(sources), _SOURCE_CHUNK):
-            chunk = sources[s0 : s0 + _SOURCE_CHUNK]
-            dist, pred = g.shortest([geos[x].name for x in chunk.tolist()])
-            sel = np.flatnonzero(routable & (kx >= chunk[0]) & (kx <= chunk[-1]))
-            rows = np.searchsorted(chunk, kx[sel])
-            d = dist[rows, down[ky[sel]]]
-            fin = np.isfinite(d)
-            sel, rows, d = sel[fin], rows[fin], d[fin]
-            polys, names, bends, plain = _batch_paths(g, pred, rows, up[kx[sel]], down[ky[sel]])
-            pair_d[sel] = d
-            pair_at[sel] = np.arange(len(pair_poly), len(pair_poly) + len(sel))
-            pair_bends[sel] = bends
-            pair_plain[sel] = plain
-            pair_poly.extend(polys)
-            pair_names.extend(names)
-            del dist, pred
+        matrices = [None]
+        if fill.needs_separation(c_i):  # keep off the trays a class kept apart already uses
+            _, count = fill.loads(tr_pair, mi, on_trays())
+            drop = fill.edge_mask(c_i, fill.apart_atoms(c_i, fill.class_counts(count)))
+            if drop.any():
+                matrices = [g.without(drop), None]
+        for matrix in matrices:
+            todo = routable & ~np.isfinite(pair_d)
+            for sel, d, polys, names, bends, plain, edges, cut in _route_pairs(
+                g, geos, up, down, kx, ky, todo, matrix
+            ):
+                assert fill.n_entries == len(pair_poly)
+                fill.add_entries(c_i, kx[sel], ky[sel], d, edges, cut)
+                pair_d[sel] = d
+                pair_at[sel] = np.arange(len(pair_poly), len(pair_poly) + len(sel))
+                pair_bends[sel] = bends
+                pair_plain[sel] = plain
+                pair_poly.extend(polys)
+                pair_names.extend(names)
         unreached: set[str] = set()
         reasons: dict[int, str] = {}
         for p in np.flatnonzero(~np.isfinite(pair_d)).tolist():
@@ -849,6 +965,69 @@ def _plan(design: Design, say, options: RoutingOptions, cable_ids=None) -> Cable
         tr_plain[on] = pair_plain[inverse]
         for k in np.flatnonzero(~np.isfinite(pair_d[inverse])).tolist():
             tr_fail[int(on[k])] = reasons[int(inverse[k])]
+
+    # -- tray fill: move cables off segments over their limit where a path has room
+    def reroute(c: int, drop: np.ndarray, cands: np.ndarray):
+        g, (up, down) = graphs[c], ends[c]
+        kx = np.array([fill.ent_src[p] for p in cands.tolist()], dtype=np.int64)
+        ky = np.array([fill.ent_dst[p] for p in cands.tolist()], dtype=np.int64)
+        dist = np.full(len(cands), np.inf)
+        parts = list(
+            _route_pairs(g, geos, up, down, kx, ky, np.ones(len(cands), bool), g.without(drop))
+        )
+        return dist, _join_routes(parts, dist)
+
+    def moved(cables, new, dist, bends, plain, poly, names):
+        assert new == len(pair_poly)
+        pair_poly.append(poly)
+        pair_names.append(names)
+        tr_pair[cables] = new
+        tr_route[cables] = dist
+        tr_bends[cables] = bends
+        tr_plain[cables] = plain
+
+    def order_key(cables: np.ndarray) -> np.ndarray:
+        """The cables' ranks among themselves in cable-ID order."""
+        idents = res.idents
+        cids = [ids[idents[i]] for i in cables.tolist()]
+        rank = np.empty(len(cids), dtype=np.int64)
+        rank[sorted(range(len(cids)), key=cids.__getitem__)] = np.arange(len(cids))
+        return rank
+
+    longest = [min(effective_reach(m), m.lengths_mm[-1] if m.lengths_mm else 0) for m in media_list]
+    allow_of = [bend_allowance_mm(m) for m in media_list]
+    slack_of = [2 * m.slack_per_end_mm for m in media_list]
+    outside: list = []  # per cable: the route's parts outside the trays, as Python floats
+
+    def fits(i: int, dist: float, bends: int, plain: bool) -> bool:
+        """Whether cable i still reaches (and can be ordered) over a tray path of ``dist``
+        (summed as sizing sums it; two bends to spare where sizing recounts them)."""
+        if not outside:
+            outside.extend(
+                zip(
+                    ((top[ra] - za) + depth[ra] / 2).tolist(),
+                    (depth[rb] / 2).tolist(),
+                    (top[rb] - zb).tolist(),
+                    mi.tolist(),
+                    strict=True,
+                )
+            )
+        a, b, c, m = outside[i]
+        turns = bends + 4 + (0 if plain else 2)
+        need = math.ceil(a + dist + b + c + turns * allow_of[m] + slack_of[m] - 1e-9)
+        return need <= longest[m]
+
+    diverted = fill.divert(
+        entry=tr_pair,
+        media=mi,
+        order_key=order_key,
+        use=on_trays,
+        reroute=reroute,
+        moved=moved,
+        fits=fits,
+    )
+    if diverted.from_mm:
+        say(f"moved {len(diverted.from_mm):,} cables off full tray segments")
 
     # -- choose the shorter path per cable, size it
     say(f"sizing {n:,} cables")
@@ -954,7 +1133,20 @@ def _plan(design: Design, say, options: RoutingOptions, cable_ids=None) -> Cable
     runs = _build_runs(res, ids, geos, arrays, pair_poly, pair_names, polylines, media_list)
     runs.sort(key=_run_id)
     problems.sort(key=lambda p: p.cable_id)
-    return CablePlan(tuple(runs), tuple(problems), tuple(dict.fromkeys(warnings)))
+    diversions = []
+    for i, from_mm in diverted.from_mm.items():
+        # summed in the order the routes are, so an undiverted cable would read the same
+        up = (top[ra[i]] - za[i]) + depth[ra[i]] / 2 + from_mm + depth[rb[i]] / 2
+        shortest = round(float(up + (top[rb[i]] - zb[i])), 1)
+        diversions.append(Diversion(ids[res.idents[i]], shortest, round(float(route[i]), 1)))
+    diversions.sort(key=lambda d: d.cable_id)
+    return CablePlan(
+        tuple(runs),
+        tuple(problems),
+        tuple(dict.fromkeys(warnings)),
+        tray_segments=tuple(fill.segments(tr_pair, mi, use_tray)),
+        diversions=tuple(diversions),
+    )
 
 
 def _run_id(run: CableRun) -> str:

@@ -110,6 +110,54 @@ def duration_s(profile: RobotProfile, step: Step) -> int:
     return max(1, int(round(float(secs))))
 
 
+def capability(
+    steps: Sequence[Step], team: Sequence[RobotProfile]
+) -> tuple[list[int], list[Problem]]:
+    """Which team profiles can do each step (a bit mask over ``team`` per step) and a problem
+    for every step nobody can do, naming why each profile cannot (uncapped)."""
+    problems: list[Problem] = []
+    masks = [0] * len(steps)
+    cache: dict[tuple, int] = {}
+    for i, s in enumerate(steps):
+        # what the capability check reads (the raw inputs of step_u_span), as a cache key
+        a = s.action
+        if isinstance(a, dict):
+            if s.kind == "run_cable":
+                ea, eb = a.get("a"), a.get("b")
+                raw = (
+                    ea.get("u") if isinstance(ea, dict) else None,
+                    eb.get("u") if isinstance(eb, dict) else None,
+                )
+            else:
+                raw = (a.get("u", s.location.u), a.get("u_height", 1))
+            high = a.get("max_elevation_mm", 0)
+        else:
+            raw, high = (s.location.u,), 0
+        key = (s.kind == "run_cable", s.required_actions, s.weight_kg, raw, high, s.crew_size)
+        m = cache.get(key)
+        if m is None:
+            m = 0
+            for pi, p in enumerate(team):
+                if p.count > 0 and can_do(p, s):
+                    m |= 1 << pi
+            cache[key] = m
+        if m == 0:
+            reasons = sorted({why_not(p, s, max(1, s.crew_size)) for p in team if p.count > 0})
+            if (
+                s.kind == "mount_device"
+                and s.weight_kg > 0
+                and any("payload" in r for r in reasons)
+            ):
+                head = f"no lift in the team can carry {s.weight_kg:g} kg"
+            elif s.crew_size > 1:
+                head = "nobody can do this two-person step"
+            else:
+                head = "nobody in the team can do this step"
+            problems.append(Problem("<plan>", 0, s.id, f"{head}: " + "; ".join(reasons)))
+        masks[i] = m
+    return masks, problems
+
+
 # ---------------------------------------------------------------- team
 
 
@@ -201,47 +249,7 @@ def schedule_steps(
             raise DesignError(_cap(bad))
         preds = [[index[d] for d in s.depends_on] for s in steps]
 
-    # capability masks over profiles
-    problems: list[Problem] = []
-    masks = [0] * n
-    cache: dict[tuple, int] = {}
-    for i, s in enumerate(steps):
-        # what the capability check reads (the raw inputs of step_u_span), as a cache key
-        a = s.action
-        if isinstance(a, dict):
-            if s.kind == "run_cable":
-                ea, eb = a.get("a"), a.get("b")
-                raw = (
-                    ea.get("u") if isinstance(ea, dict) else None,
-                    eb.get("u") if isinstance(eb, dict) else None,
-                )
-            else:
-                raw = (a.get("u", s.location.u), a.get("u_height", 1))
-            high = a.get("max_elevation_mm", 0)
-        else:
-            raw, high = (s.location.u,), 0
-        key = (s.kind == "run_cable", s.required_actions, s.weight_kg, raw, high, s.crew_size)
-        m = cache.get(key)
-        if m is None:
-            m = 0
-            for pi, p in enumerate(team):
-                if p.count > 0 and can_do(p, s):
-                    m |= 1 << pi
-            cache[key] = m
-        if m == 0:
-            reasons = sorted({why_not(p, s, max(1, s.crew_size)) for p in team if p.count > 0})
-            if (
-                s.kind == "mount_device"
-                and s.weight_kg > 0
-                and any("payload" in r for r in reasons)
-            ):
-                head = f"no lift in the team can carry {s.weight_kg:g} kg"
-            elif s.crew_size > 1:
-                head = "nobody can do this two-person step"
-            else:
-                head = "nobody in the team can do this step"
-            problems.append(Problem("<plan>", 0, s.id, f"{head}: " + "; ".join(reasons)))
-        masks[i] = m
+    masks, problems = capability(steps, team)
     if problems:
         raise DesignError(_cap(problems))
 

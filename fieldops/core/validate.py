@@ -6,7 +6,8 @@ family), so 2,000 racks and 100,000 cables validate in seconds. Geometry works i
 millimetres with shapely and treats overlaps under ``AREA_EPS_MM2`` as touching.
 
 Rule names (``Problem.rule``): ``duplicate``, ``reference``, ``elevation``, ``power``,
-``weight``, ``port``, ``media``, ``cable``, ``floor``, ``tray``, ``clearance``.
+``weight``, ``port``, ``media``, ``cable``, ``floor``, ``tray``, ``clearance``; after routing
+(:mod:`fieldops.core.trays`, :mod:`fieldops.core.feasibility`): ``fill``, ``separation``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from fieldops.core.model import (
     RackType,
 )
 from fieldops.core.problems import ERROR, WARNING, Problem, sort_key
+from fieldops.core.trays import check_tray_geometry
 
 AREA_EPS_MM2 = 1.0
 DEFAULT_CLEARANCE_MM = 900  # working space in front of a rack face (a person, a tablet, a lift)
@@ -485,14 +487,6 @@ def check_floor(design: Design, ctx: Context) -> Iterable[Problem]:
                 path=f"{tray.source.path}.points",
                 rule="tray",
             )
-        elif not hall.covers(shapely.LineString(tray.points)):
-            yield _p(
-                tray.source,
-                f"tray '{tray.name}' runs (partly) outside the hall",
-                path=f"{tray.source.path}.points",
-                severity=WARNING,
-                rule="tray",
-            )
     obstacles = []
     for obs in fp.obstacles:
         poly = Polygon(obs.polygon)
@@ -608,6 +602,7 @@ RULES = (
     check_rack_budgets,
     check_cables,
     check_floor,
+    check_tray_geometry,  # fieldops.core.trays: obstacles, racks, the hall wall, near misses
 )
 
 

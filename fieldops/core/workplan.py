@@ -27,6 +27,7 @@ from dataclasses import replace
 import numpy as np
 
 from fieldops.core.cableplan import CablePlan
+from fieldops.core.feasibility import check_team, unreachable_steps
 from fieldops.core.model import Design, RobotProfile
 from fieldops.core.ordering import (
     dependency_lists,
@@ -35,7 +36,7 @@ from fieldops.core.ordering import (
     topological_order,
     visits,
 )
-from fieldops.core.problems import DesignError, Problem
+from fieldops.core.problems import DesignError
 from fieldops.core.schedule import (
     SHIFT_S,
     build_team,
@@ -183,6 +184,9 @@ def _gc_paused():
 
 def _plan(design, cable_plan, team, walk, say, shift_s, optimise) -> WorkPlan:
     steps = build_steps(design, cable_plan, walk, team)
+    refused = check_team(design, team, cable_plan, walk, steps=steps)  # what validate reports
+    if refused:
+        raise DesignError(refused)
     _, preds = dependency_lists(steps)
 
     start = start_point(design, walk)
@@ -299,21 +303,6 @@ def _check_reachable(steps, dist, stop_of, end_of, start_stop, start_name) -> No
     row = dist[start_stop]
     if np.isfinite(row).all():
         return
-    problems = []
-    for i, s in enumerate(steps):
-        for st in (stop_of[i], end_of[i]):
-            if st >= 0 and not np.isfinite(row[st]):
-                where = f"rack {s.location.rack} {s.location.face}".strip()
-                problems.append(
-                    Problem(
-                        "<plan>",
-                        0,
-                        s.id,
-                        f"no walkable path from {start_name} to the stand-off point at {where}",
-                    )
-                )
-                break
-        if len(problems) > 20:
-            break
+    problems = unreachable_steps(steps, stop_of, end_of, np.isfinite(row).tolist(), start_name)
     if problems:
         raise DesignError(problems)

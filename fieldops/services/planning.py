@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fieldops.adapters.designfile import Loaded, load_design
-from fieldops.core.problems import DesignError, Problem, errors
+from fieldops.core.problems import DesignError, Problem, errors, sort_key
 from fieldops.core.validate import Context, validate
 
 
@@ -21,15 +21,34 @@ class ValidationReport:
         return not errors(self.problems)
 
 
-def validate_design(path: str | Path, *, clearance_mm: int | None = None) -> ValidationReport:
-    """Load and check a design; load failures come back as problems, not exceptions."""
+def validate_design(
+    path: str | Path,
+    *,
+    clearance_mm: int | None = None,
+    crew=None,
+    robots=None,
+    profiles_dir=None,
+    plan_checks: bool = True,
+) -> ValidationReport:
+    """Load and check a design, and (when it validates, unless not ``plan_checks``) what plan
+    would refuse for the team; load failures come back as problems, not exceptions."""
     try:
         loaded = load_design(path)
     except DesignError as exc:
         return ValidationReport(
             Path(path).name, exc.problems, {"racks": 0, "devices": 0, "cables": 0}
         )
-    return check_loaded(loaded, clearance_mm=clearance_mm)
+    report = check_loaded(loaded, clearance_mm=clearance_mm)
+    # then the plan's own checks, as plan runs them (fieldops.core.feasibility)
+    if report.ok and plan_checks:
+        from fieldops.core.feasibility import check_plan
+
+        try:
+            more = check_plan(loaded.design, load_team(profiles_dir, crew=crew, robots=robots))
+        except DesignError as exc:
+            more = exc.problems
+        report.problems = sorted(set(report.problems) | set(more), key=sort_key)
+    return report
 
 
 def check_loaded(loaded: Loaded, *, clearance_mm: int | None = None) -> ValidationReport:
@@ -153,6 +172,11 @@ def build_plan(
     team = None if cables_only else load_team(profiles_dir, crew=crew, robots=robots)
     progress(f"routing {len(design.cables):,} cables over {len(design.floorplan.trays)} trays")
     cable_plan = build_cable_plan(design, progress=progress)
+    from fieldops.core.feasibility import check_plan
+    from fieldops.core.trays import tray_problems
+
+    if errors(tray_problems(design, cable_plan)):  # refused as validate refuses it
+        raise DesignError(errors(check_plan(design, team, cable_plan)))
     if team is None:
         return Plan(loaded, cable_plan, None, None)
     from fieldops.core.walking import WalkGraph
@@ -225,6 +249,9 @@ def plan_summary(result: PlanResult) -> str:
     ]
     for prob in cp.problems:
         lines.append(f"  reach: {prob.message}")
+    from fieldops.core.trays import fill_summary
+
+    lines.extend(fill_summary(cp))
     if result.work is not None and hasattr(result.work, "summary_lines"):
         lines.extend(result.work.summary_lines())
     lines.append("wrote " + ", ".join(str(f) for f in result.files))

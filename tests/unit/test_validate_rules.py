@@ -726,7 +726,7 @@ def test_tray_outside_the_hall_is_a_warning(tmp_path):
             "floorplan.yaml",
             9,
             "trays[0].points",
-            "tray 'T1' runs (partly) outside the hall",
+            "tray 'T1' segment 1 ([1200, 3000] to [6600, 3000]) leaves the hall",
             "warning",
         )
     ]
