@@ -171,6 +171,7 @@ def plan_design(
     profiles_dir: Path | None = None,
     cables_only: bool = False,
     pdf: bool = False,
+    pagesize: str = "A4",
     force: bool = False,
     progress=lambda msg: None,
 ) -> PlanResult:
@@ -207,10 +208,19 @@ def plan_design(
                 progress("printing cut sheets and labels")
                 files.append(
                     write_cutsheets(
-                        stage / "cutsheets.pdf", design, cable_plan, work, walk=plan.walk
+                        stage / "cutsheets.pdf",
+                        design,
+                        cable_plan,
+                        work,
+                        pagesize=pagesize,
+                        walk=plan.walk,
                     )
                 )
-                files.append(write_labels(stage / "labels.pdf", design, cable_plan))
+                files.append(
+                    write_labels(
+                        stage / "labels.pdf", design, cable_plan, pagesize=pagesize, warn=progress
+                    )
+                )
         files = [Path(outdir) / f.relative_to(stage) for f in files]
     return PlanResult(loaded, cable_plan, work, plan.walk, files)
 

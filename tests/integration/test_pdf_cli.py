@@ -68,7 +68,12 @@ def test_tiny_hall_prints_all_three_pdfs(tmp_path, planning, capsys):
         )
         == 0
     )
-    assert sorted(p.name for p in out.iterdir()) == ["cutsheets.pdf", "labels.pdf", "racks.pdf"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".fieldops-outputs",  # the manifest of what fieldops wrote (fieldops/outdir.py)
+        "cutsheets.pdf",
+        "labels.pdf",
+        "racks.pdf",
+    ]
     from fieldops.adapters.designfile import load_design
     from fieldops.core.routing import build_cable_plan
 
@@ -80,6 +85,31 @@ def test_tiny_hall_prints_all_three_pdfs(tmp_path, planning, capsys):
     assert Counter(t for page in render(out / "labels.pdf") for t in decode(page)) == want
     captured = capsys.readouterr()
     assert captured.err == "" and "2 cables, 10 labels" in captured.out
+    for name in ("cutsheets.pdf", "racks.pdf", "labels.pdf"):  # one paper setting for all three
+        assert page_sizes(out / name) == {(612, 792)}, name
+
+
+def page_sizes(path) -> set[tuple[int, int]]:
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        return {tuple(round(v) for v in pdf[i].get_size()) for i in range(len(pdf))}
+    finally:
+        pdf.close()
+
+
+@pytest.mark.parametrize(
+    ("paper", "size"), [([], (595, 842)), (["--pagesize", "letter"], (612, 792))]
+)
+def test_plan_pdf_prints_cut_sheets_and_labels_on_one_paper(
+    tmp_path, planning, capsys, paper, size
+):
+    design = write_design(tmp_path / "tiny")
+    out = tmp_path / "out"
+    assert main(["plan", str(design), "-o", str(out), "--pdf", *paper, "-q"]) == 0
+    capsys.readouterr()
+    assert page_sizes(out / "cutsheets.pdf") == {size} == page_sizes(out / "labels.pdf")
 
 
 def test_invalid_design_exits_2_and_writes_nothing(tmp_path, capsys):
