@@ -204,6 +204,7 @@ def plan_design(
             files += write_work_files(design, work, stage)
             if pdf:
                 from fieldops.adapters.pdf import write_cutsheets, write_labels
+                from fieldops.core.steppaths import build_step_paths
 
                 progress("printing cut sheets and labels")
                 files.append(
@@ -213,7 +214,7 @@ def plan_design(
                         cable_plan,
                         work,
                         pagesize=pagesize,
-                        walk=plan.walk,
+                        paths=build_step_paths(design, work, plan.walk),  # until work carries them
                     )
                 )
                 files.append(

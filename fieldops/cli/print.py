@@ -69,6 +69,7 @@ def run(args) -> int:
     from fieldops import services
     from fieldops.adapters.pdf import write_cutsheets, write_labels, write_rack_sheets
     from fieldops.adapters.pdf.labelstock import get_stock
+    from fieldops.core.steppaths import build_step_paths
 
     if args.crew is not None and args.crew < 0:
         print("fieldops print: --crew must be 0 or more", file=sys.stderr)
@@ -105,7 +106,7 @@ def run(args) -> int:
                 cable_plan,
                 work,
                 pagesize=args.pagesize,
-                walk=plan.walk,
+                paths=build_step_paths(design, work, plan.walk),  # until the plan carries them
             )
         )
         say("printing racks.pdf")

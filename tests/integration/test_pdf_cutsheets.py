@@ -163,5 +163,26 @@ def test_ten_thousand_steps_in_one_work_order(tmp_path):
     texts = page_texts(path)
     total = len(texts)
     assert total > 100 and f"page {total}/{total}" in texts[-1]
-    assert "10,000" in texts[0] and "more than 400" in texts[0]  # stops beyond 400 are not numbered
-    assert "10000. Step 9999" in "\n".join(texts)
+    # stops are places (7 distinct stand-offs here), numbered once each however often visited
+    assert "10,000" in texts[0] and "7 stops, numbered in the order first reached" in texts[0]
+    everything = "\n".join(texts)
+    assert "10000.\r\nStep 9999" in everything or "10000. Step 9999" in everything
+
+
+def test_more_than_400_stops_are_dotted_not_numbered(tmp_path):
+    design = tiny(tmp_path)
+    work = hostile_work(design, 450)
+    spread = dataclasses.replace(
+        work,
+        steps=tuple(
+            dataclasses.replace(
+                s,
+                title=f"Step {i}",
+                instruction="Run it.",
+                location=dataclasses.replace(s.location, x_mm=300 + i * 10, y_mm=500),
+            )
+            for i, s in enumerate(work.steps)
+        ),
+    )
+    texts = page_texts(write_cutsheets(tmp_path / "cut.pdf", design, make_plan(design), spread))
+    assert "450 stops" in texts[0] and "(stops not numbered: more than 400)" in texts[0]

@@ -66,7 +66,10 @@ def test_every_robot_command_has_help(argv, capsys):
             "not between 0 and 1",
         ),
         (["robots", "simulate", "--profile", "nope.yaml"], "robot profile not found"),
-        (["broker", "--port", "70000"], "--port: 70000 is not a port (0..65535; 0 picks a free one)"),
+        (
+            ["broker", "--port", "70000"],
+            "--port: 70000 is not a port (0..65535; 0 picks a free one)",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_a_message(argv, message, capsys):

@@ -44,15 +44,21 @@ def write_labels(
     return out
 
 
-def write_cutsheets(path, design, cable_plan, work, *, pagesize: str = "A4", walk=None) -> Path:
-    """Write ``cutsheets.pdf``: per work order a cover, its steps, rack elevations and cables.
+def write_cutsheets(
+    path, design, cable_plan, work, *, pagesize: str = "A4", paths=None, tray_fill=None
+) -> Path:
+    """Write ``cutsheets.pdf``: per work order a cover with the floor map and parts, the step
+    table in walking order, each step's instruction, and the racks' elevations.
 
-    With ``walk`` (a :class:`fieldops.core.walking.WalkGraph`) the floor map shows the real
-    walking path between stops; without it, straight legs.
+    ``paths`` maps a step ID to the walking polyline (mm) that reaches it, as the plan
+    decided it (the map draws them; it never computes one). ``tray_fill`` maps
+    ``(tray name, segment index)`` to a fill ratio; trays are shaded by it when given.
     """
     from fieldops.adapters.pdf.cutsheet import render_cutsheets
 
-    return render_cutsheets(Path(path), design, cable_plan, work, pagesize=pagesize, walk=walk)
+    return render_cutsheets(
+        Path(path), design, cable_plan, work, pagesize=pagesize, paths=paths, tray_fill=tray_fill
+    )
 
 
 def write_rack_sheets(path, design, cable_plan, *, pagesize: str = "A4", racks=None) -> Path:
