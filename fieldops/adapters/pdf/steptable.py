@@ -14,7 +14,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, Paragraph, Table, TableStyle
 
 from fieldops.adapters.pdf.sheetlayout import TableRow
-from fieldops.adapters.pdf.text import fit, para, pdf_text
+from fieldops.adapters.pdf.text import fit, para, pdf_text, text_width
 
 MM = 72 / 25.4
 STOP_BLUE = colors.Color(0.10, 0.35, 0.80)
@@ -74,7 +74,7 @@ def column_widths(width: float) -> list[float]:
 def _cell(text: str, font: str, size: float, width: float, style: ParagraphStyle):
     """Plain text when it fits (cheap), a wrapping Paragraph when it does not."""
     text = pdf_text(text)
-    if stringWidth(text, font, size) <= width:
+    if text_width(text, font, size) <= width:
         return text
     return Paragraph(para(text), style)
 
