@@ -70,3 +70,27 @@ def test_the_elevation_draws_the_rear_switch_on_the_rear(tmp_path, lab, rack, de
     name = [w for w in ws if w.text == device]
     assert len(name) == 1  # half-depth: not drawn on the front as "(rear of)"
     assert name[0].left > heads["rear"].left - 40 > heads["front"].left  # in the rear panel
+
+
+def test_the_cut_sheet_elevation_marks_the_ports_on_the_face_the_instruction_names(tmp_path, lab):
+    from fieldops.adapters.pdf import write_cutsheets
+
+    step, _ = cable_step(lab, "srv-01:bmc", "oob-01:swp1")
+    work = lab.work
+    wo = next(w for w in work.workorders if step.id in w.steps)
+    one = type(work)(work.steps, (wo,), work.team)
+    path = write_cutsheets(tmp_path / "cut.pdf", lab.loaded.design, lab.cable_plan, one)
+    ws = words(path)
+    for device in ("oob-01", "srv-01"):
+        marks = [
+            w
+            for w in ws
+            if w.text == device
+            and any(m.text == "PORTS" and m.page == w.page and abs(m.y - w.y) < 2 for m in ws)
+        ]
+        assert marks, device
+        for w in marks:  # always in the rear panel of A01's elevation
+            head = next(
+                h for h in ws if h.page == w.page and h.text == "rear" and h.size == 8 and h.y > w.y
+            )
+            assert w.left > head.left - 40, device

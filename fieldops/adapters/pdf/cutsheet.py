@@ -399,7 +399,7 @@ def _kv_grid(pairs, width: float) -> Table:
 
 
 def _elevations(design, steps, rows) -> dict[str, tuple[set, dict]]:
-    """Racks the work order works in: {rack: (stack targets, {device: face of its cabled
+    """Racks the work order works in: {rack: (stack targets, {device: faces of its cabled
     ports})}, in the order first met."""
     fp = design.floorplan
     racks: dict[str, tuple[set, dict]] = {}
@@ -418,11 +418,11 @@ def _elevations(design, steps, rows) -> dict[str, tuple[set, dict]]:
                 end = s.action.get(key) or {}
                 got = rack(end.get("rack", ""))
                 if got is not None and end.get("device"):
-                    got[1][end["device"]] = end.get("face", "")
+                    got[1].setdefault(end["device"], set()).add(end.get("face", ""))
         elif s.kind == "connect_power" and isinstance(s.action, dict):
             got = rack(s.action.get("rack", ""))
             if got is not None and s.action.get("device"):
-                got[1][s.action["device"]] = s.action.get("face", "")
+                got[1].setdefault(s.action["device"], set()).add(s.action.get("face", ""))
     return racks
 
 

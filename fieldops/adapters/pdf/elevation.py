@@ -26,7 +26,7 @@ class RackElevation(Flowable):
     """Both faces of one rack drawn to scale (the rack's U pitch is 44.45 mm).
 
     ``targets`` names devices to highlight (stack steps' devices); ``ports`` maps a device to
-    the rack face its cabled ports are on (``core.routing.port_face``, as the cable steps name
+    the rack face (or faces) its cabled ports are on (``core.routing.port_face``, as the cable steps name
     it): it is marked ``<< PORTS`` on that face. The scale is the largest that fits
     ``max_height`` points, so a 42U rack and a 48U rack print at their true ratio.
     Zero-U devices (PDUs on the side rails) are listed under the drawing.
@@ -46,7 +46,10 @@ class RackElevation(Flowable):
         self.design = design
         self.rack_name = rack_name
         self.targets = set(targets)
-        self.ports = dict(ports or {})
+        self.ports = {  # device -> the faces its cabled ports are on
+            name: {faces} if isinstance(faces, str) else set(faces)
+            for name, faces in (ports or {}).items()
+        }
         fp = design.floorplan
         rack = fp.rack(rack_name)
         rt = fp.rack_types.get(rack.rack_type) if rack else None
@@ -78,7 +81,7 @@ class RackElevation(Flowable):
                 out.append((d, False))
             else:
                 dt = self.design.device_types.get(d.device_type)
-                if dt is None or dt.is_full_depth or self.ports.get(d.name) == face:
+                if dt is None or dt.is_full_depth or face in self.ports.get(d.name, ()):
                     out.append((d, True))
         return out
 
@@ -121,7 +124,7 @@ class RackElevation(Flowable):
                 y = base_y + (lo - 1) * self.u_pt
                 h = (hi - lo + 1) * self.u_pt
                 target = dev.name in self.targets and not far
-                cabled = self.ports.get(dev.name) == face
+                cabled = face in self.ports.get(dev.name, ())
                 fill = HIGHLIGHT if target else PORTS if cabled else FAR_SIDE if far else DEVICE
                 c.setFillColor(fill)
                 c.setStrokeColor(colors.red if target else colors.black)
