@@ -16,7 +16,9 @@ from fieldops.core.workplan import start_point
 Point = tuple[float, float]
 
 
-def _visits(step) -> list[Point]:
+def step_visits(step) -> list[Point]:
+    """The floor points a walker reaches doing ``step``: its location (unless it has no floor
+    pose, (0, 0)), then for a cable the stand-off of its other end."""
     out: list[Point] = []
     loc = step.location
     if (loc.x_mm, loc.y_mm) != (0, 0):
@@ -50,7 +52,7 @@ def build_step_paths(design, work, walk) -> dict[str, tuple[Point, ...]]:
             if step is None:
                 continue
             line: list[Point] = [here] if here is not None else []
-            for xy in _visits(step):
+            for xy in step_visits(step):
                 if here is None or here == xy:
                     leg: tuple[Point, ...] = (xy,)
                 else:

@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from fieldops.cli import main
-from tests.integration.test_pdf_support import decode, make_work, render
+from tests.integration.test_pdf_support import decode, make_work, page_sizes, render
 from tests.samples import LAB_HALL, write_design
 
 HAVE_WORKPLAN = importlib.util.find_spec("fieldops.core.workplan") is not None
@@ -87,16 +87,6 @@ def test_tiny_hall_prints_all_three_pdfs(tmp_path, planning, capsys):
     assert captured.err == "" and "2 cables, 10 labels" in captured.out
     for name in ("cutsheets.pdf", "racks.pdf", "labels.pdf"):  # one paper setting for all three
         assert page_sizes(out / name) == {(612, 792)}, name
-
-
-def page_sizes(path) -> set[tuple[int, int]]:
-    import pypdfium2 as pdfium
-
-    pdf = pdfium.PdfDocument(str(path))
-    try:
-        return {tuple(round(v) for v in pdf[i].get_size()) for i in range(len(pdf))}
-    finally:
-        pdf.close()
 
 
 @pytest.mark.parametrize(

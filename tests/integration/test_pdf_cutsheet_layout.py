@@ -31,6 +31,8 @@ from fieldops.core.steppaths import build_step_paths
 from tests.integration.test_pdf_support import words
 from tests.samples import GPU_HALL, LAB_HALL
 
+pytestmark = pytest.mark.slow  # plans real halls: tens of seconds
+
 HEADER = ["#", "Stop", "Step", "Label", "Location", "Device:port", "Length", "SKU"]
 CHECK_PT = 4.5 * 72 / 25.4
 

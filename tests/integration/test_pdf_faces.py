@@ -24,6 +24,8 @@ from fieldops.adapters.pdf import write_rack_sheets
 from tests.integration.test_pdf_support import words
 from tests.samples import LAB_HALL
 
+pytestmark = pytest.mark.slow  # plans the lab hall
+
 
 @pytest.fixture(scope="module")
 def lab():

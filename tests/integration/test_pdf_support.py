@@ -213,6 +213,15 @@ def words(path: Path) -> list[Word]:
         pdf.close()
 
 
+def page_sizes(path) -> set[tuple[int, int]]:
+    """The distinct page sizes of a PDF in whole points."""
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        return {tuple(round(v) for v in pdf[i].get_size()) for i in range(len(pdf))}
+    finally:
+        pdf.close()
+
+
 def decode(image) -> list[str]:
     """The text of every QR code zxing-cpp finds in an image."""
     return [r.text for r in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)]

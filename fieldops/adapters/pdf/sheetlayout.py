@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from fieldops.core.steppaths import step_visits as core_visits
+
 Point = tuple[int, int]
 
 
@@ -36,19 +38,8 @@ class TableRow:
 
 
 def step_visits(step) -> list[Point]:
-    """The floor points a walker reaches doing ``step``: its location, then for a cable the
-    stand-off of its other end. Steps without a floor pose (0, 0) reach nothing."""
-    out: list[Point] = []
-    loc = step.location
-    if (loc.x_mm, loc.y_mm) != (0, 0):
-        out.append((int(loc.x_mm), int(loc.y_mm)))
-    if step.kind == "run_cable" and isinstance(step.action, dict):
-        for key in ("a", "b"):
-            end = step.action.get(key)
-            xy = _xy(end)
-            if xy is not None and xy not in out:
-                out.append(xy)
-    return out
+    """The floor points a walker reaches doing ``step`` (:func:`core.steppaths.step_visits`)."""
+    return [(int(x), int(y)) for x, y in core_visits(step)]
 
 
 def _xy(end) -> Point | None:
@@ -93,9 +84,36 @@ def _stop_at(step, numbers: list[int], xy: Point | None) -> int | None:
     return numbers[0]
 
 
-def _cable_rows(n: int, step, numbers: list[int], run, media_classes: Mapping[str, str]):
+def _end_rows(n: int, step, what: str, ends: list[tuple[str, dict, int | None]], run):
+    """One row per cable end ``(letter, end, stop)``; the end is a step action's end dict."""
     act = step.action
     cid = act.get("cable", "")
+    ordered = act.get("length_mm") or (run.ordered_mm if run else 0)
+    routed = f"{run.length_mm / 1000:.1f}" if run is not None and run.length_mm else ""
+    sku = act.get("sku", "") or (run.sku if run else "")
+    return [
+        TableRow(
+            n,
+            step.id,
+            letter,
+            k == 0,
+            len(ends),
+            stop,
+            what,
+            f"{cid}/{letter}",
+            _place(end.get("location_id", ""), end.get("rack", "")),
+            _where(end.get("u"), end.get("face", "")),
+            f"{end.get('device', '')}:{end.get('port', '')}",
+            _metres(ordered) or "NONE",
+            routed,
+            sku,
+        )
+        for k, (letter, end, stop) in enumerate(ends)
+    ]
+
+
+def _cable_rows(n: int, step, numbers: list[int], run, media_classes: Mapping[str, str]):
+    act = step.action
     ends = [("A", act.get("a") or {}), ("B", act.get("b") or {})]
     here = (int(step.location.x_mm), int(step.location.y_mm))
     first = next((k for k, (_, e) in enumerate(ends) if _xy(e) == here), 0)
@@ -109,75 +127,32 @@ def _cable_rows(n: int, step, numbers: list[int], run, media_classes: Mapping[st
         else ("inside the rack" if same_rack else "directly between the racks")
     )
     what = f"{media.capitalize()} cable {via}" if media else f"Cable {via}"
-    ordered = act.get("length_mm") or (run.ordered_mm if run else 0)
-    routed = f"{run.length_mm / 1000:.1f}" if run is not None and run.length_mm else ""
-    return [
-        TableRow(
-            n,
-            step.id,
-            letter,
-            k == 0,
-            2,
-            _stop_at(step, numbers, _xy(end)),
-            what,
-            f"{cid}/{letter}",
-            _place(end.get("location_id", ""), end.get("rack", "")),
-            _where(end.get("u"), end.get("face", "")),
-            f"{end.get('device', '')}:{end.get('port', '')}",
-            _metres(ordered) or "NONE",
-            routed,
-            act.get("sku", "") or (run.sku if run else ""),
-        )
-        for k, (letter, end) in enumerate(ends)
-    ]
+    rows = [(letter, end, _stop_at(step, numbers, _xy(end))) for letter, end in ends]
+    return _end_rows(n, step, what, rows, run)
 
 
 def _power_rows(n: int, step, numbers: list[int], run):
     act = step.action
-    cid = act.get("cable", "")
     loc = step.location
-    rack, face = act.get("rack", loc.rack), act.get("face", loc.face)
+    place = {"location_id": loc.location_id, "rack": act.get("rack", loc.rack)}
+    face = act.get("face", loc.face)
     if run is not None:  # the plan's ends: the device end first, then the PDU's
-        ends = sorted((("A", run.a), ("B", run.b)), key=lambda e: e[1].device != act.get("device"))
-        ends = [
-            (letter, e.device, e.port, e.location_id, e.rack, e.u, e.face) for letter, e in ends
-        ]
-    else:
+        pairs = sorted((("A", run.a), ("B", run.b)), key=lambda e: e[1].device != act.get("device"))
         ends = [
             (
-                "A",
-                act.get("device", ""),
-                act.get("port", ""),
-                loc.location_id,
-                rack,
-                act.get("u"),
-                face,
-            ),
-            ("B", act.get("pdu", ""), act.get("outlet", ""), loc.location_id, rack, None, face),
+                letter,
+                {f: getattr(e, f) for f in ("device", "port", "location_id", "rack", "u", "face")},
+            )
+            for letter, e in pairs
         ]
+    else:
+        device = {"device": act.get("device", ""), "port": act.get("port", ""), "u": act.get("u")}
+        pdu = {"device": act.get("pdu", ""), "port": act.get("outlet", ""), "u": None}
+        ends = [("A", {**place, **device, "face": face}), ("B", {**place, **pdu, "face": face})]
     feed = act.get("feed") or ""
     what = f"Power cord, feed {feed}" if feed else "Power cord"
-    ordered = act.get("length_mm") or (run.ordered_mm if run else 0)
-    routed = f"{run.length_mm / 1000:.1f}" if run is not None and run.length_mm else ""
-    return [
-        TableRow(
-            n,
-            step.id,
-            letter,
-            k == 0,
-            2,
-            numbers[0] if numbers else None,
-            what,
-            f"{cid}/{letter}",
-            _place(location_id, end_rack),
-            _where(u, end_face),
-            f"{dev}:{port}",
-            _metres(ordered) or "NONE",
-            routed,
-            act.get("sku", "") or (run.sku if run else ""),
-        )
-        for k, (letter, dev, port, location_id, end_rack, u, end_face) in enumerate(ends)
-    ]
+    stop = numbers[0] if numbers else None
+    return _end_rows(n, step, what, [(letter, end, stop) for letter, end in ends], run)
 
 
 def _one_row(n: int, step, numbers: list[int]) -> TableRow:
