@@ -84,11 +84,17 @@ def test_the_cut_sheet_elevation_marks_the_ports_on_the_face_the_instruction_nam
     path = write_cutsheets(tmp_path / "cut.pdf", lab.loaded.design, lab.cable_plan, one)
     ws = words(path)
     for device in ("oob-01", "srv-01"):
-        marks = [
+        marks = [  # the device's name with '<< PORTS' right after it in the same panel
             w
             for w in ws
             if w.text == device
-            and any(m.text == "PORTS" and m.page == w.page and abs(m.y - w.y) < 2 for m in ws)
+            and any(
+                m.text == "PORTS"
+                and m.page == w.page
+                and abs(m.y - w.y) < 2
+                and 0 < m.left - w.right < 30
+                for m in ws
+            )
         ]
         assert marks, device
         for w in marks:  # always in the rear panel of A01's elevation
