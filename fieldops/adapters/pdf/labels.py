@@ -217,11 +217,13 @@ def layout_text(
     def x_of(k: int, size: float) -> float:
         return beside_x if pad + k * size * LEADING < qr_box - 1e-6 else pad
 
+    widest = max((max(wd) for wd in widths if wd), default=0.0)  # the longest word, at 1 pt
+    room_max = max(beside_w, full_w)
     if beside_w > 4:
         for size in SIZES_PT:
             max_lines = int((zone_h - 2 * pad) / (size * LEADING) + 1e-9)
-            if max_lines < len(fields):
-                continue
+            if max_lines < len(fields) or widest * size > room_max + 1e-9:
+                continue  # too few lines, or a word wider than any line: no need to try
             placed = _place(words, widths, fonts, size, room, max_lines)
             if placed is not None:
                 lines = []
