@@ -3,8 +3,11 @@
     .venv/bin/python benchmarks/bench_pdf.py [--cables 100000] [--quick]
 
 Prints symbols/s per QR encoder, then for labels.pdf (100,000 cables = 200,000 cable-end labels)
-and cut sheets: seconds, pages/s, MB per 1,000 pages and peak RSS. Each PDF run is a fresh child
-process so its peak RSS is its own (flat memory shows as the same peak at 10x the cables).
+and cut sheets: seconds, CPU seconds, pages/s, MB per 1,000 pages and peak RSS, with the load
+average. Each PDF run is a fresh child process so its peak RSS is its own (flat memory shows as
+the same peak at 10x the cables). Labels are compared with their ceiling measured in the same
+run (../shared/BASELINES.md): zxing-cpp encoding of the same payloads plus their module
+matrices written as integer rectangle operators, the least any QR label sheet must do.
 """
 
 from __future__ import annotations
@@ -86,6 +89,41 @@ def bench_encoders(n: int) -> list[tuple[str, float]]:
     return rows
 
 
+def cpu_s() -> float:
+    """CPU seconds of this process and its finished children (label workers)."""
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def load() -> str:
+    return " ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def child_ceiling(n: int) -> dict:
+    """The labels' ceiling: zxing-cpp encodes ``2 n`` cable payloads and their module
+    matrices become integer rectangle operators (one ``re`` per dark run), no text, no file."""
+    from fieldops.adapters.pdf import qr
+
+    ps = payloads(2 * n)
+    t0, c0 = time.perf_counter(), cpu_s()
+    total = 0
+    for p in ps:
+        total += len(qr._runs_ops(qr._matrix_zxing(p)))
+    return {
+        "what": f"ceiling: zxing encode + rectangles, {2 * n:,} symbols",
+        "seconds": time.perf_counter() - t0,
+        "cpu": cpu_s() - c0,
+        "pages": 1,
+        "symbols": 2 * n,
+        "mb": 0.0,
+        "rss_mb": peak_rss_mb(),
+        "bytes": total,
+    }
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -152,15 +190,17 @@ def child_labels(n: int, stock: str) -> dict:
         plan = synthetic_plan(n)
         t_plan = time.perf_counter() - t0
         rss_plan = peak_rss_mb()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_s()
         path = write_labels(Path(tmp) / "labels.pdf", design, plan, stock=stock)
         dt = time.perf_counter() - t0
+        cpu = cpu_s() - c0
         labels = 2 * n + len(design.devices) + len(design.floorplan.racks)
         pages = -(-labels // get_stock(stock).per_page)
         size = path.stat().st_size
     return {
         "what": f"labels.pdf, {n:,} cables on {stock}",
         "seconds": dt,
+        "cpu": cpu,
         "pages": pages,
         "symbols": labels,
         "mb": size / 1e6,
@@ -190,14 +230,16 @@ def child_cutsheet(devices: int, repeat: int) -> dict:
             wo = dataclasses.replace(work.workorders[0], steps=tuple(s.id for s in steps))
             work = dataclasses.replace(work, steps=steps, workorders=(wo,))
         write_cutsheets(Path(tmp) / "warm.pdf", design, plan, work) if repeat == 1 else None
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_s()
         path = write_cutsheets(Path(tmp) / "cut.pdf", design, plan, work)
         dt = time.perf_counter() - t0
+        cpu = cpu_s() - c0
         pages = len(pdfium.PdfDocument(str(path)))
         size = path.stat().st_size
     return {
         "what": f"cutsheets.pdf, one rack, {len(work.steps):,} steps",
         "seconds": dt,
+        "cpu": cpu,
         "pages": pages,
         "symbols": len(work.steps),
         "mb": size / 1e6,
@@ -271,37 +313,53 @@ def main() -> None:
             result = child_labels(int(rest[0]), rest[1])
         elif kind == "cutsheet":
             result = child_cutsheet(int(rest[0]), int(rest[1]))
+        elif kind == "ceiling":
+            result = child_ceiling(int(rest[0]))
         else:
             result = child_reportlab_labels(int(rest[0]))
         print(json.dumps(result))
         return
     big = 10_000 if args.quick else args.cables
     n_sym = 2_000 if args.quick else 10_000
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores\n")
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {load()}\n")
     print(f"QR encoding ({n_sym:,} cable payloads like C-4K7Q2M9/A, level M, version 1)")
     print(f"  {'path':52s} {'symbols/s':>10s} {'ms/symbol':>10s}")
     for name, rate in bench_encoders(n_sym):
         print(f"  {name:52s} {rate:10,.0f} {1000 / rate:10.3f}")
+    from fieldops.adapters.pdf.labelstock import DEFAULT_STOCK
+
     runs = [run_child("cutsheet", 40, 1), run_child("cutsheet", 40, 50)]
-    runs += [run_child("labels", big // 10, "wrap-25x38"), run_child("labels", big, "wrap-25x38")]
+    # labels on the old default stock (comparable with earlier runs), then on the default one,
+    # each next to its ceiling measured right after it
+    ceilings = {}
+    for n, stock in ((big // 10, "wrap-25x38"), (big, "wrap-25x38"), (big // 10, DEFAULT_STOCK)):
+        runs.append(run_child("labels", n, stock))
+        ceilings[len(runs) - 1] = run_child("ceiling", n)
     if not args.quick:
         runs.append(run_child("labels", 10_000, "thermal-50x25"))
     runs.append(run_child("reportlab", 500 if args.quick else 2_000))
     print(
-        f"\n  {'output':48s} {'seconds':>8s} {'pages':>7s} {'pages/s':>8s} {'symbols/s':>10s} {'MB/1000p':>9s} {'peak RSS MB':>11s}"
+        f"\n  {'output':48s} {'seconds':>8s} {'CPU s':>7s} {'pages':>7s} {'pages/s':>8s} {'symbols/s':>10s} {'MB/1000p':>9s} {'peak RSS MB':>11s}"
     )
-    for r in runs:
+    for k, r in enumerate(runs):
         mb_per_k = r["mb"] / r["pages"] * 1000 if r["mb"] else float("nan")
         print(
-            f"  {r['what']:48s} {r['seconds']:8.2f} {r['pages']:7,} {r['pages'] / r['seconds']:8.1f} "
+            f"  {r['what']:48s} {r['seconds']:8.2f} {r.get('cpu', float('nan')):7.2f} {r['pages']:7,} {r['pages'] / r['seconds']:8.1f} "
             f"{r['symbols'] / r['seconds']:10,.0f} {mb_per_k:9.1f} {r['rss_mb']:11.0f}"
         )
+        if k in ceilings:
+            c = ceilings[k]
+            print(
+                f"  {'':48s} ceiling (zxing encode + rectangles, same payloads): {c['cpu']:.2f} CPU s;"
+                f" labels / ceiling = {r['cpu'] / c['cpu']:.1f}x CPU"
+            )
         if "rss_plan_mb" in r:
             print(
                 f"  {'':48s} (peak RSS with the cable plan built, before printing: {r['rss_plan_mb']:.0f} MB)"
             )
         if "rss_before_save" in r:
             print(f"  {'':48s} (reportlab holds every page until save(): file size not measured)")
+    print(f"\n  load average at the end: {load()}")
 
 
 if __name__ == "__main__":

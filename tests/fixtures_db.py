@@ -359,6 +359,7 @@ def robot_check_plan() -> WorkPlan:
         "start_s": 900,
         "order": 2,  # after technician-2's two cables, walked from R03's front
         "walk": WALK_R02_REAR.to_dict(),
+        "walk_on": None,
     }
     return replace(
         plan, steps=steps, workorders=wos, stats={"confirmations": [{**booked, "end_s": 930}]}

@@ -38,6 +38,7 @@ import random
 
 from fieldops.core.model import (
     FRONT,
+    REAR,
     Cable,
     CableTray,
     Design,
@@ -195,13 +196,13 @@ def route_floorplan(extra_trays: tuple = ()) -> FloorPlan:
 
 ROUTE_DEVICES = (
     Device("srv-a", "srv", "A1", 10, FRONT),
-    Device("sw-a1", "sw", "A1", 40, FRONT),
+    Device("sw-a1", "sw", "A1", 40, REAR),  # switches face the hot aisle (rear)
     Device("sw-f", "sw", "A1", 30, FRONT, ports_face="front"),
     Device("pdu-a1", "pdu", "A1", None, "rear"),
     Device("srv-b", "srv", "A2", 10, FRONT),
-    Device("sw-a3", "sw", "A3", 40, FRONT),
-    Device("sw-a4", "sw", "A4", 40, FRONT),
-    Device("sw-b", "sw", "B1", 40, FRONT),
+    Device("sw-a3", "sw", "A3", 40, REAR),
+    Device("sw-a4", "sw", "A4", 40, REAR),
+    Device("sw-b", "sw", "B1", 40, REAR),
 )
 
 

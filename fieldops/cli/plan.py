@@ -32,6 +32,12 @@ def register(sub) -> None:
         help="only the cable outputs (cutsheet.csv, bom.csv, routes.json, trays.csv)",
     )
     p.add_argument("--pdf", action="store_true", help="also print cutsheets.pdf and labels.pdf")
+    p.add_argument(
+        "--pagesize",
+        default="A4",
+        choices=("A4", "letter"),
+        help="paper for --pdf: cut sheets and label sheets alike (default: A4)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=run)
 
@@ -55,6 +61,7 @@ def run(args) -> int:
         profiles_dir=args.profiles,
         cables_only=args.cables_only,
         pdf=args.pdf,
+        pagesize=args.pagesize,
         force=args.force,
         progress=say,
     )

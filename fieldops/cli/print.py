@@ -34,7 +34,8 @@ def register(sub) -> None:
         "--pagesize",
         default="A4",
         choices=("A4", "letter"),
-        help="page size of cutsheets.pdf and racks.pdf (default: A4)",
+        help="paper for cutsheets.pdf, racks.pdf and the label sheets of labels.pdf "
+        "(default: A4; roll stocks print one label per page whatever the paper)",
     )
     p.add_argument(
         "--stock",
@@ -68,6 +69,7 @@ def run(args) -> int:
     from fieldops import services
     from fieldops.adapters.pdf import write_cutsheets, write_labels, write_rack_sheets
     from fieldops.adapters.pdf.labelstock import get_stock
+    from fieldops.core.steppaths import carried_paths
 
     if args.crew is not None and args.crew < 0:
         print("fieldops print: --crew must be 0 or more", file=sys.stderr)
@@ -77,7 +79,7 @@ def run(args) -> int:
         if args.quiet
         else (lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
     )
-    get_stock(args.stock)  # an unknown stock fails before any work
+    get_stock(args.stock, pagesize=args.pagesize)  # an unknown stock fails before any work
     say(f"loading {args.design}")
     loaded = services.load_valid_design(args.design)
     design = loaded.design
@@ -104,7 +106,7 @@ def run(args) -> int:
                 cable_plan,
                 work,
                 pagesize=args.pagesize,
-                walk=plan.walk,
+                paths=carried_paths(work),  # the walks the plan decided
             )
         )
         say("printing racks.pdf")
@@ -113,8 +115,17 @@ def run(args) -> int:
                 stage / "racks.pdf", design, cable_plan, pagesize=args.pagesize, racks=args.rack
             )
         )
-        say(f"printing labels.pdf on {args.stock}")
-        files.append(write_labels(stage / "labels.pdf", design, cable_plan, stock=args.stock))
+        say(f"printing labels.pdf on {args.stock} ({args.pagesize})")
+        files.append(
+            write_labels(
+                stage / "labels.pdf",
+                design,
+                cable_plan,
+                stock=args.stock,
+                pagesize=args.pagesize,
+                warn=lambda msg: print(f"fieldops print: warning: {msg}", file=sys.stderr),
+            )
+        )
         files = [Path(args.out) / f.relative_to(stage) for f in files]
     print(
         f"{design.name}: {len(work.workorders)} work orders, {len(cable_plan.runs):,} cables, "

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Iterable
 
 import numpy as np
@@ -213,26 +214,69 @@ def parse_qr_payload(text: str) -> tuple[str, str | None]:
 
 
 # ---------------------------------------------------------------- label text
+#
+# A cable label names both ends the same way the cut sheet and the tablet do. One end is
+# ``LOCATION RACK U## DEVICE:PORT`` (``1A-F06 A01 U10 SRV-01:ENO1``; ``U--`` for zero-U
+# devices): four printed tokens, upper-case ASCII, spaces inside a name written ``_`` so each
+# token stays whole when a label wraps. A label prints three lines (``label_lines``): the
+# cable ID with its end, this end, and ``TO`` the far end; the cut sheet's ``a_label`` /
+# ``b_label`` hold the same text on one line with ``>`` for ``TO`` (``label_text``).
 
 
 def end_reference(location_id: str, rack: str, u: int | None, device: str, port: str) -> str:
-    """One end's place in TIA-606 style: ``1A-F06 A01 U10 SRV-01 ENO1`` (``U--`` for zero-U)."""
+    """One end's place: ``1A-F06 A01 U10 SRV-01:ENO1`` (``U--`` for zero-U).
+
+    >>> end_reference("1a-f06", "A01", 10, "srv-01", "eno1")
+    '1A-F06 A01 U10 SRV-01:ENO1'
+    """
     u_text = f"U{u:02d}" if u is not None else "U--"
-    return " ".join(_clean(x) for x in (location_id, rack, u_text, device, port))
+    return f"{_clean(location_id)} {_clean(rack)} {u_text} {_clean(device)}:{_clean(port)}"
 
 
 def label_text(cable_id: str, end: str, near: str, far: str) -> str:
-    """The text printed on one end's label: ID/end, this end, then ``>`` and the far end.
+    """One end's label on one line (the cut sheet's ``a_label``): ID/end, this end, ``>``, far end.
 
-    >>> label_text("C-6BMR43E27H", "A", "1A-F06 A01 U10 SRV-01 ENO1", "1A-H06 A03 U40 LEAF-A SWP1")
-    'C-6BMR43E27H/A 1A-F06 A01 U10 SRV-01 ENO1 > 1A-H06 A03 U40 LEAF-A SWP1'
+    >>> label_text("C-6BMR43E27H", "A", "1A-F06 A01 U10 SRV-01:ENO1", "1A-H06 A03 U40 LEAF-A:SWP1")
+    'C-6BMR43E27H/A 1A-F06 A01 U10 SRV-01:ENO1 > 1A-H06 A03 U40 LEAF-A:SWP1'
     """
     return f"{qr_payload(cable_id, end)} {near} > {far}"
 
 
-def _clean(text: str) -> str:
-    """Upper case, whitespace collapsed to '_' (a label field is one printed token)."""
-    t = str(text).upper()
-    if t and t.isprintable() and " " not in t:
-        return t
-    return "_".join(t.split()) or "-"
+def label_lines(cable_id: str, end: str, near: str, far: str) -> tuple[str, str, str]:
+    """The three printed lines of one end's label (each may wrap, between tokens only).
+
+    >>> label_lines("C-6BMR43E27H", "B", "1A-H06 A03 U40 LEAF-A:SWP1", "1A-F06 A01 U10 SRV-01:ENO1")
+    ('C-6BMR43E27H/B', '1A-H06 A03 U40 LEAF-A:SWP1', 'TO 1A-F06 A01 U10 SRV-01:ENO1')
+    """
+    return (qr_payload(cable_id, end), near, f"TO {far}")
+
+
+def machine_text(text) -> str:
+    """Label text: upper-case printable ASCII; accents dropped, other characters ``?``,
+    whitespace runs made one space.
+
+    >>> machine_text("  srv-été:eth0 ✓ ")
+    'SRV-ETE:ETH0 ?'
+    """
+    t = str(text)
+    if not (t.isascii() and t.isprintable()):
+        out = []
+        for ch in unicodedata.normalize("NFKD", t):
+            if unicodedata.combining(ch):
+                continue
+            if " " <= ch <= "~":
+                out.append(ch)
+            elif ch.isspace():
+                out.append(" ")
+            else:
+                out.append("?")
+        t = "".join(out)
+    return " ".join(t.upper().split())
+
+
+def _clean(text) -> str:
+    """One printed token: :func:`machine_text` with spaces as ``_`` (``-`` when empty)."""
+    t = str(text)
+    if t and t.isascii() and t.isprintable() and " " not in t:
+        return t.upper()
+    return machine_text(t).replace(" ", "_") or "-"

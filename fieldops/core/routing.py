@@ -2,10 +2,13 @@
 
 The model (docs/cables.md has the worked example):
 
-* **Ports.** Data ports sit on the rack face given by the device's ``ports_face``; otherwise on
-  the device's rear (the face opposite ``device.face``), unless its type's airflow is
-  ``rear-to-front`` (then on ``device.face``). Power ports and outlets: the device's rear.
-  Zero-U devices (PDUs): the rack's rear, at mid-height. A port's height is the middle of its
+* **Ports** (NetBox: ``face`` is the rack face the device's own front is on). A port is on
+  its device's front or rear (:func:`port_side`): data ports (interfaces, console ports) on the
+  front, unless the type's airflow is ``front-to-rear`` (servers: cold air in at the bezel,
+  NICs at the exhaust); front ports and power outlets on the front; rear ports and power
+  ports on the rear. The device's front is on rack face ``face``, its rear on the other one.
+  A device's ``ports_face`` names the rack face of its data ports outright. Zero-U devices
+  (PDUs): the rack's rear, at mid-height. A port's height is the middle of its
   device: ``RACK_BASE_MM + (position - 1 + u_height / 2) * 44.45`` mm; its floor point is the
   centre of its rack face.
 * **In-rack / rack-to-rack path** (same rack, or racks standing side by side): along the face
@@ -154,22 +157,48 @@ def _opposite(face: str) -> str:
     return REAR if face == FRONT else FRONT
 
 
+DATA = "data"  # a port side decided by the device type (interfaces, console ports)
+FRONT_KINDS = ("front-port", "power-outlet")  # on the device's own front
+REAR_KINDS = ("rear-port", "power-port")  # on the device's own rear
+_SIDE_INDEX = {DATA: 0, FRONT: 1, REAR: 2}  # per-device port point slots in ``_resolve``
+
+
+def port_side(port_kind: str) -> str:
+    """Which side of its device a kind of port is on: ``front``, ``rear``, or ``data`` for
+    interfaces and console ports (their side comes from the type, :func:`data_side`)."""
+    if port_kind in FRONT_KINDS:
+        return FRONT
+    if port_kind in REAR_KINDS:
+        return REAR
+    return DATA
+
+
+def data_side(device_type) -> str:
+    """The device side of its data ports: its front, unless its airflow is ``front-to-rear``
+    (a server: cold air in at the bezel, the NICs at the exhaust, the rear)."""
+    return REAR if device_type.airflow == "front-to-rear" else FRONT
+
+
 def port_face(device, device_type, port) -> str:
-    """The rack face a port is on (see the module docstring)."""
-    return _face_for(device, device_type, port.kind in POWER_KINDS)
+    """The rack face a port is on (see the module docstring).
+
+    >>> from fieldops.core.model import Device, DeviceType, PortTemplate
+    >>> leaf = DeviceType("Gen", "Leaf", "leaf", ports=(PortTemplate("swp1", "interface"),))
+    >>> port_face(Device("leaf-b", "leaf", "B03", 40, "rear"), leaf, leaf.ports[0])
+    'rear'
+    """
+    return _face_for(device, device_type, port_side(port.kind))
 
 
-def _face_for(device, device_type, power: bool) -> str:
-    """:func:`port_face` for a data port (``power=False``) or a power port of a device."""
+def _face_for(device, device_type, side: str) -> str:
+    """:func:`port_face` for a port on ``side`` (``front``, ``rear`` or ``data``) of a device."""
     if device_type.u_height == 0:
         return REAR
-    if power:
-        return _opposite(device.face)
-    if device.ports_face:
-        return device.ports_face
-    if device_type.airflow == "rear-to-front":
-        return device.face
-    return _opposite(device.face)
+    if side == DATA:
+        if device.ports_face:
+            return device.ports_face
+        side = data_side(device_type)
+    return device.face if side == FRONT else _opposite(device.face)
 
 
 def port_height_mm(device, device_type, rack_top_mm: float) -> float:
@@ -702,7 +731,7 @@ def _resolve(design: Design, racks: dict[str, _RackGeo], warnings: list[str]) ->
         ports = type_ports.get(dt.slug)
         if ports is None:
             ports = type_ports[dt.slug] = {
-                p.name: (p.kind in POWER_KINDS, p.type) for p in reversed(dt.ports)
+                p.name: (_SIDE_INDEX[port_side(p.kind)], p.type) for p in reversed(dt.ports)
             }
         rack = racks[dev.rack]
         u = dev.position if dt.u_height != 0 else None
@@ -713,18 +742,19 @@ def _resolve(design: Design, racks: dict[str, _RackGeo], warnings: list[str]) ->
             else ""
         )
         z = port_height_mm(dev, dt, rack.top)
-        data, power = _face_for(dev, dt, False), _face_for(dev, dt, True)
-        fd, fp = rack.faces[data], rack.faces[power]
-        point_data = (fd[0], fd[1], z)
-        point_power = point_data if power == data else (fp[0], fp[1], z)
+        sides = {}  # port side index -> (rack face, port point); points shared per face
+        for side, k in _SIDE_INDEX.items():
+            face = _face_for(dev, dt, side)
+            f = rack.faces[face]
+            sides[k] = next((v for v in sides.values() if v[0] == face), (face, (f[0], f[1], z)))
         return (
             dev.name,
             rack.dense,
             z,
             u,
-            (data, point_data),
-            (power, point_power),
-            f"{rack.label_prefix} {u_text} {_clean(dev.name)} ",
+            (sides[0], sides[1], sides[2]),
+            None,
+            f"{rack.label_prefix} {u_text} {_clean(dev.name)}:",
             ports,
             dt.slug,
             no_pos,
@@ -769,8 +799,8 @@ def _resolve(design: Design, racks: dict[str, _RackGeo], warnings: list[str]) ->
         if cpb is None:
             cpb = clean_port[pb] = _clean(pb)
         sa, sb = f"{ta.device}:{pa}", f"{tb.device}:{pb}"
-        fa, pa3 = ia[5] if port_a[0] else ia[4]
-        fb, pb3 = ib[5] if port_b[0] else ib[4]
+        fa, pa3 = ia[4][port_a[0]]
+        fb, pb3 = ib[4][port_b[0]]
         append(
             (
                 cable,

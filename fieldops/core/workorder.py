@@ -139,6 +139,7 @@ class Step:
     order: int = -1  # position in the assignee's sequence (work orders in order, -1: none)
     workorder: str = ""  # the work order holding the step
     walk: Walk | None = None  # the assignee's walk to the step (None: no move)
+    walk_on: Walk | None = None  # the walk on from the step's place, e.g. to a cable's far end
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +196,7 @@ def step_to_dict(step: Step, *, copy_action: bool = True) -> dict:
         "order": step.order,
         "workorder": step.workorder,
         "walk": None if step.walk is None else step.walk.to_dict(),
+        "walk_on": None if step.walk_on is None else step.walk_on.to_dict(),
     }
 
 
@@ -250,6 +252,7 @@ def step_from_dict(d: dict) -> Step:
         order=int(d.get("order", -1)),
         workorder=str(d.get("workorder", "")),
         walk=None if d.get("walk") is None else Walk.from_dict(d["walk"]),
+        walk_on=None if d.get("walk_on") is None else Walk.from_dict(d["walk_on"]),
     )
 
 

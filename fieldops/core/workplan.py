@@ -248,6 +248,9 @@ def _plan(design, cable_plan, team, walk, say, shift_s, optimise) -> WorkPlan:
                     "end_s": int(t1),
                     "order": checks[(i, who)][0],
                     "walk": None if checks[(i, who)][1] is None else checks[(i, who)][1].to_dict(),
+                    "walk_on": None
+                    if checks[(i, who)][2] is None
+                    else checks[(i, who)][2].to_dict(),
                 }
                 for i, who, t0, t1 in sched.confirmations
             ],
@@ -257,9 +260,10 @@ def _plan(design, cable_plan, team, walk, say, shift_s, optimise) -> WorkPlan:
 
 def carry_walks(
     sched, workorders: Sequence[WorkOrder], points: Sequence[tuple[int, int]], walk
-) -> tuple[list[Step], dict[tuple[int, str], tuple[int, Walk | None]]]:
+) -> tuple[list[Step], dict[tuple[int, str], tuple[int, Walk | None, Walk | None]]]:
     """Each step with its ``order`` in its assignee's sequence, its ``workorder`` and its
-    ``walk`` from where the assignee was before it; and each technician's check of a robot's
+    ``walk`` from where the assignee was before it (and ``walk_on``, from its place on to
+    where it ends: a batch of cables ends at the far rack); and each technician's check of a robot's
     step (by ``(step position, technician)``) with its order and walk in that technician's
     sequence. A member's sequence counts their own steps and their checks, in time order, as
     the schedule walked them; a helper's walk to a two-person step is not the step's.
@@ -279,11 +283,20 @@ def carry_walks(
 
     steps = sched.steps
     order: dict[int, tuple[int, Walk | None]] = {}
+    onward: dict[int, Walk] = {}  # a step's walk on from its place (a cable's far end)
     checks: dict[tuple[int, str], tuple[int, Walk | None]] = {}
+    checks_on: dict[tuple[int, str], Walk] = {}
     for m in sched.members:
         n = 0
         for i, conf, far, frm, to in sched.legs.get(m.name, ()):
-            if far:  # on to a cable's far end: part of the step itself
+            if far:  # on to a cable's far end: part of the step (or the check) itself
+                w = leg(frm, to)
+                if w is None:
+                    continue
+                if conf:
+                    checks_on.setdefault((i, m.name), w)
+                elif steps[i].assignee == m.name:
+                    onward.setdefault(i, w)
                 continue
             if conf:
                 if (i, m.name) not in checks:
@@ -295,8 +308,16 @@ def carry_walks(
     out = []
     for i, s in enumerate(steps):
         k, w = order.get(i, (-1, None))
-        out.append(replace(s, order=k, workorder=wo_of.get((s.assignee, s.id), ""), walk=w))
-    return out, checks
+        out.append(
+            replace(
+                s,
+                order=k,
+                workorder=wo_of.get((s.assignee, s.id), ""),
+                walk=w,
+                walk_on=onward.get(i),
+            )
+        )
+    return out, {k: (n, w, checks_on.get(k)) for k, (n, w) in checks.items()}
 
 
 def _check_reachable(steps, dist, stop_of, end_of, start_stop, start_name) -> None:

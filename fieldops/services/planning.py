@@ -197,6 +197,7 @@ def plan_design(
     profiles_dir: Path | None = None,
     cables_only: bool = False,
     pdf: bool = False,
+    pagesize: str = "A4",
     force: bool = False,
     progress=lambda msg: None,
 ) -> PlanResult:
@@ -229,14 +230,24 @@ def plan_design(
             files += write_work_files(design, work, stage)
             if pdf:
                 from fieldops.adapters.pdf import write_cutsheets, write_labels
+                from fieldops.core.steppaths import carried_paths
 
                 progress("printing cut sheets and labels")
                 files.append(
                     write_cutsheets(
-                        stage / "cutsheets.pdf", design, cable_plan, work, walk=plan.walk
+                        stage / "cutsheets.pdf",
+                        design,
+                        cable_plan,
+                        work,
+                        pagesize=pagesize,
+                        paths=carried_paths(work),  # the walks the plan decided
                     )
                 )
-                files.append(write_labels(stage / "labels.pdf", design, cable_plan))
+                files.append(
+                    write_labels(
+                        stage / "labels.pdf", design, cable_plan, pagesize=pagesize, warn=progress
+                    )
+                )
         files = [Path(outdir) / f.relative_to(stage) for f in files]
     return PlanResult(loaded, cable_plan, work, plan.walk, files)
 

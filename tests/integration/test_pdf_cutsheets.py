@@ -13,21 +13,20 @@ import pytest
 from fieldops.adapters.pdf import write_cutsheets, write_rack_sheets
 from fieldops.core.problems import DesignError
 from fieldops.core.workorder import Location, Step, WorkOrder, WorkPlan
-from tests.integration.test_pdf_support import decode, make_plan, make_work, render, tiny
+from tests.integration.test_pdf_support import (
+    decode,
+    make_plan,
+    make_work,
+    page_sizes,
+    render,
+    tiny,
+)
 
 
 def page_texts(path) -> list[str]:
     pdf = pdfium.PdfDocument(str(path))
     try:
         return [pdf[i].get_textpage().get_text_range() for i in range(len(pdf))]
-    finally:
-        pdf.close()
-
-
-def page_sizes(path) -> set[tuple[int, int]]:
-    pdf = pdfium.PdfDocument(str(path))
-    try:
-        return {tuple(round(v) for v in pdf[i].get_size()) for i in range(len(pdf))}
     finally:
         pdf.close()
 
@@ -148,20 +147,36 @@ def test_long_non_ascii_text_is_wrapped_inside_the_page(tmp_path):
     assert "Gerätename" in text and "<b>&amp; not markup</b>" in text
 
 
+def short_work(design, n: int, place=None) -> WorkPlan:
+    """``n`` hostile steps retitled 'Step i' / 'Run it.'; ``place(i)`` gives step i's (x, y)."""
+    work = hostile_work(design, n)
+    steps = []
+    for i, s in enumerate(work.steps):
+        loc = s.location
+        if place is not None:
+            x, y = place(i)
+            loc = dataclasses.replace(loc, x_mm=x, y_mm=y)
+        steps.append(dataclasses.replace(s, title=f"Step {i}", instruction="Run it.", location=loc))
+    return dataclasses.replace(work, steps=tuple(steps))
+
+
 @pytest.mark.slow
 def test_ten_thousand_steps_in_one_work_order(tmp_path):
     design = tiny(tmp_path)
-    work = hostile_work(design, 10_000)
-    short = dataclasses.replace(
-        work,
-        steps=tuple(
-            dataclasses.replace(s, title=f"Step {i}", instruction="Run it.")
-            for i, s in enumerate(work.steps)
-        ),
+    path = write_cutsheets(
+        tmp_path / "cut.pdf", design, make_plan(design), short_work(design, 10_000)
     )
-    path = write_cutsheets(tmp_path / "cut.pdf", design, make_plan(design), short)
     texts = page_texts(path)
     total = len(texts)
     assert total > 100 and f"page {total}/{total}" in texts[-1]
-    assert "10,000" in texts[0] and "more than 400" in texts[0]  # stops beyond 400 are not numbered
-    assert "10000. Step 9999" in "\n".join(texts)
+    # stops are places (7 distinct stand-offs here), numbered once each however often visited
+    assert "10,000" in texts[0] and "7 stops, numbered in the order first reached" in texts[0]
+    everything = "\n".join(texts)
+    assert "10000.\r\nStep 9999" in everything or "10000. Step 9999" in everything
+
+
+def test_more_than_400_stops_are_dotted_not_numbered(tmp_path):
+    design = tiny(tmp_path)
+    spread = short_work(design, 450, place=lambda i: (300 + i * 10, 500))
+    texts = page_texts(write_cutsheets(tmp_path / "cut.pdf", design, make_plan(design), spread))
+    assert "450 stops" in texts[0] and "(stops not numbered: more than 400)" in texts[0]

@@ -62,18 +62,25 @@ def test_the_smallest_stock_is_covered_and_decodes_with_long_unicode_names(tmp_p
     plan = synthetic_plan(30, long_names=True)
     path = write_labels(tmp_path / "labels.pdf", design, plan, stock=smallest.name)
     pages = render(path, 300)
-    assert len(pages) == 2  # 60 cable + 3 device + 3 rack labels on sheets of 42
+    assert len(pages) == 2  # 60 cable + 3 device + 3 rack labels on A4 sheets of 49
     decoded = Counter(text for page in pages for text in decode(page))
     assert decoded == expected_payloads(design, plan)
 
 
-@pytest.mark.parametrize("stock", ["wrap-25x38", "thermal-50x25"])
-def test_text_never_leaves_the_print_zone(tmp_path, stock):
+@pytest.mark.parametrize(
+    ("stock", "paper"),
+    [("wrap-51x38", "A4"), ("wrap-51x38", "letter"), ("wrap-25x38", "A4"), ("thermal-50x25", "A4")],
+)
+def test_text_never_leaves_the_print_zone(tmp_path, stock, paper):
     """Render long, non-ASCII names and look for ink outside every label's print zone."""
-    chosen = get_stock(stock)
+    chosen = get_stock(stock, pagesize=paper)
     design = tiny(tmp_path)
     plan = synthetic_plan(chosen.per_page if chosen.kind == "sheet" else 2, long_names=True)
-    path = write_labels(tmp_path / "labels.pdf", design, plan, stock=stock)
+    cut: list[str] = []
+    path = write_labels(
+        tmp_path / "labels.pdf", design, plan, stock=stock, pagesize=paper, warn=cut.append
+    )
+    assert len(cut) == 1 and "were cut" in cut[0]  # 100-character names fit no label
     page = np.asarray(render(path, 300)[0])
     ink = page < 200
     inside = np.zeros_like(ink)
@@ -136,3 +143,29 @@ def test_parallel_workers_give_the_same_bytes_as_serial(tmp_path):
     assert one.read_bytes() == two.read_bytes()
     decoded = Counter(text for page in render(two, 300) for text in decode(page))
     assert decoded == expected_payloads(design, plan)
+
+
+@pytest.mark.parametrize(("paper", "size_pt"), [("A4", (595, 842)), ("letter", (612, 792))])
+def test_label_sheets_follow_the_paper_setting(tmp_path, paper, size_pt):
+    """One setting for cut sheets and labels: the default stock has an A4 and a Letter layout."""
+    design = tiny(tmp_path)
+    plan = make_plan(design)
+    path = write_labels(tmp_path / "labels.pdf", design, plan, pagesize=paper)
+    pages = render(path, 300)
+    assert {(round(p.width * 72 / 300), round(p.height * 72 / 300)) for p in pages} == {size_pt}
+    decoded = Counter(text for page in pages for text in decode(page))
+    assert decoded == expected_payloads(design, plan)
+    roll = write_labels(tmp_path / "roll.pdf", design, plan, stock="thermal-50x25", pagesize=paper)
+    assert {(p.width, p.height) for p in render(roll, 72)} == {(144, 72)}  # 50.8 x 25.4 mm
+
+
+def test_a_label_that_fits_is_never_cut_and_one_that_cannot_is_reported(tmp_path):
+    design = tiny(tmp_path)
+    cut: list[str] = []
+    write_labels(tmp_path / "ok.pdf", design, make_plan(design), warn=cut.append)
+    assert cut == []
+    write_labels(tmp_path / "cut.pdf", design, synthetic_plan(3, long_names=True), warn=cut.append)
+    (message,) = cut
+    # 3 cables x 2 ends name the 100-character device; the 3 device and 3 rack labels fit
+    assert message.startswith("6 of 12 labels do not fit wrap-51x38 in full")
+    assert "C-" in message and "/A" in message and "larger stock" in message

@@ -8,9 +8,11 @@ zxing-cpp's reader, independent of how the symbols were drawn.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 import zxingcpp
 
 from fieldops.adapters.designfile import load_design
@@ -150,6 +152,72 @@ def render(path: Path, dpi: int = 300):
     pdf = pdfium.PdfDocument(str(path))
     try:
         return [pdf[i].render(scale=dpi / 72, grayscale=True).to_pil() for i in range(len(pdf))]
+    finally:
+        pdf.close()
+
+
+@dataclass(frozen=True)
+class Word:
+    """A word printed on a PDF page: its text, bounding box (PDF points, origin bottom-left)
+    and font size (points), as pypdfium2 reads them back."""
+
+    page: int
+    text: str
+    left: float
+    bottom: float
+    right: float
+    top: float
+    size: float
+
+    @property
+    def x(self) -> float:
+        return (self.left + self.right) / 2
+
+    @property
+    def y(self) -> float:
+        return (self.bottom + self.top) / 2
+
+
+def words(path: Path) -> list[Word]:
+    """Every whitespace-separated word of every page, in reading order."""
+    out: list[Word] = []
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        for n in range(len(pdf)):
+            tp = pdf[n].get_textpage()
+            count = tp.count_chars()
+            text = tp.get_text_range(0, count)
+            if len(text) != count:  # pdfium adds no characters for plain text; be safe
+                text = "".join(tp.get_text_range(i, 1) for i in range(count))
+            start = None
+            for i in range(count + 1):
+                blank = i == count or text[i].isspace()
+                if not blank and start is None:
+                    start = i
+                if blank and start is not None:
+                    boxes = [tp.get_charbox(k) for k in range(start, i)]
+                    out.append(
+                        Word(
+                            n,
+                            text[start:i],
+                            min(b[0] for b in boxes),
+                            min(b[1] for b in boxes),
+                            max(b[2] for b in boxes),
+                            max(b[3] for b in boxes),
+                            pdfium_c.FPDFText_GetFontSize(tp.raw, start),
+                        )
+                    )
+                    start = None
+        return out
+    finally:
+        pdf.close()
+
+
+def page_sizes(path) -> set[tuple[int, int]]:
+    """The distinct page sizes of a PDF in whole points."""
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        return {tuple(round(v) for v in pdf[i].get_size()) for i in range(len(pdf))}
     finally:
         pdf.close()
 

@@ -64,13 +64,14 @@ def test_cutsheet_rows_match_hand_computed_values(lab_out):
     rows = rows_by_ends(lab_out)
     assert len(rows) == 157
     # srv-01:eno1 (A01 U10, server front-to-rear -> rear) -- leaf-a:swp1 (A03 U40, mounted rear,
-    # no airflow -> ports on the rack front). Tray path over TRAY-A:
+    # no airflow -> ports on its own front, the rack rear). Tray path over TRAY-A (the in-rack
+    # legs are depth / 2 from either face):
     # up 2067 - 522.275 = 1544.725, in 600, up 533, TRAY-A 3300 -> 4500 = 1200, down 533, out 600,
     # down 2067 - 1855.775 = 211.225 -> 5221.95; 6 bends * 47.1239 = 282.74; slack 600
     # -> 6104.69 -> 6105 -> 7 m.
     r = rows[("srv-01", "eno1")]
     assert (r["a_location"], r["a_rack"], r["a_u"], r["a_face"]) == ("1A-F06", "A01", "10", "rear")
-    assert (r["b_location"], r["b_rack"], r["b_u"], r["b_face"]) == ("1A-H06", "A03", "40", "front")
+    assert (r["b_location"], r["b_rack"], r["b_u"], r["b_face"]) == ("1A-H06", "A03", "40", "rear")
     assert abs(float(r["route_mm"]) - 5221.95) <= 0.06
     assert (r["bends"], r["length_mm"], r["ordered_mm"], r["sku"]) == (
         "6",
@@ -80,7 +81,7 @@ def test_cutsheet_rows_match_hand_computed_values(lab_out):
     )
     assert r["tray_path"] == "TRAY-A"
     assert (
-        r["a_label"] == f"{r['cable_id']}/A 1A-F06 A01 U10 SRV-01 ENO1 > 1A-H06 A03 U40 LEAF-A SWP1"
+        r["a_label"] == f"{r['cable_id']}/A 1A-F06 A01 U10 SRV-01:ENO1 > 1A-H06 A03 U40 LEAF-A:SWP1"
     )
     # srv-01:PSU1 (rear, 522.275) -- pdu-a01-a (zero-U, rear, 1033.5): in-rack, 511.225 up;
     # slack 2 * 100 -> 711.225 -> 712 -> 1 m cord.
@@ -93,7 +94,7 @@ def test_cutsheet_rows_match_hand_computed_values(lab_out):
         "PWR-C13C14-1M",
     )
     assert abs(float(p["route_mm"]) - 511.225) <= 0.06
-    # leaf-a:swp49 (A03 front, y 2400) -- leaf-b:swp49 (B03 at x 5100, rotated 180, front y 6000):
+    # leaf-a:swp49 (A03 rear, y 3600) -- leaf-b:swp49 (B03 at x 5100, rotated 180, rear y 4800):
     # 2 * (211.225 + 600 + 533) + TRAY-A 4500 -> 2700 (1800) + TRAY-X 2400 + TRAY-B 2700 -> 5100
     # (2400) = 9288.45; 8 bends * 23.5619 = 188.50; slack 1000 -> 10476.95 -> 10477 -> 15 m.
     f = rows[("leaf-a", "swp49")]
@@ -128,7 +129,7 @@ def test_routes_json_has_a_polyline_per_cable(lab_out):
     first = next(c for c in doc["cables"] if c["a"] == "srv-01:eno1")
     assert first["polyline"][0] == [3300, 3600, 522.3] and first["polyline"][-1] == [
         4500,
-        2400,
+        3600,
         1855.8,
     ]
     assert doc["problems"] == []

@@ -330,6 +330,7 @@ def _conf(**kw) -> dict:
         "end_s": 30,
         "order": 0,
         "walk": None,
+        "walk_on": None,
     } | kw
 
 

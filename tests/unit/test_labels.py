@@ -175,7 +175,28 @@ def test_payloads_are_qr_alphanumeric_and_parse_back(identity, end):
 
 def test_label_text_is_upper_case_one_token_per_field():
     near = labels.end_reference("1a-b04", "a1", 7, "srv a", "eth 0")
-    assert near == "1A-B04 A1 U07 SRV_A ETH_0"
+    assert near == "1A-B04 A1 U07 SRV_A:ETH_0"  # device:port one token, spaces as '_'
     assert (
-        label_text("C-6BMR43E27H", "B", near, "X") == "C-6BMR43E27H/B 1A-B04 A1 U07 SRV_A ETH_0 > X"
+        label_text("C-6BMR43E27H", "B", near, "X") == "C-6BMR43E27H/B 1A-B04 A1 U07 SRV_A:ETH_0 > X"
     )
+    assert labels.end_reference("1A-B04", "A1", None, "pdu-a", "Outlet 3").split() == [
+        "1A-B04",
+        "A1",
+        "U--",
+        "PDU-A:OUTLET_3",
+    ]
+
+
+def test_label_lines_are_id_with_end_this_end_and_the_far_end():
+    near = labels.end_reference("1A-F06", "A01", 10, "srv-01", "eno1")
+    far = labels.end_reference("1A-H06", "A03", 40, "leaf-a", "swp1")
+    assert labels.label_lines("C-6BMR43E27H", "a", near, far) == (
+        "C-6BMR43E27H/A",
+        "1A-F06 A01 U10 SRV-01:ENO1",
+        "TO 1A-H06 A03 U40 LEAF-A:SWP1",
+    )
+
+
+def test_machine_text_is_printable_ascii_upper_case():
+    assert labels.machine_text("Gerät é\tb ✓") == "GERAT E B ?"
+    assert labels.end_reference("1A", "Zürich", 1, "srv\u200b", "") == "1A ZURICH U01 SRV?:-"

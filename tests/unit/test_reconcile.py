@@ -110,7 +110,7 @@ def test_one_missing_cable(design, tmp_path):
     (s,) = steps
     assert s.expect_codes == (D,) and s.confirm == "scan_label"
     assert s.instruction.startswith(
-        f"Run {D} (cat6a) from srv2 bmc (R03 U10 rear) to sw1 swp4 (R02 U40 front)"
+        f"Run {D} (cat6a) from srv2 bmc (R03 U10 rear) to sw1 swp4 (R02 U40 rear)"
     )
     # srv2 is front-mounted with front-to-rear airflow: its ports are on the rear face. R03's
     # centre is (3000, 3000), depth 1200, front faces -y: the rear face centre is (3000, 3600),
@@ -134,7 +134,8 @@ def test_one_swap(design, tmp_path):
     assert "sw1 swp1 and sw1 swp2" in by[A].message or "sw1 swp2 and sw1 swp1" in by[A].message
     steps, after, again = fixed(design, report, scope)
     assert len(steps) == 1 and set(steps[0].expect_codes) == {A, B}
-    assert steps[0].location.rack == "R02" and steps[0].location.face == "front"
+    # sw1 is mounted rear and its type names no airflow: its ports are on its own front, R02's rear
+    assert steps[0].location.rack == "R02" and steps[0].location.face == "rear"
     assert not again.has_drift
     assert after.cables[A] == ("srv1:eth0", "sw1:swp1") and after.cables[B] == (
         "srv2:eth0",
@@ -160,7 +161,7 @@ def test_one_unexpected_link(design, tmp_path):
     steps, after, again = fixed(design, report, scope)
     assert (
         len(steps) == 1
-        and "between srv1 p0 (R01 U10 rear) and sw1 up1 (R02 U40 front)" in steps[0].instruction
+        and "between srv1 p0 (R01 U10 rear) and sw1 up1 (R02 U40 rear)" in steps[0].instruction
     )
     assert not again.has_drift and "sw1:up1" not in after.port_map()
 

@@ -56,7 +56,8 @@ def simplify(pts):
 def test_same_rack_same_face(plan):
     """[srv-a:p0 U10 rear] --- [sw-a1:p0 U40 rear], both in A1: straight up the rear face."""
     r = run_for(plan, "srv-a:p0")
-    assert (r.a.face, r.b.face) == ("rear", "rear")  # servers front-to-rear; switch has no airflow
+    # server front-to-rear: NICs on its rear; switch (no airflow) mounted rear: ports on its front
+    assert (r.a.face, r.b.face) == ("rear", "rear")
     assert r.route_mm == pytest.approx(1333.5)  # 1855.775 - 522.275
     assert r.bends == 0
     assert r.length_mm == 1934  # ceil(1333.5 + 2 * 300 slack) = ceil(1933.5)
@@ -150,13 +151,15 @@ def test_detour_around_the_crah(plan):
 
 
 def test_trays_that_do_not_connect(plan):
-    """[pdu-a1:O1 A1 rear, mid-rack 1000] --- [sw-b:PSU1 B1 rear]: power trays P1 and P2 never
-    meet. Estimate: up 1000 + in 500 + centre to centre 2000 + out 500 + down 144.225 = 4144.225;
-    4 bends * 62.8319 = 251.33; slack 200 -> 4595.55 -> 4596; not ordered."""
+    """[pdu-a1:O1 A1 rear, mid-rack 1000] --- [sw-b:PSU1 B1 front]: power trays P1 and P2 never
+    meet. sw-b is mounted rear, so its power supplies (on its own rear) are on B1's front, y=4500.
+    Estimate: up 1000 + in 500 (-y) + centre to centre 2000 (+y) + out 500 (+y, no turn) + down
+    144.225 = 4144.225; 3 bends * 62.8319 = 188.5; slack 200 -> 4532.72 -> 4533; not ordered."""
     r = run_for(plan, "pdu-a1:O1")
     assert r.a.face == "rear" and r.a.u is None
+    assert r.b.face == "front"
     assert r.route_mm == pytest.approx(4144.2, abs=0.06)  # route_mm is kept to 0.1 mm
-    assert r.length_mm == 4596
+    assert r.length_mm == 4533
     assert (r.ordered_mm, r.sku) == (0, "")
     (prob,) = [p for p in plan.problems if p.cable_id == r.id]
     assert (
@@ -191,11 +194,11 @@ def test_labels_and_locations(plan):
     r = run_for(plan, "srv-a:p0")
     # A1 centre (1000, 2000): column 1000 // 600 = 1 -> B, row 2000 // 600 + 1 = 4 -> 1A-B04
     assert r.a.location_id == "1A-B04"
-    assert r.a.label == f"{r.id}/A 1A-B04 A1 U10 SRV-A P0 > 1A-B04 A1 U40 SW-A1 P0"
-    assert r.b.label == f"{r.id}/B 1A-B04 A1 U40 SW-A1 P0 > 1A-B04 A1 U10 SRV-A P0"
+    assert r.a.label == f"{r.id}/A 1A-B04 A1 U10 SRV-A:P0 > 1A-B04 A1 U40 SW-A1:P0"
+    assert r.b.label == f"{r.id}/B 1A-B04 A1 U40 SW-A1:P0 > 1A-B04 A1 U10 SRV-A:P0"
     assert r.qr_payload == r.id
     pdu = run_for(plan, "pdu-a1:O1")
-    assert " U-- PDU-A1 O1 " in pdu.a.label
+    assert " U-- PDU-A1:O1 " in pdu.a.label
 
 
 def test_every_run_is_consistent(plan):

@@ -1,9 +1,15 @@
 """Cut sheets (per work order) and rack sheets (per rack), rendered with reportlab platypus.
 
+A work order's cut sheet is what a technician works from: a cover with the floor map (racks,
+trays, doors, staging, the walking path and numbered stops) and the parts to collect; the
+**step table** in walking order (one row per step, one row per end for a cable, each with a
+check box, the label to match, location, DEVICE:PORT, length and SKU); then each step's
+instruction once, with a QR code of its step ID; then the elevations of the racks it works in.
+
 Every page carries a header with the design name, revision, the section (work order or rack)
 and ``page x/y``. reportlab runs in invariant mode, so the same plan gives byte-identical
-files. Text that could overflow is wrapped (instructions, cable ends) or cut with an ellipsis
-(single-line cells); hostile lengths are capped before layout so nothing can exceed a page.
+files. Text that could overflow is wrapped or cut with an ellipsis (single-line cells);
+hostile lengths are capped before layout so nothing can exceed a page.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfgen import canvas as rl_canvas
 from reportlab.platypus import (
     BaseDocTemplate,
+    CondPageBreak,
     Flowable,
     Frame,
     PageBreak,
@@ -32,6 +39,8 @@ from reportlab.platypus import (
 from fieldops.adapters.pdf import qr
 from fieldops.adapters.pdf.elevation import RackElevation
 from fieldops.adapters.pdf.floormap import FloorMap
+from fieldops.adapters.pdf.sheetlayout import build_table
+from fieldops.adapters.pdf.steptable import step_tables
 from fieldops.adapters.pdf.text import fit, para, pdf_text
 from fieldops.core.problems import DesignError, Problem
 from fieldops.core.workorder import PHASES
@@ -53,6 +62,7 @@ CONFIRM_TEXT = {
 }
 
 BODY = ParagraphStyle("body", fontName="Helvetica", fontSize=8, leading=9.6)
+VALUE = ParagraphStyle("value", fontName="Helvetica", fontSize=9, leading=10.5)
 SMALL = ParagraphStyle("small", fontName="Helvetica", fontSize=7, leading=8.2)
 H1 = ParagraphStyle("h1", fontName="Helvetica-Bold", fontSize=15, leading=18, spaceAfter=4)
 H2 = ParagraphStyle(
@@ -64,6 +74,7 @@ H2 = ParagraphStyle(
     spaceAfter=3,
     keepWithNext=1,
 )
+H2_FLOW = ParagraphStyle("h2flow", parent=H2, keepWithNext=0)  # before a table that may split
 
 
 def page_size(name: str):
@@ -191,9 +202,10 @@ def frame_size(pagesize: str) -> tuple[float, float]:
 
 
 class StepRow(Flowable):
-    """One step: check box, number, title + instruction + parts, location, confirm rule, QR."""
+    """One step's instruction, kept once below the step table: number, title, instruction,
+    parts; then location, confirm rule and a QR code of the step ID."""
 
-    CHECK = 9 * MM
+    NUMBER = 9 * MM
     INFO = 44 * MM
     QR_BOX = 15 * MM
 
@@ -205,11 +217,11 @@ class StepRow(Flowable):
         parts = ", ".join(f"{p.quantity} x {p.sku or p.kind} ({p.ref})" for p in step.parts[:12])
         if len(step.parts) > 12:
             parts += f", ... {len(step.parts) - 12} more"
-        text = f"<b>{n}. {para(_cap(step.title, MAX_TITLE))}</b><br/>{para(_cap(step.instruction, MAX_INSTRUCTION))}"
+        text = f"<b>{para(_cap(step.title, MAX_TITLE))}</b><br/>{para(_cap(step.instruction, MAX_INSTRUCTION))}"
         if parts:
             text += f"<br/><font size=7>Parts: {para(_cap(parts, 600))}</font>"
         self.para = Paragraph(text, BODY)
-        self.text_w = width - self.CHECK - self.INFO - self.QR_BOX - 6
+        self.text_w = width - self.NUMBER - self.INFO - self.QR_BOX - 6
         payload = step.id
         self.symbol = (
             qr.cached(payload) if payload and len(payload.encode()) <= MAX_QR_BYTES else None
@@ -224,12 +236,12 @@ class StepRow(Flowable):
         c = self.canv
         h = self.height
         top = h - 3
-        c.setLineWidth(0.9)
-        c.setStrokeColor(colors.black)
-        c.rect(1.5 * MM, top - 6 * MM, 6 * MM, 6 * MM, stroke=1, fill=0)
-        self.para.drawOn(c, self.CHECK, top - self.para.height)
+        c.setFont("Helvetica-Bold", 11)
+        c.setFillColor(colors.black)
+        c.drawRightString(self.NUMBER - 3, top - 10, f"{self.n}.")
+        self.para.drawOn(c, self.NUMBER, top - self.para.height)
         loc = self.step.location
-        x = self.CHECK + self.text_w + 4
+        x = self.NUMBER + self.text_w + 4
         where = " ".join(
             p for p in (loc.rack, loc.face, f"U{loc.u}" if loc.u is not None else "") if p
         )
@@ -360,41 +372,83 @@ def _parts_tables(steps, width: float) -> list:
 # ---------------------------------------------------------------- documents
 
 
-def _wo_cables(steps, by_id: dict) -> list:
-    seen: dict[str, object] = {}
+def _kv_grid(pairs, width: float) -> Table:
+    """Key-value pairs in two columns of (key, value), filling row by row."""
+    rows = []
+    for i in range(0, len(pairs), 2):
+        row = []
+        for k, v in pairs[i : i + 2]:
+            row += [k, Paragraph(para(_cap(v, 200)), VALUE)]
+        rows.append(row + [""] * (4 - len(row)))
+    return Table(
+        rows,
+        colWidths=[width * 0.13, width * 0.37, width * 0.13, width * 0.37],
+        style=TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), "Helvetica", 9),
+                ("FONT", (0, 0), (0, -1), "Helvetica-Bold", 9),
+                ("FONT", (2, 0), (2, -1), "Helvetica-Bold", 9),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+                ("TOPPADDING", (0, 0), (-1, -1), 1),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        ),
+        hAlign="LEFT",
+    )
+
+
+def _elevations(design, steps, rows) -> dict[str, tuple[set, dict]]:
+    """Racks the work order works in: {rack: (stack targets, {device: faces of its cabled
+    ports})}, in the order first met."""
+    fp = design.floorplan
+    racks: dict[str, tuple[set, dict]] = {}
+
+    def rack(name: str):
+        if name and fp.rack(name) is not None:
+            return racks.setdefault(name, (set(), {}))
+        return None
+
     for s in steps:
-        for ref in [p.ref for p in s.parts if p.kind == "cable"] + list(s.expect_codes):
-            run = by_id.get(ref)
-            if run is not None and run.id not in seen:
-                seen[run.id] = run
-    return list(seen.values())
+        got = rack(s.location.rack)
+        if got is not None and s.phase == "stack":
+            got[0].update(p.ref for p in s.parts if p.kind == "device")
+        if s.kind == "run_cable" and isinstance(s.action, dict):
+            for key in ("a", "b"):
+                end = s.action.get(key) or {}
+                got = rack(end.get("rack", ""))
+                if got is not None and end.get("device"):
+                    got[1].setdefault(end["device"], set()).add(end.get("face", ""))
+        elif s.kind == "connect_power" and isinstance(s.action, dict):
+            got = rack(s.action.get("rack", ""))
+            if got is not None and s.action.get("device"):
+                got[1].setdefault(s.action["device"], set()).add(s.action.get("face", ""))
+    return racks
 
 
 def workorder_story(
-    design, cable_plan, work, wo, *, width: float, height: float, walk=None
+    design, cable_plan, work, wo, *, width: float, height: float, paths=None, tray_fill=None
 ) -> list:
     index = work.step_index()
     steps = [index[sid] for sid in wo.steps if sid in index]
     phases = Counter(s.phase for s in steps)
+    media_classes = {slug: m.media_class for slug, m in design.media.items()}
+    rows, _ = build_table(steps, cable_plan.by_id(), media_classes)
     story: list = [
         Section(f"{wo.id} {wo.assignee}"),
         Paragraph(f"Work order {para(_cap(wo.id, 80))}: {para(_cap(wo.title, 120))}", H1),
     ]
+    skipped = len(wo.steps) - len(steps)
     story.append(
-        _kv_table(
+        _kv_grid(
             [
                 ("Hall", design.floorplan.name),
-                ("Area", wo.area or "-"),
                 ("Crew", wo.assignee or "-"),
+                ("Area", wo.area or "-"),
                 ("Shift", str(wo.shift)),
                 (
                     "Steps",
-                    f"{len(steps):,}"
-                    + (
-                        f" ({len(wo.steps) - len(steps)} unknown IDs skipped)"
-                        if len(steps) < len(wo.steps)
-                        else ""
-                    ),
+                    f"{len(steps):,}" + (f" ({skipped} unknown IDs skipped)" if skipped else ""),
                 ),
                 ("Phases", ", ".join(f"{p} {phases[p]}" for p in PHASES if phases[p]) or "-"),
                 ("Walking", f"{wo.walking_m:,.0f} m"),
@@ -402,45 +456,57 @@ def workorder_story(
             width,
         )
     )
-    story.append(Paragraph("Floor map", H2))
+    story.append(Spacer(1, 3 * MM))
     story.append(
-        FloorMap(design, steps, walk=walk, width=width, max_height=min(115 * MM, height * 0.45))
+        FloorMap(
+            design,
+            steps,
+            paths=paths,
+            tray_fill=tray_fill,
+            width=width,
+            max_height=min(170 * MM, height * 0.66),
+        )
     )
-    story.append(Paragraph("Parts", H2))
+    story.append(CondPageBreak(30 * MM))
+    story.append(Paragraph("Parts to collect", H2_FLOW))
     story.extend(_parts_tables(steps, width))
-    story.append(PageBreak())
-    story.append(Paragraph("Steps", H2))
-    story.extend(StepRow(n, s, width) for n, s in enumerate(steps, start=1))
-    racks: dict[str, set] = {}
-    for s in steps:
-        if s.location.rack and design.floorplan.rack(s.location.rack) is not None:
-            targets = racks.setdefault(s.location.rack, set())
-            if s.phase == "stack":
-                targets.update(p.ref for p in s.parts if p.kind == "device")
+    story.append(CondPageBreak(height * 0.4))  # the table starts on the cover when it has room
+    story.append(Paragraph(f"Steps in walking order ({len(steps):,})", H2))
+    story.append(
+        Paragraph(
+            "Tick each row when done: a cable has a row per end; match the label, plug it into "
+            "DEVICE:PORT at the location, scan it. Stop = the number on the floor map. "
+            "The instructions follow the table.",
+            SMALL,
+        )
+    )
+    story.append(Spacer(1, 2 * MM))
+    story.extend(step_tables(rows, width))
+    if steps:
+        story.append(PageBreak())
+        story.append(Paragraph("Instructions", H2))
+        story.extend(StepRow(n, s, width) for n, s in enumerate(steps, start=1))
+    racks = _elevations(design, steps, rows)
     if racks:
         story.append(PageBreak())
         story.append(Paragraph("Rack elevations", H2))
-        for name, targets in racks.items():
+        for name, (targets, ports) in racks.items():
             story.append(
                 RackElevation(
                     design,
                     name,
                     targets=sorted(targets),
+                    ports=ports,
                     max_width=width,
                     max_height=min(height - 30, 200 * MM),
                 )
             )
             story.append(Spacer(1, 4 * MM))
-    cables = _wo_cables(steps, cable_plan.by_id())
-    if cables:
-        story.append(PageBreak())
-        story.append(Paragraph(f"Cables ({len(cables):,})", H2))
-        story.extend(cable_tables(cables, width))
     return story
 
 
 def render_cutsheets(
-    path: Path, design, cable_plan, work, *, pagesize: str = "A4", walk=None
+    path: Path, design, cable_plan, work, *, pagesize: str = "A4", paths=None, tray_fill=None
 ) -> Path:
     width, height = frame_size(pagesize)
     story: list = []
@@ -448,7 +514,16 @@ def render_cutsheets(
         if story:
             story.append(PageBreak())
         story.extend(
-            workorder_story(design, cable_plan, work, wo, width=width, height=height, walk=walk)
+            workorder_story(
+                design,
+                cable_plan,
+                work,
+                wo,
+                width=width,
+                height=height,
+                paths=paths,
+                tray_fill=tray_fill,
+            )
         )
     left = f"{design.name} rev {design.revision}"
     return _build(path, story, pagesize=pagesize, title=f"{left} cut sheets", left=left)

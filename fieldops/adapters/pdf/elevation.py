@@ -1,4 +1,5 @@
-"""Rack elevation drawings: front and rear side by side, to scale, devices named, targets highlighted."""
+"""Rack elevation drawings: front and rear side by side, to scale, devices named, targets
+highlighted, and the face where a cable end's ports are marked."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fieldops.core.model import FRONT, REAR, U_MM
 
 MM = 72 / 25.4
 HIGHLIGHT = colors.Color(1.0, 0.85, 0.2)
+PORTS = colors.Color(0.55, 0.80, 1.0)  # a cable end's device, on the face its ports are on
 FAR_SIDE = colors.Color(0.88, 0.88, 0.88)
 DEVICE = colors.Color(0.80, 0.88, 0.97)
 
@@ -23,8 +25,10 @@ def rack_devices(design, rack_name: str) -> list:
 class RackElevation(Flowable):
     """Both faces of one rack drawn to scale (the rack's U pitch is 44.45 mm).
 
-    ``targets`` names devices to highlight (stack steps' devices). The scale is the largest
-    that fits ``max_height`` points, so a 42U rack and a 48U rack print at their true ratio.
+    ``targets`` names devices to highlight (stack steps' devices); ``ports`` maps a device to
+    the rack face (or faces) its cabled ports are on (``core.routing.port_face``, as the cable steps name
+    it): it is marked ``<< PORTS`` on that face. The scale is the largest that fits
+    ``max_height`` points, so a 42U rack and a 48U rack print at their true ratio.
     Zero-U devices (PDUs on the side rails) are listed under the drawing.
     """
 
@@ -34,6 +38,7 @@ class RackElevation(Flowable):
         rack_name: str,
         *,
         targets=(),
+        ports=None,
         max_width: float = 170 * MM,
         max_height: float = 200 * MM,
     ):
@@ -41,6 +46,10 @@ class RackElevation(Flowable):
         self.design = design
         self.rack_name = rack_name
         self.targets = set(targets)
+        self.ports = {  # device -> the faces its cabled ports are on
+            name: {faces} if isinstance(faces, str) else set(faces)
+            for name, faces in (ports or {}).items()
+        }
         fp = design.floorplan
         rack = fp.rack(rack_name)
         rt = fp.rack_types.get(rack.rack_type) if rack else None
@@ -62,7 +71,8 @@ class RackElevation(Flowable):
         return self.width, self.height
 
     def _face_devices(self, face: str):
-        """(device, far_side) pairs drawn on ``face``: its own devices and full-depth ones seen from behind."""
+        """(device, far_side) pairs drawn on ``face``: its own devices, and full-depth ones (or
+        ones whose cabled ports are on this face) seen from behind."""
         out = []
         for d in self.devices:
             if d.position is None:
@@ -71,7 +81,7 @@ class RackElevation(Flowable):
                 out.append((d, False))
             else:
                 dt = self.design.device_types.get(d.device_type)
-                if dt is None or dt.is_full_depth:
+                if dt is None or dt.is_full_depth or face in self.ports.get(d.name, ()):
                     out.append((d, True))
         return out
 
@@ -114,14 +124,20 @@ class RackElevation(Flowable):
                 y = base_y + (lo - 1) * self.u_pt
                 h = (hi - lo + 1) * self.u_pt
                 target = dev.name in self.targets and not far
-                c.setFillColor(HIGHLIGHT if target else (FAR_SIDE if far else DEVICE))
+                cabled = face in self.ports.get(dev.name, ())
+                fill = HIGHLIGHT if target else PORTS if cabled else FAR_SIDE if far else DEVICE
+                c.setFillColor(fill)
                 c.setStrokeColor(colors.red if target else colors.black)
-                c.setLineWidth(1.6 if target else 0.4)
+                c.setLineWidth(1.6 if target else 1.0 if cabled else 0.4)
                 c.rect(x0 + 1, y + 0.3, panel_w - 2, h - 0.6, stroke=1, fill=1)
                 size = max(3.0, min(7.0, h * 0.6))
                 c.setFillColor(colors.black)
-                c.setFont("Helvetica-Bold" if target else "Helvetica", size)
-                text = f"{'(rear of) ' if far else ''}{dev.name}" + (" << TARGET" if target else "")
+                c.setFont("Helvetica-Bold" if target or cabled else "Helvetica", size)
+                text = (
+                    f"{'(rear of) ' if far else ''}{dev.name}"
+                    + (" << TARGET" if target else "")
+                    + (" << PORTS" if cabled else "")
+                )
                 c.drawString(
                     x0 + 3,
                     y + (h - size) / 2 + size * 0.15,

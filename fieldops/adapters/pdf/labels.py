@@ -1,8 +1,11 @@
 """Label sheets: one label per cable end, then device asset labels and rack labels.
 
-Each label carries a QR code (left, with its 4-module quiet zone inside the print zone) and
-upper-case machine text (right), shrunk from 9 pt down to 4 pt to fit and then wrapped;
-anything that still does not fit is cut with an ellipsis, so text never leaves the print zone.
+Each label carries a QR code (top-left, with its 4-module quiet zone inside the print zone)
+and upper-case machine text: right of the code, and under it at the full width of the print
+zone when the zone is taller than the code. The text is set at the largest size from 9 pt
+down to 4 pt at which every field fits, wrapping only between tokens (a location, rack, U or
+DEVICE:PORT is never cut or split); only a label that does not fit at 4 pt is cut (words
+broken, an ellipsis), and such labels are reported. Text never leaves the print zone.
 Pages are streamed to disk (:mod:`.pdfstream`): memory stays flat at 100,000 cables.
 """
 
@@ -10,7 +13,6 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +22,11 @@ from reportlab.pdfbase.pdfmetrics import getFont, stringWidth
 from fieldops.adapters.pdf import qr
 from fieldops.adapters.pdf.labelstock import LabelStock
 from fieldops.adapters.pdf.pdfstream import StreamingPdf, deflate, pdf_string
+from fieldops.core.labels import end_reference, label_lines, machine_text
 
 MM = 72 / 25.4
 FONT, FONT_BOLD = "Helvetica", "Helvetica-Bold"
-SIZES_PT = (9.0, 8.0, 7.0, 6.5, 6.0, 5.5, 5.0, 4.5, 4.0)  # 4 pt is the smallest we print
+SIZES_PT = (9.0, 8.0, 7.5, 7.0, 6.5, 6.0, 5.5, 5.0, 4.5, 4.0)  # 4 pt is the smallest we print
 LEADING = 1.12
 ELLIPSIS = "..."
 PAD_MM = 0.8
@@ -35,17 +38,7 @@ def label_text(text: str) -> str:
     >>> label_text("srv-été:eth0 ✓")
     'SRV-ETE:ETH0 ?'
     """
-    out = []
-    for ch in unicodedata.normalize("NFKD", str(text)):
-        if unicodedata.combining(ch):
-            continue
-        if " " <= ch <= "~":
-            out.append(ch)
-        elif ch.isspace():
-            out.append(" ")
-        else:
-            out.append("?")
-    return " ".join("".join(out).upper().split())
+    return machine_text(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,13 +144,109 @@ def _wrap_unit(words: list[str], widths: list[float], font: str, limit: float) -
     return lines or [""]
 
 
+@dataclass(frozen=True, slots=True)
+class FittedText:
+    """Text laid out in a label's print zone: font size, ``(font, x, text)`` lines from the top
+    (``x`` in points from the zone's left edge), and whether every field is there in full."""
+
+    size: float
+    lines: tuple[tuple[str, float, str], ...]
+    complete: bool
+
+
+def _place(
+    words: list[list[str]],
+    widths: list[list[float]],
+    fonts: list[str],
+    size: float,
+    room,
+    max_lines: int,
+) -> list[list[str]] | None:
+    """Greedy line breaking at ``size`` between words only: each field starts a new line and
+    line ``k`` is ``room(k, size)`` points wide. None when a word fits no line or the lines
+    run past ``max_lines``."""
+    out: list[list[str]] = []
+    k = 0
+    for ws, wd, font in zip(words, widths, fonts, strict=True):
+        space = _word_width(" ", font) * size
+        lines: list[str] = []
+        line: list[str] = []
+        used = 0.0
+        for word, w1 in zip(ws, wd, strict=True):
+            w = w1 * size
+            if line and used + space + w <= room(k, size) + 1e-9:
+                line.append(word)
+                used += space + w
+                continue
+            if line:
+                lines.append(" ".join(line))
+                k += 1
+            if k >= max_lines or w > room(k, size) + 1e-9:
+                return None
+            line, used = [word], w
+        lines.append(" ".join(line))
+        k += 1
+        if k > max_lines:
+            return None
+        out.append(lines)
+    return out
+
+
+def layout_text(
+    fields: tuple[str, ...], zone_w: float, zone_h: float, qr_box: float = 0.0
+) -> FittedText:
+    """Lay ``fields`` out in a ``zone_w`` x ``zone_h`` print zone (points) whose top-left
+    ``qr_box`` square holds the QR code; the first field is bold.
+
+    The largest of :data:`SIZES_PT` at which every field fits wins, lines breaking between
+    words only: lines beside the code are narrower than those under it. When nothing fits at
+    4 pt, the text is set at 4 pt in the column right of the code with words broken and each
+    field's last kept line ending in an ellipsis, and ``complete`` is False.
+    """
+    pad = PAD_MM * MM
+    fonts = [FONT_BOLD if i == 0 else FONT for i in range(len(fields))]
+    words = [f.split(" ") for f in fields]
+    widths = [[_word_width(w, font) for w in ws] for ws, font in zip(words, fonts, strict=True)]
+    beside_x = qr_box + pad * 0.5 if qr_box else pad
+    beside_w = zone_w - beside_x - pad
+    full_w = zone_w - 2 * pad
+
+    def room(k: int, size: float) -> float:
+        return beside_w if pad + k * size * LEADING < qr_box - 1e-6 else full_w
+
+    def x_of(k: int, size: float) -> float:
+        return beside_x if pad + k * size * LEADING < qr_box - 1e-6 else pad
+
+    widest = max((max(wd) for wd in widths if wd), default=0.0)  # the longest word, at 1 pt
+    room_max = max(beside_w, full_w)
+    if beside_w > 4:
+        for size in SIZES_PT:
+            max_lines = int((zone_h - 2 * pad) / (size * LEADING) + 1e-9)
+            if max_lines < len(fields) or widest * size > room_max + 1e-9:
+                continue  # too few lines, or a word wider than any line: no need to try
+            placed = _place(words, widths, fonts, size, room, max_lines)
+            if placed is not None:
+                lines = []
+                k = 0
+                for font, field_lines in zip(fonts, placed, strict=True):
+                    for text in field_lines:
+                        lines.append((font, x_of(k, size), text))
+                        k += 1
+                return FittedText(size, tuple(lines), True)
+    if beside_w <= 4:
+        return FittedText(SIZES_PT[-1], (), not any(fields))
+    size, cut = fit_fields(fields, beside_w, zone_h - 2 * pad)
+    return FittedText(size, tuple((font, beside_x, text) for font, text in cut), False)
+
+
 def fit_fields(
     fields: tuple[str, ...], width: float, height: float
 ) -> tuple[float, list[tuple[str, str]]]:
     """Choose a font size and lines (font, text) so every field fits ``width`` x ``height`` points.
 
     The largest size at which every field wraps into the box wins; at the smallest size each
-    field keeps at least its first line and cut lines end with an ellipsis.
+    field keeps at least its first line, words longer than a line are broken, and cut lines
+    end with an ellipsis. (:func:`layout_text` never breaks words; it falls back to this.)
     """
     fonts = [FONT_BOLD if i == 0 else FONT for i in range(len(fields))]
     words = [f.split(" ") for f in fields]
@@ -213,41 +302,37 @@ def fit_fields(
     return size, lines
 
 
-def label_ops(label: Label, x: float, y_top: float, zone_w: float, zone_h: float) -> str:
-    """PDF operators for one label whose print zone's top-left corner is at (x, y_top), points."""
+def label_ops(
+    label: Label, x: float, y_top: float, zone_w: float, zone_h: float, qr_box: float
+) -> tuple[str, bool]:
+    """PDF operators for one label whose print zone's top-left corner is at (x, y_top), points,
+    and whether its text is complete (see :func:`layout_text`)."""
     symbol = qr.cached(label.payload) if len(label.payload) < 64 else qr.encode(label.payload)
-    box = min(zone_h, zone_w * 0.55)
+    box = min(qr_box, zone_h, zone_w)
     side = qr.module_side(symbol, box)
     quiet = (box - side) / 2
     ops = [qr.pdf_ops(symbol, x + quiet, y_top - box + quiet, side)]
-    pad = PAD_MM * MM
-    tx = x + box + pad * 0.5
-    tw = zone_w - box - pad * 1.5
-    th = zone_h - 2 * pad
-    if tw > 4:
-        size, lines = fit_fields(label.fields, tw, th)
-        lead = size * LEADING
-        ty = y_top - pad - size * 0.8
-        for font, text in lines:
-            fname = "F2" if font == FONT_BOLD else "F1"
-            ops.append(f"BT /{fname} {size:g} Tf {tx:.2f} {ty:.2f} Td {pdf_string(text)} Tj ET")
-            ty -= lead
-    return "\n".join(ops)
+    fitted = layout_text(label.fields, zone_w, zone_h, box)
+    size = fitted.size
+    lead = size * LEADING
+    ty = y_top - PAD_MM * MM - size * 0.8
+    for font, dx, text in fitted.lines:
+        fname = "F2" if font == FONT_BOLD else "F1"
+        ops.append(f"BT /{fname} {size:g} Tf {x + dx:.2f} {ty:.2f} Td {pdf_string(text)} Tj ET")
+        ty -= lead
+    return "\n".join(ops), fitted.complete
 
 
-def _end_text(end) -> str:
-    u = f" U{end.u}" if end.u is not None else ""
-    return label_text(f"{end.location_id}{u} {end.device}:{end.port}")
+def _reference(end) -> str:
+    return end_reference(end.location_id, end.rack, end.u, end.device, end.port)
 
 
 def cable_labels(cable_plan) -> Iterator[Label]:
-    """Two labels per cable, A end then B end, in plan order."""
+    """Two labels per cable, A end then B end, in plan order (``core.labels.label_lines``)."""
     for run in cable_plan.runs:
-        for end, this, far in (("A", run.a, run.b), ("B", run.b, run.a)):
-            yield Label(
-                qr.qr_payload(run.id, end),
-                (label_text(f"{run.id} {end}"), _end_text(this), "TO " + _end_text(far)),
-            )
+        a, b = _reference(run.a), _reference(run.b)
+        yield Label(qr.qr_payload(run.id, "A"), label_lines(run.id, "A", a, b))
+        yield Label(qr.qr_payload(run.id, "B"), label_lines(run.id, "B", b, a))
 
 
 def asset_labels(design) -> Iterator[Label]:
@@ -281,14 +366,17 @@ def rack_labels(design) -> Iterator[Label]:
 PAGES_PER_BATCH = 32  # pages handed to the workers at a time: bounds memory
 
 
-def _page_stream(job) -> bytes:
-    """Worker: one page's labels -> its compressed content stream."""
-    labels, slots, zone_w, zone_h = job
-    return deflate(
-        "\n".join(
-            label_ops(lab, x, y, zone_w, zone_h) for lab, (x, y) in zip(labels, slots, strict=False)
-        )
-    )
+def _page_stream(job) -> tuple[bytes, list[str]]:
+    """Worker: one page's labels -> its compressed content stream and the payloads of labels
+    whose text did not fit in full."""
+    labels, slots, zone_w, zone_h, qr_box = job
+    ops, cut = [], []
+    for lab, (x, y) in zip(labels, slots, strict=False):
+        text, complete = label_ops(lab, x, y, zone_w, zone_h, qr_box)
+        ops.append(text)
+        if not complete:
+            cut.append(lab.payload)
+    return deflate("\n".join(ops)), cut
 
 
 def _pages(labels: Iterable[Label], per_page: int) -> Iterator[list[Label]]:
@@ -309,18 +397,22 @@ def write_label_pdf(
     *,
     title: str = "",
     workers: int = 1,
+    cut: list[str] | None = None,
 ) -> Path:
     """Lay ``labels`` out on ``stock`` and stream the pages to ``path``.
 
     With ``workers`` > 1, pages are encoded and drawn by that many processes (QR encoding
-    dominates), a bounded batch at a time; the file is byte-identical to a serial run.
+    dominates), a bounded batch at a time; the file is byte-identical to a serial run. The
+    payloads of labels whose text had to be cut (it fits nowhere at 4 pt) are appended to
+    ``cut`` when given.
     """
     page_w, page_h = stock.page_mm[0] * MM, stock.page_mm[1] * MM
     zone_w, zone_h = stock.printable_mm[0] * MM, stock.printable_mm[1] * MM
+    qr_box = stock.qr_mm * MM
     slots = [
         (sx * MM, page_h - sy * MM) for sx, sy in (stock.slot_mm(i) for i in range(stock.per_page))
     ]
-    jobs = ((page, slots, zone_w, zone_h) for page in _pages(labels, stock.per_page))
+    jobs = ((page, slots, zone_w, zone_h, qr_box) for page in _pages(labels, stock.per_page))
     pool = None
     if workers > 1:
         import multiprocessing
@@ -335,8 +427,10 @@ def write_label_pdf(
                 streams = (
                     pool.map(_page_stream, batch, chunksize=4) if pool else map(_page_stream, batch)
                 )
-                for data in streams:
+                for data, short in streams:
                     pdf.add_page(page_w, page_h, data, deflated=True)
+                    if cut is not None:
+                        cut.extend(short)
             if pdf.pages == 0:
                 pdf.add_page(page_w, page_h, "")
             return pdf.close()
