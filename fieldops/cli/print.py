@@ -69,7 +69,7 @@ def run(args) -> int:
     from fieldops import services
     from fieldops.adapters.pdf import write_cutsheets, write_labels, write_rack_sheets
     from fieldops.adapters.pdf.labelstock import get_stock
-    from fieldops.core.steppaths import carried_paths
+    from fieldops.core.steppaths import carried_paths, tray_fill_of
 
     if args.crew is not None and args.crew < 0:
         print("fieldops print: --crew must be 0 or more", file=sys.stderr)
@@ -107,6 +107,7 @@ def run(args) -> int:
                 work,
                 pagesize=args.pagesize,
                 paths=carried_paths(work),  # the walks the plan decided
+                tray_fill=tray_fill_of(cable_plan),
             )
         )
         say("printing racks.pdf")

@@ -1,4 +1,5 @@
-"""What a step visits and the walks the plan carries, for the cut sheets. Pure.
+"""What a step visits, the walks the plan carries and how full the trays are, for the cut
+sheets. Pure.
 
 The cut sheet's floor map draws the walks that reach the steps; it takes them as a mapping
 ``step ID -> polyline (mm)`` and never computes one: :func:`carried_paths` reads the walks the
@@ -41,3 +42,13 @@ def carried_paths(work) -> dict[str, tuple[Point, ...]]:
         if len(pts) >= 2:
             out[s.id] = tuple((float(x), float(y)) for x, y in pts)
     return out
+
+
+def tray_fill_of(cable_plan) -> dict[tuple[str, int], float]:
+    """``{(tray, segment index from 0): fill as a share of its limit}`` (1.0: at the limit)
+    for the cut sheets' floor map, from the fill routing computed."""
+    return {
+        (seg.tray, seg.segment - 1): seg.fill_ratio / seg.max_fill_ratio
+        for seg in getattr(cable_plan, "tray_segments", ())
+        if seg.max_fill_ratio > 0
+    }

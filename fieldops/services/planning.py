@@ -230,7 +230,7 @@ def plan_design(
             files += write_work_files(design, work, stage)
             if pdf:
                 from fieldops.adapters.pdf import write_cutsheets, write_labels
-                from fieldops.core.steppaths import carried_paths
+                from fieldops.core.steppaths import carried_paths, tray_fill_of
 
                 progress("printing cut sheets and labels")
                 files.append(
@@ -241,6 +241,7 @@ def plan_design(
                         work,
                         pagesize=pagesize,
                         paths=carried_paths(work),  # the walks the plan decided
+                        tray_fill=tray_fill_of(cable_plan),
                     )
                 )
                 files.append(

@@ -232,7 +232,7 @@ def test_trays_are_shaded_by_fill_when_given(tmp_path):
         tmp_path / "fill.pdf", design, plan.cable_plan, some, tray_fill=fill, paths={}
     )
     text = " ".join(w.text for w in words(path) if w.page == 0)
-    assert "tray fill:" in text and ">100%" in text
+    assert "tray fill, of its limit:" in text and ">100%" in text
     pdf = pdfium.PdfDocument(str(path))
     try:
         image = pdf[0].render(scale=2).to_pil().convert("RGB")
@@ -246,3 +246,21 @@ def test_trays_are_shaded_by_fill_when_given(tmp_path):
         if all(abs(a - b) <= 12 for a, b in zip(px, want, strict=True))
     )
     assert hits > 200  # the full tray segment is drawn in the 100 % shade
+
+
+def test_the_plan_pdfs_shade_trays_by_the_fill_routing_computed(tmp_path):
+    """fieldops plan --pdf hands the routed fill to the map: each segment as a share of its
+    limit, keyed by (tray, segment from 0) as the map draws them."""
+    from fieldops.core.steppaths import tray_fill_of
+
+    design, plan = planned(LAB_HALL)
+    fill = tray_fill_of(plan.cable_plan)
+    segs = plan.cable_plan.tray_segments
+    assert len(fill) == len(segs) > 0
+    busiest = max(segs, key=lambda s: s.fill_ratio)
+    assert fill[(busiest.tray, busiest.segment - 1)] == pytest.approx(
+        busiest.fill_ratio / busiest.max_fill_ratio
+    )
+    out = services.plan_design(LAB_HALL, tmp_path / "plan", pdf=True)
+    cut = next(f for f in out.files if f.name == "cutsheets.pdf")
+    assert "tray fill, of its limit:" in " ".join(w.text for w in words(cut) if w.page == 0)

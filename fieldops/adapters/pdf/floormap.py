@@ -443,8 +443,8 @@ class FloorMap(Flowable):
         x = 2
         y = self.caption_h - 29
         if self.tray_fill:
-            c.drawString(x, y, "tray fill:")
-            x += 30
+            c.drawString(x, y, "tray fill, of its limit:")
+            x += 4 + stringWidth("tray fill, of its limit:", "Helvetica", 7)
             for ratio, text in ((0.0, "0%"), (0.5, "50%"), (1.0, "100%"), (1.2, ">100%")):
                 c.setFillColor(fill_colour(ratio))
                 c.setStrokeColor(colors.Color(0.4, 0.0, 0.0))
