@@ -142,3 +142,10 @@ def waitress_server(app, sock, *, threads: int = 16):
     from waitress import create_server
 
     return create_server(app, sockets=[sock], threads=threads, ident="fieldops")
+
+
+def worker_broker_url(url: str | None, number: int) -> str | None:
+    """``{n}`` in a broker URL's user as a worker's number (one MQTT user per process)."""
+    from fieldops.adapters.mqtt import worker_url
+
+    return worker_url(url, number)

@@ -11,6 +11,10 @@ variable                       setting
 ``FIELDOPS_SECRET_KEY``        ``secret_key`` (else made once, kept beside the database)
 ``FIELDOPS_FAULT_CONFIRM_DELAY_S``  ``confirm_fault_delay_s``: a test hook that holds a
                                confirmation open (kill-9 trials); 0 in production
+``FIELDOPS_ROBOTS_USER``       ``robots_user``: the robot bridge's own MQTT user
+``FIELDOPS_ROBOTS_PASSWORD``   ``robots_password``: its password (else the MQTT password)
+``FIELDOPS_VDA_VERSION``       ``vda_version``: VDA 5050 version for robots whose profile
+                               and factsheet do not say (2.0.0 or 2.1.0; default 2.1.0)
 =============================  ======================================================
 """
 
@@ -28,6 +32,9 @@ ENV = {
     "mqtt_password": "FIELDOPS_MQTT_PASSWORD",
     "secret_key": "FIELDOPS_SECRET_KEY",
     "confirm_fault_delay_s": "FIELDOPS_FAULT_CONFIRM_DELAY_S",
+    "robots_password": "FIELDOPS_ROBOTS_PASSWORD",
+    "robots_user": "FIELDOPS_ROBOTS_USER",
+    "vda_version": "FIELDOPS_VDA_VERSION",
 }
 
 
@@ -52,6 +59,11 @@ class Settings:
     sse_poll_s: float = 2.0  # how often a stream polls the event log without a broker
     login_max_failures: int = 10  # per user name per window
     login_window_s: float = 900.0
+    # the robot bridge: its VDA 5050 version for robots whose profile and factsheet do not
+    # say, and its own MQTT identity (else the broker URL's user)
+    vda_version: str | None = None
+    robots_user: str | None = None
+    robots_password: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Settings:
@@ -75,6 +87,8 @@ class Settings:
 
 
 def _parse(name: str, raw: str, var: str):
+    if name == "vda_version" and raw not in ("2.0.0", "2.1.0"):
+        raise SettingsError(f"{var}: '{raw}' is not a VDA 5050 version fieldops speaks (2.0.0, 2.1.0)")
     if name == "confirm_fault_delay_s":
         try:
             value = float(raw)

@@ -76,12 +76,8 @@ class Mosquitto:
         ]
         if os.geteuid() == 0:  # else Mosquitto drops to its own user, which cannot read tmp
             lines.append("user root")
-        if secure_dir is not None:
-            lines += [
-                "allow_anonymous false",
-                f"password_file {secure_dir / 'passwd'}",
-                f"acl_file {secure_dir / 'acl'}",
-            ]
+        if secure_dir is not None:  # the generated settings, as deployed
+            lines += (secure_dir / "fieldops.conf").read_text().splitlines()
             self.credentials = json.loads((secure_dir / "credentials.json").read_text())["users"]
         else:
             lines += ["allow_anonymous true"]

@@ -44,6 +44,7 @@ from fieldops.core.model import (
     frozen_map,
 )
 from fieldops.core.problems import DesignError, Problem, errors
+from fieldops.core.vda5050 import VERSIONS as VDA_VERSIONS
 
 MAX_INCLUDE_DEPTH = 16
 
@@ -335,6 +336,7 @@ def parse_robot_profile(data, file: str, problems: list[Problem]) -> RobotProfil
         action_time_s=frozen_map({k: v for k, v in action_time.items() if v is not None}),
         count=f.int("count", 1, required=False, low=0, high=10_000),
         source=f.source(),
+        vda_version=f.str("vda_version", "", required=False, choices=("", *VDA_VERSIONS)) or "",
     )
     f.unknown()
     if profile.u_min > profile.u_max:

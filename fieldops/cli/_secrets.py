@@ -10,6 +10,7 @@ from pathlib import Path
 from fieldops.core.problems import DesignError, Problem
 
 MQTT_PASSWORD_ENV = "FIELDOPS_MQTT_PASSWORD"
+ROBOTS_PASSWORD_ENV = "FIELDOPS_ROBOTS_PASSWORD"
 
 
 def mqtt_password(path: Path | None = None) -> str | None:
@@ -18,6 +19,12 @@ def mqtt_password(path: Path | None = None) -> str | None:
     if path is not None:
         return read_password(path, confirm=False)
     return os.environ.get(MQTT_PASSWORD_ENV) or None
+
+
+def robots_password() -> str | None:
+    """The robot bridge's MQTT password: ``$FIELDOPS_ROBOTS_PASSWORD`` (its own user), else
+    ``$FIELDOPS_MQTT_PASSWORD``."""
+    return os.environ.get(ROBOTS_PASSWORD_ENV) or mqtt_password()
 
 
 def read_password(path: Path | None, *, confirm: bool = True) -> str:

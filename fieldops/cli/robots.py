@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fieldops.cli._args import add_password_file, robot_list
 from fieldops.cli._secrets import mqtt_password
+from fieldops.core.dispatcher import STATE_TIMEOUT_S
 from fieldops.core.problems import DesignError, Problem
 from fieldops.core.vda5050 import ORDER_MAX_ACTIONS, ORDER_MAX_BYTES, ORDER_MAX_STOPS
 
@@ -93,7 +94,17 @@ def register(sub) -> None:
         "--vda-version",
         default="2.1.0",
         choices=("2.0.0", "2.1.0"),
-        help="VDA 5050 version in headers (default 2.1.0)",
+        help="VDA 5050 version for robots whose profile (vda_version) and factsheet do not "
+        "say (default 2.1.0); 2.0.0 flattens object-valued action parameters into dotted keys",
+    )
+    d.add_argument(
+        "--state-timeout",
+        type=float,
+        default=STATE_TIMEOUT_S,
+        metavar="S",
+        help="a robot with steps in hand that sends no state for S seconds is lost: its steps "
+        f"go back to ready and a problem names them (default {STATE_TIMEOUT_S:g}, over VDA "
+        "5050's 30 s state heartbeat; a hung robot is found sooner by its MQTT keepalive)",
     )
     d.add_argument(
         "--robots",
@@ -197,10 +208,13 @@ def register(sub) -> None:
     a = rsub.add_parser(
         "acl",
         help="write Mosquitto password + ACL files for the robot fleet",
-        description="Write acl, passwd (hashed, $7$ PBKDF2-SHA512) and credentials.json (plain, mode 0600) "
-        "into OUTDIR. Each robot (username = serial number) reads only its own order/instantActions and "
-        "writes only its own state/connection/factsheet/visualization; the 'fieldops' user writes orders. "
-        "Existing passwords in OUTDIR/credentials.json are kept.",
+        description="Write acl, passwd (hashed, $7$ PBKDF2-SHA512), credentials.json (plain, mode 0600) "
+        "and fieldops.conf (broker settings: use_username_as_clientid, so every client ID is its "
+        "user and nobody can take over another's session) into OUTDIR. Each robot (username = "
+        "serial number) reads only its own order/instantActions and writes only its own "
+        "state/connection/factsheet/visualization; the 'fieldops' user writes orders; web workers "
+        "log in as fieldops-web-1..N; fieldops-monitor only reads. Existing passwords in "
+        "OUTDIR/credentials.json are kept.",
     )
     a.add_argument(
         "--profiles",
@@ -218,6 +232,13 @@ def register(sub) -> None:
         metavar="LIST",
         help="fleet size per profile, e.g. 'lift-robot=2,cabling-robot' (default: each profile's count)",
     )
+    a.add_argument(
+        "--web-workers",
+        type=int,
+        default=4,
+        metavar="N",
+        help="web worker users fieldops-web-1..N, one per 'fieldops serve' worker (default 4)",
+    )
     a.set_defaults(func=run_acl)
 
 
@@ -233,21 +254,10 @@ def _check_url(url: str) -> None:
         raise DesignError([Problem("--broker", 0, "", str(exc))]) from None
 
 
-def _walker(graph):
-    """Walking polylines for order edges over a WalkGraph (None where no path is found: the
-    edge is sent straight)."""
-
-    def walk(a, b):
-        try:
-            return graph.walk(a, b)[0]
-        except Exception:  # noqa: BLE001 - an unreachable point falls back to a straight edge
-            return None
-
-    return walk
-
-
 def _load_plan(source: Path, args):
-    """(steps, team, map_id, walk, plan_dir) from a plan folder or a design."""
+    """(steps, team, map_id, walks, plan_dir) from a plan folder or a design. ``walks``:
+    walking graphs per robot footprint (None for a plan folder: no floor geometry, the
+    robots plan their own paths)."""
     from fieldops import services
 
     work_file = (
@@ -281,8 +291,10 @@ def _load_plan(source: Path, args):
         robots=robot_list(args),
         profiles_dir=args.profiles,
     )
+    from fieldops.core.walking import FootprintWalks
+
     design = plan.loaded.design
-    return plan.work.steps, plan.work.team, design.floorplan.name, _walker(plan.walk), None
+    return plan.work.steps, plan.work.team, design.floorplan.name, FootprintWalks(design), None
 
 
 # ---------------------------------------------------------------- dispatch
@@ -290,14 +302,9 @@ def _load_plan(source: Path, args):
 
 def run_dispatch(args) -> int:
     from fieldops import services
-    from fieldops.adapters.mqtt.bridge import (
-        JsonFileStepSink,
-        RobotAssignment,
-        RobotBridge,
-        assignments_from_plan,
-        assumed_done,
-        never_released,
-    )
+    from fieldops.adapters.mqtt.bridge import JsonFileStepSink, RobotBridge
+    from fieldops.adapters.mqtt.fleet import assignments_from_plan
+    from fieldops.core.robot_work import RobotAssignment, assumed_done, never_released
 
     _check_url(args.broker)
     if args.window < 1:
@@ -310,10 +317,12 @@ def run_dispatch(args) -> int:
         )
     if args.order_actions < 1:
         raise DesignError([Problem("--order-actions", 0, "", "must be 1 or more")])
+    if not 1 <= args.state_timeout <= 3600:
+        raise DesignError([Problem("--state-timeout", 0, "", "must be 1..3600 seconds")])
     say = (
         (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     )
-    steps, team, map_id, walk, plan_dir = _load_plan(Path(args.source), args)
+    steps, team, map_id, walks, plan_dir = _load_plan(Path(args.source), args)
     assignments, warnings = assignments_from_plan(
         steps, team, services.robot_profiles(args.profiles)
     )
@@ -346,7 +355,9 @@ def run_dispatch(args) -> int:
                 if s.id in never:
                     sink.set_status(s.id, "pending", {"robot": a.serial, "waitingFor": never[s.id]})
         assignments = [
-            RobotAssignment(a.profile, tuple(s for s in a.steps if s.id not in never), a.serial)
+            RobotAssignment(
+                a.profile, tuple(s for s in a.steps if s.id not in never), a.serial, a.name
+            )
             for a in assignments
         ]
         assignments = [a for a in assignments if a.steps]
@@ -366,7 +377,8 @@ def run_dispatch(args) -> int:
         order_stops=args.order_stops,
         order_bytes=args.order_bytes,
         order_actions=args.order_actions,
-        walk=walk,
+        walks=walks,
+        state_timeout_s=args.state_timeout,
         hold_for_technician=args.hold_for_technician,
     )
     say(
@@ -400,6 +412,8 @@ def run_dispatch(args) -> int:
     print(
         f"robot steps: {', '.join(f'{k} {counts[k]}' for k in sorted(counts))}; status in {status_path}"
     )
+    for problem in sink.problems:
+        print(f"problem: {problem['reason']}", file=sys.stderr)
     if bridge.stalled():
         print(
             "stopped: the remaining robot steps depend on blocked steps (see the status file)",
@@ -483,7 +497,11 @@ def run_acl(args) -> int:
         for serial in fleet_serials(profiles[n].serial_number, counts[n])
         if counts[n] > 0
     ]
-    files = write_fleet_files(fleet, args.out)
-    print(f"{len(fleet)} robot(s) + fieldops: wrote {', '.join(str(p) for p in files.values())}")
+    files = write_fleet_files(fleet, args.out, web_workers=args.web_workers)
+    print(
+        f"{len(fleet)} robot(s) + fieldops, {args.web_workers} web worker(s), a monitor: "
+        f"wrote {', '.join(str(p) for p in files.values())}"
+    )
     print("keep credentials.json secret; give each robot its own password only")
+    print(f"add {files['conf']} to mosquitto.conf: each client ID is bound to its user")
     return 0

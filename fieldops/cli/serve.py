@@ -36,7 +36,8 @@ def register(sub) -> None:
         default=None,
         metavar="URL",
         help="MQTT broker for live events (and --robots), mqtt://[user@]host:port (default: none; "
-        "env FIELDOPS_BROKER); with a user, the password comes from env FIELDOPS_MQTT_PASSWORD",
+        "env FIELDOPS_BROKER); with a user, the password comes from env FIELDOPS_MQTT_PASSWORD; "
+        "{n} in the user (mqtt://fieldops-web-{n}@host) gives each worker its own user",
     )
     s.add_argument(
         "--host",
@@ -84,6 +85,21 @@ def register(sub) -> None:
         "--robots",
         action="store_true",
         help="with --broker: dispatch the plan's robot steps over VDA 5050 and record their results in the store",
+    )
+    s.add_argument(
+        "--vda-version",
+        default=None,
+        choices=("2.0.0", "2.1.0"),
+        help="with --robots: VDA 5050 version for robots whose profile (vda_version) and "
+        "factsheet do not say (default 2.1.0, env FIELDOPS_VDA_VERSION)",
+    )
+    s.add_argument(
+        "--robots-user",
+        default=None,
+        metavar="NAME",
+        help="with --robots: the robot bridge's own MQTT user (its password from env "
+        "FIELDOPS_ROBOTS_PASSWORD), so it never shares a client identity with the web "
+        "workers (default: the --broker URL's user; env FIELDOPS_ROBOTS_USER)",
     )
     s.set_defaults(func=run_serve)
 
@@ -287,14 +303,27 @@ def run_serve(args) -> int:
         raise DesignError([Problem("--threads", 0, "", "must be 1..1000")])
     if not 1 <= args.workers <= 64:
         raise DesignError([Problem("--workers", 0, "", "must be 1..64")])
-    if args.robots and not args.broker:
-        raise DesignError([Problem("--robots", 0, "", "needs --broker")])
     from fieldops.bootstrap import wait_for_port
     from fieldops.cli._ports import ensure_free, listen
     from fieldops.web.server import WebServer, start_beside, stop_beside
 
-    settings = settings_from(args, broker_url=args.broker)
+    settings = settings_from(
+        args, broker_url=args.broker, vda_version=args.vda_version, robots_user=args.robots_user
+    )
     settings = settings.but(db_pool_size=args.threads)
+    if args.robots and not settings.broker_url:
+        raise DesignError([Problem("--robots", 0, "", "needs --broker")])
+    if args.robots and "{n}" in (settings.broker_url or "") and not settings.robots_user:
+        raise DesignError(
+            [
+                Problem(
+                    "--robots-user",
+                    0,
+                    "",
+                    "--broker names one user per worker ({n}): give the robot bridge its own user",
+                )
+            ]
+        )
     sock = listen(args.host, args.port)  # a taken port is said before any other work
     master = os.getpid()
     beside = []

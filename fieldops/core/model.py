@@ -385,6 +385,7 @@ class RobotProfile:
     action_time_s: Mapping[str, float] = field(default_factory=frozen_map)
     count: int = 1
     source: Source = NO_SOURCE
+    vda_version: str = ""  # VDA 5050 version the robot speaks ("": the dispatcher's default)
 
 
 @dataclass(frozen=True)  # no slots: cached_property keeps the name indexes

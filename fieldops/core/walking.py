@@ -31,6 +31,9 @@ from fieldops.core.model import FRONT, REAR, Design
 from fieldops.core.problems import DesignError, Problem
 
 TOLERANCE_MM = 1.0
+# A robot's walking graph keeps its centre this far beyond its half-width from racks,
+# obstacles and walls: localisation and path-following error (docs/robots.md)
+ROBOT_MARGIN_MM = 100
 STANDOFF_MARGIN_MM = 300  # the stand-off point is this far beyond the nearest walkable line
 _CHUNK = 250_000  # segments per vectorised visibility test
 _PAIR_CHUNK = 1_000_000  # point pairs per numpy pre-classification pass
@@ -428,6 +431,10 @@ class WalkGraph:
         np.fill_diagonal(out, 0.0)
         return out[np.ix_(inverse, inverse)]
 
+    def can_stand(self, xy) -> bool:
+        """Whether the centre of a walker of this graph's clearance may be at ``xy``."""
+        return bool(self._covers.covers(Point(float(xy[0]), float(xy[1]))))
+
     def covers(self, polyline, tolerance_mm: float = TOLERANCE_MM) -> bool:
         """Whether a walking polyline stays on the walkable floor (within a tolerance)."""
         line = LineString(polyline) if len(polyline) > 1 else Point(polyline[0])
@@ -444,6 +451,68 @@ class WalkGraph:
                 )
             ]
         )
+
+
+def robot_clearance_mm(width_mm: int, margin_mm: int = ROBOT_MARGIN_MM) -> int:
+    """The walking-graph clearance of a robot ``width_mm`` wide: its half-width plus
+    ``margin_mm`` on each side (:class:`WalkGraph` shrinks the floor by half the clearance).
+
+    >>> robot_clearance_mm(900)
+    1100
+    """
+    return int(width_mm) + 2 * int(margin_mm)
+
+
+class FootprintWalks:
+    """Walking graphs of one design per robot footprint, each built once on first use.
+
+    >>> walks = FootprintWalks(design)
+    >>> walks.leg(900, (1200, 300), walks.graph(900).standoff("A01", "front")[:2])
+    """
+
+    def __init__(self, design: Design, margin_mm: int = ROBOT_MARGIN_MM):
+        self.design = design
+        self.margin_mm = int(margin_mm)
+        self._graphs: dict[int, WalkGraph | WalkError] = {}
+
+    def graph(self, width_mm: int) -> WalkGraph:
+        """The graph for a robot ``width_mm`` wide; raises :class:`WalkError` when no floor is
+        left for it."""
+        clearance = robot_clearance_mm(width_mm, self.margin_mm)
+        hit = self._graphs.get(clearance)
+        if hit is None:
+            try:
+                hit = WalkGraph(self.design, clearance_mm=clearance)
+            except WalkError as exc:
+                hit = exc
+            self._graphs[clearance] = hit
+        if isinstance(hit, WalkError):
+            raise hit
+        return hit
+
+    def leg(self, width_mm: int, a_xy, b_xy):
+        """:func:`robot_leg` on the graph of a robot ``width_mm`` wide (None: no path, or no
+        floor at all for it)."""
+        try:
+            graph = self.graph(width_mm)
+        except WalkError:
+            return None
+        return robot_leg(graph, a_xy, b_xy)
+
+
+def robot_leg(graph: WalkGraph, a_xy, b_xy) -> tuple[tuple[float, float], ...] | None:
+    """The polyline a robot travels from ``a`` (where it stands) to the stop ``b`` on its own
+    walking graph, or None when there is none: ``b`` is closer to a rack, obstacle or wall
+    than the robot's clearance allows, or no corridor is wide enough. Never a straight line
+    through what is in the way. (The one place a robot leg is computed: the plan's own
+    per-step paths can replace it.)
+    """
+    if not graph.can_stand(b_xy):
+        return None
+    try:
+        return graph.walk(a_xy, b_xy)[0]
+    except WalkError:
+        return None
 
 
 def _ring_edges(geom) -> np.ndarray:

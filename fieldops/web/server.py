@@ -40,6 +40,7 @@ class WebServer(BaseApplication):
         self.workers = workers
         self.threads = threads
         self._parts = None
+        self._number = 1  # this worker's number, 1..workers (in a worker, after the fork)
         super().__init__()
 
     def load_config(self) -> None:
@@ -58,18 +59,33 @@ class WebServer(BaseApplication):
             "accesslog": None,
             "errorlog": "-",
             "loglevel": "warning",
-            "post_fork": _post_fork,
+            "pre_fork": self._pre_fork,
+            "post_fork": self._post_fork,
             "post_worker_init": self._post_worker_init,
             "worker_exit": self._worker_exit,
         }.items():
             self.cfg.set(key, value)
 
+    def _pre_fork(self, server, worker) -> None:
+        """In the master: the lowest worker number no live worker holds (a restarted worker
+        takes its predecessor's), for ``{n}`` in the broker URL's user."""
+        taken = {getattr(w, "fieldops_number", 0) for w in server.WORKERS.values()}
+        worker.fieldops_number = min(set(range(1, self.workers + 2)) - taken)
+
+    def _post_fork(self, _server, worker) -> None:
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
+        self._number = getattr(worker, "fieldops_number", 1)
+
     def load(self):
-        """In each worker, after the fork: its own store, hub and app."""
-        from fieldops.bootstrap import bootstrap
+        """In each worker, after the fork: its own store, hub and app; its own MQTT user
+        when the broker URL names one per worker (``mqtt://fieldops-web-{n}@host``)."""
+        from fieldops.bootstrap import bootstrap, worker_broker_url
         from fieldops.web import create_app
 
-        self._parts = bootstrap(self.settings)
+        settings = self.settings.but(
+            broker_url=worker_broker_url(self.settings.broker_url, self._number)
+        )
+        self._parts = bootstrap(settings)
         return create_app(parts=self._parts)
 
     def _post_worker_init(self, worker) -> None:
@@ -88,10 +104,6 @@ class WebServer(BaseApplication):
         if self._parts is not None:
             self._parts.close()
             self._parts = None
-
-
-def _post_fork(_server, _worker) -> None:
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
 
 
 # ---------------------------------------------------------------- processes beside the web

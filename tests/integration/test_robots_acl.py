@@ -126,7 +126,16 @@ def test_acl_text_is_sorted_and_per_robot():
     text = build_acl([("FieldBotics", "LIFT-001"), ("FieldBotics", "CABLE-001")])
     assert text == build_acl([("FieldBotics", "CABLE-001"), ("FieldBotics", "LIFT-001")])
     sections = text.split("\n\n")
-    assert sections[2] == "\n".join(
+    users = [sec.split("\n")[0] for sec in sections[1:]]
+    assert users == [
+        "user fieldops",
+        *(f"user fieldops-web-{n}" for n in range(1, 5)),
+        "user fieldops-monitor",
+        "user CABLE-001",
+        "user LIFT-001",
+    ]
+    assert sections[2] == "user fieldops-web-1\ntopic readwrite fieldops/events/#"
+    assert sections[7] == "\n".join(
         [
             "user CABLE-001",
             f"topic read {CABLE}/order",
@@ -139,6 +148,8 @@ def test_acl_text_is_sorted_and_per_robot():
     )
     with pytest.raises(DesignError, match="used twice"):
         build_acl([("A", "X-1"), ("B", "X-1")])
+    with pytest.raises(DesignError, match="clashes with a fieldops user"):
+        build_acl([("A", "fieldops-web-2")])
     with pytest.raises(ValueError):
         build_acl([("A", "X/1")])
 
@@ -147,9 +158,22 @@ def test_acl_command_writes_secret_files_and_keeps_passwords(tmp_path, capsys):
     out = tmp_path / "fleet"
     assert main(["robots", "acl", "-o", str(out), "--robots", "lift-robot=2,cabling-robot"]) == 0
     creds = json.loads((out / "credentials.json").read_text())["users"]
-    assert sorted(creds) == ["CABLE-001", "LIFT-001-1", "LIFT-001-2", "fieldops"]
+    assert sorted(creds) == [
+        "CABLE-001",
+        "LIFT-001-1",
+        "LIFT-001-2",
+        "fieldops",
+        "fieldops-monitor",
+        *(f"fieldops-web-{n}" for n in range(1, 5)),
+    ]
+    # one password for the web workers (one config starts them), one each for the others
+    assert len({creds[f"fieldops-web-{n}"] for n in range(1, 5)}) == 1
+    assert len({creds[u] for u in creds if not u.startswith("fieldops-web")}) == 5
     for name in ("passwd", "credentials.json"):
         assert stat.S_IMODE(os.stat(out / name).st_mode) == 0o600
+    conf = (out / "fieldops.conf").read_text().splitlines()
+    assert "use_username_as_clientid true" in conf and "allow_anonymous false" in conf
+    assert f"password_file {(out / 'passwd').resolve()}" in conf
     hashes = dict(line.split(":", 1) for line in (out / "passwd").read_text().splitlines())
     assert all(check_password(creds[u], hashes[u]) for u in creds)
     assert main(["robots", "acl", "-o", str(out), "--robots", "lift-robot=3,cabling-robot"]) == 0
@@ -252,3 +276,92 @@ def test_simulated_robot_logs_in_with_a_password_from_a_file_or_the_environment(
         proc.terminate()
         proc.wait(10)
         bridge.close()
+
+
+def _count_disconnects(client) -> list:
+    """Wrap a paho client's on_disconnect: the list grows by one per disconnect."""
+    seen: list = []
+    inner = client.on_disconnect
+
+    def on_disconnect(*a):
+        seen.append(a[3])
+        if inner is not None:
+            inner(*a)
+
+    client.on_disconnect = on_disconnect
+    return seen
+
+
+def _takeover(broker, stolen: str) -> tuple[list, list]:
+    """LIFT-001 logs in with its own password but the client ID ``stolen``; returns the
+    disconnects the bridge ('fieldops') and the cabling robot ('robot-CABLE-001') saw."""
+    from fieldops.adapters.mqtt.bridge import MemoryStepSink, RobotAssignment, RobotBridge
+    from fieldops.adapters.mqtt.simulator import SimulatedRobot
+    from tests.fixtures_mqtt import hand_robot_steps, sample_profiles
+
+    cabling = sample_profiles()["cabling-robot"]
+    bridge = RobotBridge(
+        broker.url("fieldops"),
+        [RobotAssignment(cabling, hand_robot_steps()["cabling-robot"])],
+        MemoryStepSink(),
+        map_id="LAB",
+        client_id="fieldops",
+    )
+    robot = SimulatedRobot(cabling, broker.url("CABLE-001"), state_interval_s=0.2)
+    bridge_drops = _count_disconnects(bridge.client)
+    robot_drops = _count_disconnects(robot.client)
+    intruder = None
+    try:
+        bridge.start()
+        robot.start()
+        assert bridge.connected.wait(10) and robot.connected.wait(10)
+        assert poll(lambda: robot.snapshot()["order_id"], 10), "the robot got no order"
+        intruder = Client(broker.url("LIFT-001"), stolen)
+        assert intruder.connected.wait(10), intruder.reason  # its own password is good
+        threading.Event().wait(1.5)
+        return list(bridge_drops), list(robot_drops)  # before the polite goodbyes below
+    finally:
+        if intruder is not None:
+            intruder.close()
+        robot.stop()
+        bridge.stop()
+
+
+def poll(predicate, timeout: float) -> bool:
+    deadline = threading.Event()
+    for _ in range(int(timeout / 0.05)):
+        if predicate():
+            return True
+        deadline.wait(0.05)
+    return bool(predicate())
+
+
+@pytest.mark.slow
+@pytest.mark.mosquitto
+@pytest.mark.parametrize("stolen", ["fieldops", "robot-CABLE-001"])
+def test_a_robot_cannot_take_over_another_clients_session(mosquitto_secure, stolen):
+    """[LIFT-001, own password, client ID 'fieldops' / 'robot-CABLE-001'] -x- the bridge and
+    CABLE-001 stay connected: the generated config binds each client ID to its user."""
+    bridge_drops, robot_drops = _takeover(mosquitto_secure, stolen)
+    assert bridge_drops == [] and robot_drops == []
+
+
+@pytest.mark.slow
+@pytest.mark.mosquitto
+def test_without_the_generated_setting_the_takeover_succeeds(mosquitto_bin, tmp_path):
+    """The control for the test above: the same broker without use_username_as_clientid lets
+    LIFT-001 disconnect the bridge, so that test would notice a config that lost the line."""
+    from tests.fixtures_mqtt import SAMPLE_FLEET, Mosquitto
+
+    secure = tmp_path / "fleet"
+    write_fleet_files(SAMPLE_FLEET, secure)
+    broker = Mosquitto(mosquitto_bin, tmp_path, secure_dir=secure)
+    text = broker.conf.read_text()
+    assert "use_username_as_clientid true" in text
+    broker.conf.write_text(text.replace("use_username_as_clientid true\n", ""))
+    broker.start()
+    try:
+        bridge_drops, _robot_drops = _takeover(broker, "fieldops")
+    finally:
+        broker.stop()
+    assert bridge_drops, "without the setting the intruder should have taken the session"

@@ -101,22 +101,30 @@ def assert_precedence(history, steps_by_id):
 
 
 def broker_urls(request, kind):
+    """(the bridge's URL, a watcher's URL, robot URLs by serial). On Mosquitto each is its
+    own user: the broker binds client IDs to users, so two clients never share one."""
     if kind == "mosquitto":
         b = request.getfixturevalue("mosquitto_secure")
-        return b.url("fieldops"), {
-            serial: b.url(serial) for serial in b.credentials if serial != "fieldops"
-        }
+        return (
+            b.url("fieldops"),
+            b.url("fieldops-monitor"),
+            {
+                serial: b.url(serial)
+                for serial in b.credentials
+                if not serial.startswith("fieldops")
+            },
+        )
     b = request.getfixturevalue("embedded_broker")
-    return b.url, None
+    return b.url, b.url, None
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["mosquitto", "embedded"])
 def test_two_robots_finish_every_robot_step(request, kind, tmp_path):
-    fieldops_url, robot_urls = broker_urls(request, kind)
+    fieldops_url, monitor_url, robot_urls = broker_urls(request, kind)
     assignments, map_id, assume = fleet_plan(tmp_path)
     assert len(assignments) == 2 and all(a.steps for a in assignments)
-    sniffer = Sniffer(fieldops_url, client_id="sniffer")
+    sniffer = Sniffer(monitor_url, client_id="sniffer")
     sink = MemoryStepSink()
     bridge = RobotBridge(
         fieldops_url,
@@ -193,7 +201,7 @@ def test_two_robots_finish_every_robot_step(request, kind, tmp_path):
             assert upd["nodes"][0]["released"] and upd["nodes"][0]["sequenceId"] % 2 == 0
 
     # connection: QoS 1, retained (a late subscriber gets it with the retain flag)
-    late = Sniffer(fieldops_url, topic_filter="uagv/v2/+/+/connection", client_id="late")
+    late = Sniffer(monitor_url, topic_filter="uagv/v2/+/+/connection", client_id="late")
     try:
         assert late.wait_for(lambda s: len(s.messages) >= 2, 10)
         for _topic, qos, retain, payload in late.messages:
@@ -297,7 +305,11 @@ def test_the_simulator_rejects_a_whole_order_with_an_undeclared_action(embedded_
         assert last["orderId"] == "" and last["actionStates"] == []
         err = next(e for e in last["errors"] if e["errorType"] == "orderActionError")
         assert "connectCableEnd, verifyLabel" in err["errorDescription"]
-        assert err["errorReferences"] == [{"referenceKey": "orderId", "referenceValue": "bad-1"}]
+        # the order and its update are named, so a master knows exactly what was refused
+        assert err["errorReferences"] == [
+            {"referenceKey": "orderId", "referenceValue": "bad-1"},
+            {"referenceKey": "orderUpdateId", "referenceValue": "0"},
+        ]
     finally:
         sniffer.close()
         robot.stop()

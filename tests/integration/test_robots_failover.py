@@ -47,9 +47,17 @@ def test_killed_robot_sends_its_last_will_and_its_steps_go_back_to_ready(mosquit
         assert sink.wait_for(lambda s: all(s.status[sid] == "ready" for sid in busy), 15), (
             sink.status
         )
-        assert sink.detail[busy[0]]["reason"] == "robot connectionbroken"
+        # the reason is kept in the step's detail, and the lead gets one problem naming the
+        # steps the robot had in hand; the dashboard shows the robot offline
+        assert sink.detail[busy[0]]["reason"] == "robot LIFT-001: connection broken (last will)"
+        lost = [p for p in sink.problems if not p["block"]]
+        assert len(lost) == 1 and set(busy) <= set(lost[0]["steps"])
+        assert "LIFT-001: connection broken" in lost[0]["reason"]
+        assert sink.connections["lift-robot-1"][0] == "offline"
         # the will is retained: a newcomer learns the robot is gone
-        late = Sniffer(b.url("fieldops"), topic_filter=f"{LIFT}/connection", client_id="late")
+        late = Sniffer(
+            b.url("fieldops-monitor"), topic_filter=f"{LIFT}/connection", client_id="late"
+        )
         assert late.wait_for(lambda s: s.messages, 5)
         topic, qos, retain, payload = late.messages[0]
         assert (topic, qos, retain) == (f"{LIFT}/connection", 1, True)
@@ -99,6 +107,9 @@ def test_broker_restart_mid_run_loses_no_step(mosquitto):
     every = [s.id for a in assignments for s in a.steps]
     assert done_before < len(every), "the run ended before the restart: slow the robots down"
     assert {sid: sink.status[sid] for sid in every} == dict.fromkeys(every, "done"), sink.detail
+    # the robots carried on with the orders they held: nothing was run twice
+    for r in robots:
+        assert max(r.executed.values()) == 1, r.executed
 
 
 HELD = ("waitForTrigger", "RUNNING")
@@ -192,9 +203,7 @@ def test_a_technician_confirmation_releases_a_robot_waiting_for_it(embedded_brok
     try:
         for s in steps:
             # the robot holds in waitForTrigger: the step stays in progress until confirmed
-            wait_id = (
-                f"{s.id}:2" if s is steps[0] else f"{s.id}:1"
-            )  # the first step holds the finePositioning
+            wait_id = f"{s.id}:2"  # installDevice is :1 (the stop's finePositioning :0)
             assert poll(
                 lambda aid=wait_id: robot.snapshot()["actions"].get(aid, ("",) * 3)[:2] == HELD,
                 20,

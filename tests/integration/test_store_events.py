@@ -25,6 +25,8 @@ def wait_for(predicate, timeout_s: float = 10.0) -> None:
 
 
 def start_two_workers(tmp_path, broker_url: str, password: str | None = None) -> list:
+    """Two web workers; ``{n}`` in the URL's user is the worker's number (as fieldops serve)."""
+    from fieldops.adapters.mqtt import worker_url
     from fieldops.adapters.store import Store
     from fieldops.web import create_app
 
@@ -39,13 +41,13 @@ def start_two_workers(tmp_path, broker_url: str, password: str | None = None) ->
                 "TESTING": True,
                 "DATABASE_URL": url,
                 "SECRET_KEY": "k" * 40,
-                "MQTT_BROKER": broker_url,
+                "MQTT_BROKER": worker_url(broker_url, n),
                 "MQTT_PASSWORD": password,
                 "SSE_MAX_S": 1.0,
                 "SSE_POLL_S": 30.0,
             }
         )
-        for _ in range(2)
+        for n in (1, 2)
     ]
     for a in apps:
         wait_for(lambda a=a: a.extensions["fieldops_hub"].client.is_connected())
@@ -67,11 +69,12 @@ def two_workers(tmp_path, mosquitto):
 
 
 def test_workers_share_events_through_the_production_acl(tmp_path, mosquitto_secure):
-    """Mosquitto with the generated password + ACL files: the workers log in as 'fieldops'
-    (password from MQTT_PASSWORD, not the URL) and the ACL lets their events through."""
+    """Mosquitto with the generated password + ACL files and one identity per client: the
+    workers log in as fieldops-web-1 and fieldops-web-2 (their one password from
+    MQTT_PASSWORD, not the URL) and the ACL lets their events through."""
     b = mosquitto_secure
     apps = start_two_workers(
-        tmp_path, f"mqtt://fieldops@{b.host}:{b.port}", b.credentials["fieldops"]
+        tmp_path, f"mqtt://fieldops-web-{{n}}@{b.host}:{b.port}", b.credentials["fieldops-web-1"]
     )
     try:
         hub_b = apps[1].extensions["fieldops_hub"]

@@ -53,7 +53,7 @@ class FieldopsAgvAdapter extends lib.VirtualAgvAdapter {
 const agv = new lib.AgvController(
   { manufacturer, serialNumber },
   { interfaceName: "uagv", transport: { brokerUrl }, vdaVersion: "2.0.0" },
-  { agvAdapterType: FieldopsAgvAdapter, publishStateInterval: 500 },
+  { agvAdapterType: FieldopsAgvAdapter, publishStateInterval: 100 },
   { initialPosition: { mapId, x: 0, y: 0, theta: 0, lastNodeId: "0" }, timeLapse: 50, vehicleSpeed: 2 },
 );
 

@@ -86,7 +86,9 @@ def test_steps_at_one_pose_share_a_node_and_one_fine_positioning():
     route = v.build_route([s1, s2, s3], start=v.Pose("home", 0, 0))
     assert [s.pose.node_id for s in route.stops] == ["home", "R01.front", "R02.front"]
     assert [s.step_ids for s in route.stops] == [(), ("S1", "S2"), ("S3",)]
-    assert route.step_actions == {"S1": ("S1:0", "S1:1"), "S2": ("S2:0",), "S3": ("S3:0", "S3:1")}
+    # stable action IDs: {step}:0 is the stop's finePositioning, the step's own actions
+    # count from 1 whether or not the step carries the arrival
+    assert route.step_actions == {"S1": ("S1:0", "S1:1"), "S2": ("S2:1",), "S3": ("S3:0", "S3:1")}
     kinds = [a["actionType"] for a in route.stops[1].actions]
     assert kinds == ["finePositioning", "installDevice", "installDevice"]
     params = {p["key"]: p["value"] for p in route.stops[1].actions[1]["actionParameters"]}
@@ -113,7 +115,7 @@ def test_an_order_leaves_out_the_work_of_skipped_steps():
     )
     o = v.build_order(route, hdr(), order_id="o1", map_id="LAB", skip_steps={"S1", "S3"})
     acts = [[(a["actionId"], a["actionType"]) for a in n["actions"]] for n in o["nodes"]]
-    assert acts == [[], [("S1:0", "finePositioning"), ("S2:0", "installDevice")], []]
+    assert acts == [[], [("S1:0", "finePositioning"), ("S2:1", "installDevice")], []]
     full = v.build_order(route, hdr(), order_id="o1", map_id="LAB")
     assert [len(n["actions"]) for n in full["nodes"]] == [0, 3, 2]
 

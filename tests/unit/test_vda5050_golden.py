@@ -57,7 +57,14 @@ def _steps() -> list[Step]:
             confirm=CONFIRM_ROBOT,
             expect_codes=("C-7QK2M4P",),
             parts=(Part("cable", "C-7QK2M4P", "DAC-2M"),),
-            action={"aEnd": "gpu-01:p0", "bEnd": "leaf-01:swp1"},
+            # as the planner writes them: ends as objects, the tray path as a list (2.1.0 sends
+            # them as they are; 2.0.0 flattens the objects into dotted keys)
+            action={
+                "aEnd": "gpu-01:p0",
+                "bEnd": "leaf-01:swp1",
+                "a": {"device": "gpu-01", "port": "p0", "u": 10},
+                "tray_path": ["T1", "T2"],
+            },
         ),
         Step(
             "rack/R03",

@@ -6,7 +6,7 @@ modules only move bytes (paho-mqtt) and keep time.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 DEFAULT_PORT = 1883
 TLS_SCHEMES = ("mqtts", "ssl")  # TLS with the system's CA certificates, port 8883 by default
@@ -32,6 +32,30 @@ def parse_broker_url(url: str) -> tuple[str, int, str | None, str | None]:
     if not parts.hostname:
         raise ValueError(f"broker URL '{url}': no host")
     return parts.hostname, port, parts.username, parts.password
+
+
+def worker_url(url: str | None, n: int) -> str | None:
+    """``{n}`` in a broker URL (``mqtt://fieldops-web-{n}@host``) as worker ``n``'s number:
+    with a broker that takes each client's user name as its client ID, every worker process
+    logs in as its own user.
+
+    >>> worker_url("mqtt://fieldops-web-{n}@broker:1883", 2)
+    'mqtt://fieldops-web-2@broker:1883'
+    """
+    return url.replace("{n}", str(n)) if url else url
+
+
+def without_user(url: str) -> str:
+    """The URL without its user and password (the caller gives its own).
+
+    >>> without_user("mqtt://fieldops-web-1:pw@broker:1883")
+    'mqtt://broker:1883'
+    """
+    if "://" not in url:
+        url = "mqtt://" + url
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 def make_client(

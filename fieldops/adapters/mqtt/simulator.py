@@ -1,7 +1,10 @@
 """A simulated VDA 5050 robot, built from a robot profile: for the demo and the tests.
 
-It connects with a last will (``connection`` = CONNECTIONBROKEN, retained, QoS 1), publishes
-ONLINE and its factsheet (retained), accepts orders and order updates (rejecting a whole order
+It connects with a last will (``connection`` = CONNECTIONBROKEN, retained, QoS 1, its
+headerId the one after the ONLINE it publishes on connecting) and a short MQTT keepalive
+(``keepalive_s``, 3 s: the broker sends the will about 4.5 s after the robot hangs), publishes
+ONLINE and its factsheet (retained), its position and velocity on ``visualization`` (every
+``visualization_interval_s``), accepts orders and order updates (rejecting a whole order
 that holds an action type it does not declare, as the standard requires), drives straight
 from node to node at the profile's speed, runs each action for its standard time, fails a
 given fraction of actions, and publishes ``state`` on every change and at least every
@@ -19,6 +22,7 @@ import math
 import random
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 from fieldops.adapters.mqtt import connect, make_client
@@ -29,6 +33,7 @@ log = logging.getLogger(__name__)
 
 STANDARD_TIMES_S = {"finePositioning": 5.0, "pick": 30.0, "drop": 30.0, "verifyLabel": 10.0}
 DEFAULT_ACTION_S = 60.0
+KEEPALIVE_S = 3  # the broker declares a hung robot gone after 1.5 x this (its last will)
 ARRIVAL_TOLERANCE_M = 0.5  # VDA 5050 default allowedDeviationXY when none is given
 
 
@@ -94,6 +99,9 @@ class SimulatedRobot:
         username: str | None = None,
         password: str | None = None,
         state_interval_s: float = 1.0,
+        visualization_interval_s: float = 1.0,
+        keepalive_s: int = KEEPALIVE_S,
+        factsheet: bool = True,
         tick_s: float = 0.02,
         clock=time.time,
     ):
@@ -110,6 +118,9 @@ class SimulatedRobot:
         self.time_scale = time_scale
         self.fail_rate = fail_rate
         self.state_interval_s = state_interval_s
+        self.visualization_interval_s = visualization_interval_s
+        self.factsheet = factsheet
+        self.keepalive_s = keepalive_s
         self.tick_s = tick_s
         self.declared = v.declared_action_types(profile.actions)
         self._rng = random.Random(f"{seed}:{self.serial}")
@@ -120,19 +131,19 @@ class SimulatedRobot:
             x=start[0], y=start[1], theta=start[2], map_id=map_id, last_node_id=""
         )
         self._dirty = True
+        self.executed: Counter[str] = Counter()  # actionId -> times started (tests: never twice)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_state_at = 0.0
+        self._last_visual_at = 0.0
+        self._prev_xy = (start[0], start[1], time.monotonic())
         self.client = make_client(
             broker_url, f"robot-{self.serial}", username=username or self.serial, password=password
         )
-        self.client.will_set(
-            self._topic("connection"),
-            v.encode(v.build_connection(self._header("connection"), "CONNECTIONBROKEN")),
-            qos=1,
-            retain=True,
-        )
+        self._online_id = 0
+        self._set_will()
         self.client.on_connect = self._on_connect
+        self.client.on_disconnect = lambda *_: self._set_will()
         self.client.on_message = self._on_message
         self.connected = threading.Event()
 
@@ -150,13 +161,31 @@ class SimulatedRobot:
             self.version,
         )
 
+    def _set_will(self) -> None:
+        """The last will for the next connection: CONNECTIONBROKEN with the headerId after the
+        ONLINE published on connecting (so it reads as the newer message)."""
+        self._online_id = self._ids.next("connection")
+        will = v.Header(
+            self._ids.next("connection"),
+            v.iso_timestamp(self._clock()),
+            self.manufacturer,
+            self.serial,
+            self.version,
+        )
+        self.client.will_set(
+            self._topic("connection"),
+            v.encode(v.build_connection(will, "CONNECTIONBROKEN")),
+            qos=1,
+            retain=True,
+        )
+
     def _publish(self, name: str, message: dict):
         return self.client.publish(
             self._topic(name), v.encode(message), qos=v.TOPIC_QOS[name], retain=v.TOPIC_RETAIN[name]
         )
 
     def start(self) -> SimulatedRobot:
-        connect(self.client)
+        connect(self.client, keepalive=self.keepalive_s)
         self._thread = threading.Thread(target=self._loop, name=f"sim-{self.serial}", daemon=True)
         self._thread.start()
         return self
@@ -187,11 +216,25 @@ class SimulatedRobot:
             log.error("robot %s: broker refused the connection: %s", self.serial, reason_code)
             return
         client.subscribe([(self._topic("order"), 0), (self._topic("instantActions"), 0)])
-        self._publish("connection", v.build_connection(self._header("connection"), "ONLINE"))
-        self._publish_factsheet()
+        online = v.Header(
+            self._online_id,
+            v.iso_timestamp(self._clock()),
+            self.manufacturer,
+            self.serial,
+            self.version,
+        )
+        self._publish("connection", v.build_connection(online, "ONLINE"))
+        if self.factsheet:
+            self._publish_factsheet()
         with self._lock:
             self._dirty = True
         self.connected.set()
+
+    def publish_factsheet(self) -> None:
+        """Publish the factsheet now (a robot started with ``factsheet=False``)."""
+        with self._lock:
+            self.factsheet = True
+            self._publish_factsheet()
 
     def _publish_factsheet(self) -> None:
         p = self.profile
@@ -239,7 +282,7 @@ class SimulatedRobot:
                 self._error("validationError", str(exc))
                 return
             s = self._s
-            refs = {"orderId": order.order_id}
+            refs = {"orderId": order.order_id, "orderUpdateId": order.order_update_id}
             undeclared = sorted(order.action_types() - self.declared)
             if undeclared:
                 log.warning(
@@ -253,6 +296,11 @@ class SimulatedRobot:
                     f"order holds action types this robot does not declare: {', '.join(undeclared)}",
                     refs,
                 )
+                return
+            wrong = self._version_problem(order)
+            if wrong:
+                log.warning("robot %s: rejected order %s: %s", self.serial, order.order_id, wrong)
+                self._error("validationError", wrong, refs)
                 return
             if order.header.serial_number != self.serial:
                 self._error(
@@ -326,6 +374,20 @@ class SimulatedRobot:
                 s.map_id = first.map_id
             s.nodes = nodes
             self._dirty = True
+
+    def _version_problem(self, order: v.Order) -> str:
+        """What a strict robot of this version refuses: another version in the header; on
+        2.0.0 an object as an action parameter's value (2.0 allows array, boolean, number,
+        string)."""
+        if order.header.version != self.version:
+            return f"order version {order.header.version} is not this robot's {self.version}"
+        if self.version == "2.0.0":
+            for n in order.nodes:
+                for a in n.actions:
+                    for key, value in a.params.items():
+                        if isinstance(value, dict):
+                            return f"action {a.action_id}: parameter {key} is an object (2.0.0 allows none)"
+        return ""
 
     @staticmethod
     def _nodes(order: v.Order) -> list[_Node]:
@@ -430,6 +492,12 @@ class SimulatedRobot:
                         self._publish_state()
                         self._dirty = False
                         self._last_state_at = now
+                    if (
+                        self.client.is_connected()
+                        and now - self._last_visual_at >= self.visualization_interval_s
+                    ):
+                        self._publish_visualization(now)
+                        self._last_visual_at = now
             except Exception:
                 log.exception("robot %s: simulation step failed", self.serial)
 
@@ -462,6 +530,7 @@ class SimulatedRobot:
                 fail = a.action_type != "waitForTrigger" and self._rng.random() < self.fail_rate
                 s.running = _Run(a, self._duration(a), fail)
                 s.action_states[a.action_id][1] = "RUNNING"
+                self.executed[a.action_id] += 1
                 self._dirty = True
                 continue
             s.at_node = None
@@ -513,6 +582,19 @@ class SimulatedRobot:
             errors=s.errors,
         )
         self._publish("state", msg)
+
+    def _publish_visualization(self, now: float) -> None:
+        s = self._s
+        x0, y0, t0 = self._prev_xy
+        dt = max(now - t0, 1e-6) * self.time_scale  # simulated seconds
+        velocity = ((s.x - x0) / dt, (s.y - y0) / dt, 0.0)
+        self._prev_xy = (s.x, s.y, now)
+        msg = v.build_visualization(
+            self._header("visualization"),
+            position=(s.x, s.y, s.theta, s.map_id),
+            velocity=velocity,
+        )
+        self._publish("visualization", msg)
 
     def snapshot(self) -> dict:
         """The simulated state, for tests: order, position and action states."""

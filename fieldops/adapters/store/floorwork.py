@@ -6,7 +6,7 @@ import json
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -18,7 +18,6 @@ from fieldops.adapters.store.statements import (
     LOCK_STEP_PG,
     MARK_DONE,
     MAX_NAME,
-    MAX_NOTE,
     RECORD_PG,
     T_ASSIGNEE,
     T_CONF,
@@ -339,65 +338,10 @@ class FloorWork:
         """
         if status not in STATUSES:
             raise Invalid(f"status must be one of {', '.join(STATUSES)}, not '{status}'")
-        evidence = (
-            detail if isinstance(detail, dict) else ({"detail": str(detail)} if detail else {})
-        )
-        if isinstance(detail, dict):
-            text_detail = str(detail.get("error") or detail.get("robot") or "")
-        else:
-            text_detail = str(detail or "")
-        text_detail = text_detail.replace("\x00", "")[:MAX_NOTE]
         rev = self._active()  # one read: rid and hall from the same revision
-        rid = rev["id"]
-        with self._write() as conn:
-            row = self._lock_step(conn, rid, step_id)
-            if row["status"] == rules.DONE or (
-                row["status"] == status and row["status_detail"] == text_detail
-            ):
-                return  # done is final; a repeated or late robot report changes nothing
-            now = self.clock()
-            actor = row["assignee"] or "robot"
-            reporter = detail.get("robot") if isinstance(detail, dict) else None
-            if reporter and row["confirm"] not in rules.ROBOT_RULES:
-                # handed to a person (reassign gave it a person's rule) while the robot still
-                # had it in its order: the record names the robot that did it
-                actor = str(reporter)[:MAX_NAME]
-            self._change_step(conn, row, now, status=status, status_detail=text_detail)
-            if status == rules.DONE:
-                conn.execute(
-                    insert(T_CONF).values(
-                        client_id=f"robot:{rid}:{step_id}"[:100],
-                        step=row["id"],
-                        actor=actor,
-                        how="robot",
-                        at=now,
-                        codes=[],
-                        evidence=json.loads(json.dumps(evidence, default=str)),
-                    )
-                )
-            if status == rules.BLOCKED and row["status"] != rules.BLOCKED:
-                # pending once cleared: the robot's failed order has to be sent again whole
-                self._open_problem(
-                    conn,
-                    rev,
-                    row,
-                    kind="other",
-                    note=f"robot: {text_detail or 'action failed'}",
-                    actor=actor,
-                    now=now,
-                    prev_status="pending",
-                    event_note=text_detail,
-                )
-            self._step_event(
-                conn,
-                "step_status",
-                rev,
-                row,
-                actor,
-                status=status,
-                detail=text_detail,
-                previous=row["status"],
-            )
+        with self._write() as conn:  # the rules are the batch's (store/robots.py)
+            row = self._lock_step(conn, rev["id"], step_id)
+            self._robot_report(conn, rev, row, status, detail, self.clock())
 
     def start(self, step_id: str, *, actor: str, crew: str | None = None) -> dict:
         """Mark a ready step in progress (the technician opened it and is walking there)."""

@@ -152,6 +152,7 @@ class Progress:
             ],
             "assignees": [people[k] for k in sorted(people)],
             "eta": eta,
+            "robots": self.robot_connections(),
         }
 
     def counts(self) -> dict:

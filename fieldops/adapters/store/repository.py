@@ -16,6 +16,7 @@ from fieldops.adapters.store.floorwork import ConfirmResult, FloorWork
 from fieldops.adapters.store.plans import Plans
 from fieldops.adapters.store.problems import Problems
 from fieldops.adapters.store.progress import Progress, rack_state
+from fieldops.adapters.store.robots import RobotFloor
 from fieldops.adapters.store.statements import token_hash
 from fieldops.adapters.store.steps import Steps
 from fieldops.core.errors import Conflict, Forbidden, Invalid, NotFound, Refused, StoreError
@@ -34,5 +35,16 @@ __all__ = [
 ]
 
 
-class Store(Accounts, Plans, Steps, FloorWork, Problems, Progress, Events, DriftReports, StoreBase):
+class Store(
+    Accounts,
+    Plans,
+    Steps,
+    FloorWork,
+    Problems,
+    Progress,
+    Events,
+    DriftReports,
+    RobotFloor,
+    StoreBase,
+):
     """The repository. ``clock`` returns seconds since the epoch (tests pass a fake)."""
