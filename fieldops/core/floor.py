@@ -8,7 +8,9 @@ from it and never need the design files or a walking graph.
 
 from __future__ import annotations
 
-from fieldops.core.model import Design
+import math
+
+from fieldops.core.model import Design, FloorPlan, Obstacle, Rack, RackType, Waypoint
 
 Point = tuple[int, int]
 
@@ -82,3 +84,48 @@ def start_point(floor: dict) -> Point | None:
             if w["kind"] == kind:
                 return (w["position"][0], w["position"][1])
     return None
+
+
+def design_of_floor(floor: dict) -> Design:
+    """A geometry-only design rebuilt from a carried floor (outline, obstacles, waypoints,
+    racks from their footprints and front normals), enough to walk on: the web's robot
+    bridge plans robot legs on the floor the plan carried, without the design files.
+    Raises ``ValueError`` when the floor holds no hall outline."""
+    outline = tuple((int(x), int(y)) for x, y in floor.get("outline") or ())
+    if len(outline) < 3:
+        raise ValueError("the floor carries no hall outline")
+    racks, rack_types = [], {}
+    for r in floor.get("racks") or ():
+        corners = r["footprint"]
+        nx, ny = r["front"]
+        slug = f"floor:{r['name']}"
+        rack_types[slug] = RackType(
+            slug,
+            width_mm=round(math.dist(corners[1], corners[2])),
+            depth_mm=round(math.dist(corners[0], corners[1])),
+            u_height=int(r.get("u_height") or 42),
+        )
+        racks.append(
+            Rack(
+                r["name"],
+                slug,
+                (float(r["position"][0]), float(r["position"][1])),
+                rotation_deg=math.degrees(math.atan2(nx, -ny)),
+                row=r.get("row", ""),
+            )
+        )
+    plan = FloorPlan(
+        name=floor.get("hall", ""),
+        outline=outline,
+        obstacles=tuple(
+            Obstacle(o["name"], o["kind"], tuple((x, y) for x, y in o["polygon"]))
+            for o in floor.get("obstacles") or ()
+        ),
+        waypoints=tuple(
+            Waypoint(w["name"], w["kind"], (w["position"][0], w["position"][1]))
+            for w in floor.get("waypoints") or ()
+        ),
+        rack_types=rack_types,
+        racks=tuple(racks),
+    )
+    return Design(floor.get("hall", ""), "", plan, {}, (), (), {})

@@ -373,3 +373,33 @@ def test_distance_matrix_equals_the_geos_only_algorithm_on_random_halls(racks, o
     except WalkError:
         assume(False)
     _same_as_geos(g, _stops(g) + list(pts))
+
+
+def test_the_floor_a_plan_carries_walks_like_the_design_it_came_from():
+    """The web's robot bridge walks on the plan's floor (no design files on the server): a
+    900 mm robot's legs and stand-offs there equal those on the design itself, rotated
+    racks (B1 faces -y) included."""
+    from fieldops.core.floor import build_floor, design_of_floor
+    from fieldops.core.walking import FootprintWalks, robot_clearance_mm
+
+    design = route_design()
+    carried = FootprintWalks(design_of_floor(build_floor(design)))
+    direct = FootprintWalks(design)
+    width = 900
+    for rack, face in (("A1", "front"), ("A1", "rear"), ("B1", "front")):
+        assert carried.graph(width).standoff(rack, face) == pytest.approx(
+            direct.graph(width).standoff(rack, face), abs=1
+        )
+    a = direct.graph(width).standoff("A1", "front")[:2]
+    b = direct.graph(width).standoff("B1", "front")[:2]
+    got, want = carried.leg(width, a, b), direct.leg(width, a, b)
+    assert len(got) == len(want) > 2  # around the racks, not straight through
+    assert [c for p in got for c in p] == pytest.approx([c for p in want for c in p], abs=1)
+    assert carried.graph(width).clearance_mm == robot_clearance_mm(width)
+
+
+def test_a_floor_without_an_outline_is_refused_by_name():
+    from fieldops.core.floor import design_of_floor
+
+    with pytest.raises(ValueError, match="no hall outline"):
+        design_of_floor({"hall": "H", "racks": []})

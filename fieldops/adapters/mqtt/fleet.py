@@ -56,18 +56,15 @@ def assignments_from_plan(
 
 
 def floor_walks(floor: dict):
-    """Footprint walking graphs on a stored floor (``fieldops load --design``), or None when
-    the floor was guessed from the steps (no real geometry: edges then carry no trajectory
-    and the robots plan their own paths)."""
-    if floor.get("source") != "design":
-        return None
-    from fieldops.adapters.store.floor import design_of_floor
+    """Footprint walking graphs on the floor the plan carried, or None when it carries no
+    hall outline (edges then go without trajectories and the robots plan their own paths)."""
+    from fieldops.core.floor import design_of_floor
     from fieldops.core.walking import FootprintWalks
 
     try:
         return FootprintWalks(design_of_floor(floor))
     except (KeyError, TypeError, ValueError, IndexError):
-        log.warning("robots: the stored floor cannot be walked; edges go without trajectories")
+        log.warning("robots: the plan's floor cannot be walked; edges go without trajectories")
         return None
 
 
