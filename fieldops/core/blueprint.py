@@ -11,6 +11,11 @@ by :mod:`fieldops.adapters.blueprintfile` and read back by :mod:`fieldops.adapte
 Expressions (counts, positions, ``when`` conditions) are small arithmetic over the parameters:
 integers, strings, ``+ - * // %``, comparisons, ``and or not``, ``a if c else b`` and the
 functions ``min``, ``max`` and ``ceil_div``. Nothing else is evaluated.
+
+Why this module is long: expansion is one pass over one context (parameters, derived
+values, the racks placed so far, the ports still free) that the expression evaluator, rack
+groups, connection rules and floor layout all read and extend; the evaluator (the first
+third) is the part that could stand alone.
 """
 
 from __future__ import annotations
@@ -120,7 +125,8 @@ class Layout:
     cold_aisle_mm: int = 1800  # between facing fronts
     hot_aisle_mm: int = 1200  # between facing rears
     tray_elevation_mm: int = 2900
-    tray_width_mm: int = 600
+    tray_width_mm: Expr = 600
+    tray_depth_mm: Expr = 0  # usable loading depth; 0: the floor plan's default
     tray_media: tuple[str, ...] = ("copper", "fibre")
     tray_overhang_mm: int = 600  # row trays run this far past the row ends to the cross trays
     cross_tray_every: Expr = 0  # also a cross tray every N racks (0: only at the row ends)
@@ -574,6 +580,13 @@ class _Expander:
             )
         )
         media = list(lay.tray_media)
+        tray_width = self.value(
+            lay.tray_width_mm, lay.source, "layout.tray_width_mm", low=50, high=3_000
+        )
+        tray_depth = self.value(
+            lay.tray_depth_mm, lay.source, "layout.tray_depth_mm", low=0, high=1_000
+        )
+        depth = {"depth_mm": tray_depth} if tray_depth else {}
         trays = []
         for r, cy in enumerate(row_ys):
             trays.append(
@@ -581,7 +594,8 @@ class _Expander:
                     "name": f"TRAY-{grid.column_label(r)}",
                     "media": media,
                     "elevation_mm": lay.tray_elevation_mm,
-                    "width_mm": lay.tray_width_mm,
+                    "width_mm": tray_width,
+                    **depth,
                     "points": [[x, cy] for x in xs],
                 }
             )
@@ -592,7 +606,8 @@ class _Expander:
                         "name": f"TRAY-X{k + 1}",
                         "media": media,
                         "elevation_mm": lay.tray_elevation_mm,
-                        "width_mm": lay.tray_width_mm,
+                        "width_mm": tray_width,
+                        **depth,
                         "points": [[x, cy] for cy in row_ys],
                     }
                 )

@@ -27,6 +27,12 @@ Routing runs one multi-source Dijkstra per media class over the unique source ra
 and bends at once with numpy, and sizes all cables as arrays (lengths, bends, orderable lengths
 by ``searchsorted``); ports resolve per device and IDs hash in bulk. Only the run objects are
 built one by one, sharing their point tuples.
+
+Why this module is long: it is one vectorised pipeline, and its stages (``_resolve``,
+``_batch_paths``, ``_build_runs``) hand each other a dozen parallel numpy arrays whose
+layout (rack indexes, pair tables, path offsets) is private to it; cut apart, those layouts
+would become a module interface. The tray graph and the port geometry are the parts that
+could stand alone, and move out when the pipeline is next reworked for campus scale.
 """
 
 from __future__ import annotations
