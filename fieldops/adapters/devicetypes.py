@@ -133,6 +133,7 @@ def parse_device_type(data, file: str, problems: list[Problem]) -> DeviceType | 
         ports=tuple(ports),
         module_bays=bays,
         source=src,
+        is_powered=powered,
     )
     for key in data:
         if key not in LIBRARY_FIELDS:

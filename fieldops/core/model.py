@@ -272,6 +272,7 @@ class DeviceType:
     ports: tuple[PortTemplate, ...] = ()
     module_bays: tuple[str, ...] = ()
     source: Source = NO_SOURCE
+    is_powered: bool = True  # NetBox: False for passive gear (patch panels, fibre enclosures)
 
     def port(self, name: str) -> PortTemplate | None:
         for p in self.ports:

@@ -300,7 +300,7 @@ def check_rack_budgets(design: Design, ctx: Context) -> Iterable[Problem]:
             dt = design.device_types.get(dev.device_type)
             if dt is None:
                 continue
-            if not _is_pdu(dt):
+            if not _is_pdu(dt) and dt.is_powered:  # passive gear draws nothing
                 draw = dt.max_draw_w
                 if draw is None:
                     if dt.u_height > 0:

@@ -414,6 +414,23 @@ def test_unknown_power_draw_is_a_warning(tmp_path):
     ]
 
 
+def test_passive_gear_raises_no_power_warning(tmp_path):
+    """A patch panel (NetBox ``is_powered: false``) draws nothing: no "power draw unknown"
+    for its rack and no "no power-ports" for its type, unlike a server without PSUs."""
+    panel = device_type(
+        SERVER_TYPE,
+        slug="test-panel-1u",
+        model="Patch panel",
+        is_powered=False,
+        **{"power__ports": None},
+    )
+    devices = DEVICES + ["{name: pp1, device_type: test-panel-1u, rack: R01, position: 20}"]
+    design = make_design(
+        tmp_path, devices=devices, device_types=[SERVER_TYPE, SWITCH_TYPE, PDU_TYPE, panel]
+    )
+    assert [p for p in problems(design) if "power" in p[3]] == []
+
+
 def test_rack_weight_over_budget(tmp_path):
     head = FLOORPLAN_HEAD.replace("max_kg: 800", "max_kg: 40")
     bad = make_design(
