@@ -3,7 +3,12 @@
 - :mod:`~fieldops.services.planning`: validate a design, plan it (in memory or into files);
 - :mod:`~fieldops.services.floorwork`: the floor's work on a loaded plan: load a plan, next
   step, start, confirm, report and resolve problems, reassign, progress and exports;
-- :mod:`~fieldops.services.accounts`: users, passwords, API tokens.
+- :mod:`~fieldops.services.accounts`: users, passwords, API tokens;
+- :mod:`~fieldops.services.robots`: dispatch robot steps, simulate a robot, the fleet's ACLs;
+- :mod:`~fieldops.services.printing`: cut sheets, rack sheets and labels as PDF;
+- :mod:`~fieldops.services.blueprints`: list and expand blueprints into design directories;
+- :mod:`~fieldops.services.reconcile`: drift and fix-ups from observations and the as-built record;
+- :mod:`~fieldops.services.netbox`: NetBox export, import and push.
 
 The planning functions are re-exported here (``services.plan_design(...)``), the floor's use
 cases are objects built by the composition root (:func:`fieldops.bootstrap.bootstrap`).
