@@ -12,22 +12,30 @@
 
 The planning functions are re-exported here (``services.plan_design(...)``), the floor's use
 cases are objects built by the composition root (:func:`fieldops.bootstrap.bootstrap`).
+The re-exports load on first use, so importing one service module (say, for a command's
+``--help``) does not load the design loaders and validation with it.
 """
 
-from fieldops.services.planning import (
-    Plan,
-    PlanResult,
-    ValidationReport,
-    build_plan,
-    check_loaded,
-    fleet_counts,
-    load_team,
-    load_valid_design,
-    plan_design,
-    plan_summary,
-    robot_profiles,
-    validate_design,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fieldops.services.planning import (
+        Plan,
+        PlanResult,
+        ValidationReport,
+        build_plan,
+        check_loaded,
+        fleet_counts,
+        load_team,
+        load_valid_design,
+        plan_design,
+        plan_summary,
+        robot_profiles,
+        validate_design,
+    )
+
 
 __all__ = [
     "Plan",
@@ -43,3 +51,11 @@ __all__ = [
     "robot_profiles",
     "validate_design",
 ]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from fieldops.services import planning
+
+        return getattr(planning, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
