@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from fieldops.core.problems import DesignError, Problem, errors
+from fieldops.core.problems import DesignError, Problem
 
 
 def register(sub) -> None:
@@ -60,9 +60,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from fieldops import services
-    from fieldops.adapters.blueprintfile import load_blueprint, write_design
-    from fieldops.core.blueprint import expand_blueprint, resolve_params
+    from fieldops.services.blueprints import expand_to_design
 
     if args.list:
         print(describe_builtins())
@@ -75,35 +73,19 @@ def run(args) -> int:
         return 2
     overrides = parse_params(args.param)
     t0 = time.perf_counter()
-    lb = load_blueprint(args.blueprint)
-    params = resolve_params(lb.blueprint, overrides)
-    exp = expand_blueprint(lb.blueprint, params, lb.device_types)
-    warnings: list[Problem] = []
-
-    def check(stage: Path) -> None:
-        # the design's own rules; the team (and so what plan refuses for it) is chosen at plan time
-        report = services.validate_design(stage, plan_checks=False)
-        if not report.ok:
-            where = Problem(
-                str(lb.path),
-                0,
-                "",
-                f"the expansion with these parameters does not validate ({len(errors(report.problems))} error(s) above, in the design files it would write); nothing was written",
-            )
-            raise DesignError(errors(report.problems) + [where])
-        warnings.extend(report.problems)
-
-    write_design(lb, exp, args.out, force=args.force, check=None if args.no_validate else check)
-    s = exp.summary()
+    done = expand_to_design(
+        args.blueprint, overrides, args.out, force=args.force, validate=not args.no_validate
+    )
+    s = done.summary
     print(
-        f"{lb.blueprint.name} ({', '.join(f'{k}={v}' for k, v in sorted(params.items()))}): {s['racks']:,} racks, {s['devices']:,} devices, {s['cables']:,} cables"
+        f"{done.name} ({', '.join(f'{k}={v}' for k, v in sorted(done.params.items()))}): {s['racks']:,} racks, {s['devices']:,} devices, {s['cables']:,} cables"
     )
     print("  devices by role: " + ", ".join(f"{k} {v:,}" for k, v in s["roles"].items()))
     print("  cables by rule:  " + ", ".join(f"{k} {v:,}" for k, v in s["links"].items()))
     state = (
         "not validated (--no-validate)"
         if args.no_validate
-        else f"valid, {len(warnings)} warning(s) (run 'fieldops validate {args.out}' to list them)"
+        else f"valid, {len(done.warnings)} warning(s) (run 'fieldops validate {args.out}' to list them)"
     )
     print(f"wrote {args.out} in {time.perf_counter() - t0:.1f} s: {state}")
     return 0
@@ -127,15 +109,14 @@ def parse_params(items: list[str]) -> dict[str, str]:
 
 
 def describe_builtins() -> str:
-    from fieldops.adapters.blueprintfile import list_blueprints, load_blueprint
+    from fieldops.services.blueprints import builtin_blueprints
 
     lines = []
-    for path in list_blueprints():
-        try:
-            bp = load_blueprint(path).blueprint
-        except DesignError as exc:
-            lines.append(f"{path.parent.name}: cannot be loaded: {exc.problems[0]}")
+    for entry in builtin_blueprints():
+        if entry.problem is not None:
+            lines.append(f"{entry.path.parent.name}: cannot be loaded: {entry.problem}")
             continue
+        bp = entry.blueprint
         lines.append(f"{bp.name}: {bp.title}")
         for p in bp.parameters:
             rng = (

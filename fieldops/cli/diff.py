@@ -36,10 +36,10 @@ def run(args) -> int:
 
     check_outdir(args.out, force=args.force)  # before any work
     from fieldops import services
-    from fieldops.cli.reconcile import write_json
     from fieldops.core.problems import DesignError, Problem
     from fieldops.core.reconcile import workorders_document
     from fieldops.core.revision import build_revision
+    from fieldops.services.reconcile import write_json
 
     old = services.load_valid_design(args.old).design
     new = services.load_valid_design(args.new).design

@@ -160,7 +160,7 @@ def _asbuilt(args):
     """A reader of the --asbuilt record for the design's hall (None without the option)."""
     if args.asbuilt is None:
         return None
-    from fieldops.cli.reconcile import load_asbuilt
+    from fieldops.services.reconcile import load_asbuilt
 
     return lambda hall: load_asbuilt(args.asbuilt, hall)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from fieldops.adapters.pdf.labelstock import DEFAULT_STOCK, load_label_stocks
 from fieldops.cli._args import add_outdir, add_team, robot_list
+from fieldops.services.printing import DEFAULT_STOCK, describe_label_stocks
 
 
 def register(sub) -> None:
@@ -15,7 +15,7 @@ def register(sub) -> None:
     # command must be called ``print``, so undo that binding (the module stays importable).
     sys.modules["fieldops.cli"].__dict__.pop("print", None)
     try:
-        stocks = ", ".join(f"{s.name} ({s.description})" for s in load_label_stocks().values())
+        stocks = describe_label_stocks()
     except Exception:  # noqa: BLE001 - a broken catalogue is reported when the command runs
         stocks = "see fieldops/data/labelstock.yaml"
     p = sub.add_parser(
@@ -63,13 +63,10 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from fieldops.outdir import check_outdir, staged_outdir
+    from fieldops.outdir import check_outdir
 
     check_outdir(args.out, force=args.force)  # before any work
-    from fieldops import services
-    from fieldops.adapters.pdf import write_cutsheets, write_labels, write_rack_sheets
-    from fieldops.adapters.pdf.labelstock import get_stock
-    from fieldops.core.steppaths import carried_paths, tray_fill_of
+    from fieldops.services.printing import PrintError, print_design
 
     if args.crew is not None and args.crew < 0:
         print("fieldops print: --crew must be 0 or more", file=sys.stderr)
@@ -79,58 +76,25 @@ def run(args) -> int:
         if args.quiet
         else (lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
     )
-    get_stock(args.stock, pagesize=args.pagesize)  # an unknown stock fails before any work
-    say(f"loading {args.design}")
-    loaded = services.load_valid_design(args.design)
-    design = loaded.design
-    if args.rack:
-        known = {r.name for r in design.floorplan.racks}
-        missing = [r for r in args.rack if r not in known]
-        if missing:
-            print(
-                f"fieldops print: no rack {', '.join(repr(m) for m in missing)} in {design.name}",
-                file=sys.stderr,
-            )
-            return 2
-    plan = services.build_plan(
-        loaded, crew=args.crew, robots=robot_list(args), profiles_dir=args.profiles, progress=say
-    )
-    cable_plan, work = plan.cable_plan, plan.work
-    files = []
-    with staged_outdir(Path(args.out), force=args.force, command="print") as stage:
-        say("printing cutsheets.pdf")
-        files.append(
-            write_cutsheets(
-                stage / "cutsheets.pdf",
-                design,
-                cable_plan,
-                work,
-                pagesize=args.pagesize,
-                paths=carried_paths(work),  # the walks the plan decided
-                tray_fill=tray_fill_of(cable_plan),
-            )
+    try:
+        printed = print_design(
+            args.design,
+            Path(args.out),
+            force=args.force,
+            pagesize=args.pagesize,
+            stock=args.stock,
+            racks=args.rack,
+            crew=args.crew,
+            robots=robot_list(args),
+            profiles_dir=args.profiles,
+            say=say,
+            warn=lambda msg: print(f"fieldops print: warning: {msg}", file=sys.stderr),
         )
-        say("printing racks.pdf")
-        files.append(
-            write_rack_sheets(
-                stage / "racks.pdf", design, cable_plan, pagesize=args.pagesize, racks=args.rack
-            )
-        )
-        say(f"printing labels.pdf on {args.stock} ({args.pagesize})")
-        files.append(
-            write_labels(
-                stage / "labels.pdf",
-                design,
-                cable_plan,
-                stock=args.stock,
-                pagesize=args.pagesize,
-                warn=lambda msg: print(f"fieldops print: warning: {msg}", file=sys.stderr),
-            )
-        )
-        files = [Path(args.out) / f.relative_to(stage) for f in files]
+    except PrintError as exc:
+        print(f"fieldops print: {exc}", file=sys.stderr)
+        return 2
     print(
-        f"{design.name}: {len(work.workorders)} work orders, {len(cable_plan.runs):,} cables, "
-        f"{2 * len(cable_plan.runs) + len(design.devices) + len(design.floorplan.racks):,} labels; wrote "
-        + ", ".join(str(f) for f in files)
+        f"{printed.design}: {printed.workorders} work orders, {printed.cables:,} cables, "
+        f"{printed.labels:,} labels; wrote " + ", ".join(str(f) for f in printed.files)
     )
     return 0

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 from fieldops.cli._args import add_outdir
-from fieldops.core.problems import DesignError, Problem
 
 EXIT_NO_DRIFT, EXIT_DRIFT, EXIT_INVALID = 0, 1, 2
 
@@ -91,7 +90,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from fieldops.outdir import check_outdir, staged_outdir
+    from fieldops.outdir import check_outdir
 
     if not args.observed and args.asbuilt is None and args.confirmations is None:
         print(
@@ -110,58 +109,20 @@ def run(args) -> int:
         )
         return EXIT_INVALID
     check_outdir(args.out, force=args.force)  # before any work
-    from fieldops import services
-    from fieldops.adapters.observed import load_ib_map, load_observations
-    from fieldops.core import asbuilt as ab
-    from fieldops.core.labels import assign_cable_ids
-    from fieldops.core.observation import Observations, PortClasses
-    from fieldops.core.reconcile import (
-        build_drift,
-        build_fixups,
-        merge_observed,
-        workorders_document,
-    )
+    from fieldops.services.reconcile import reconcile
 
-    loaded = services.load_valid_design(args.design)
-    design = loaded.design
-    hall = design.floorplan.name
-    ib_map = load_ib_map(args.ib_map)
-    obs = (
-        load_observations(args.observed, design, ib_map=ib_map)
-        if args.observed
-        else Observations(hall, classes=PortClasses(design, ib_map))
+    done = reconcile(
+        args.design,
+        args.out,
+        observed=args.observed,
+        ib_map=args.ib_map,
+        asbuilt=args.asbuilt,
+        confirmations=args.confirmations,
+        plan=args.plan,
+        pdf=args.pdf,
+        force=args.force,
     )
-    record = ab.AsBuilt(hall)
-    if args.asbuilt is not None:
-        record = load_asbuilt(args.asbuilt, hall)
-    if args.confirmations is not None:
-        confirmations = load_confirmations(args.confirmations)
-        steps = plan_steps(args.plan, hall)
-        try:
-            record = ab.build_from_confirmations(record, steps, confirmations)
-        except ab.AsBuiltError as exc:
-            raise DesignError([Problem(str(args.confirmations), 0, "", str(exc))]) from None
-    recorded = args.asbuilt is not None or args.confirmations is not None
-    ids = assign_cable_ids(design.cables)[0]  # decided once; nothing routed for them
-    merged = merge_observed(record, obs)
-    report = build_drift(
-        design,
-        merged,
-        scope=None if recorded else obs,
-        devices_recorded=recorded,
-        cable_ids=ids,
-        observed=obs,
-    )
-    steps = build_fixups(design, report)
-    with staged_outdir(args.out, force=args.force, command="reconcile") as stage:
-        write_json(stage / "drift.json", report.to_dict(steps))
-        write_json(stage / "fixups.json", workorders_document(design, steps))
-        write_json(stage / "asbuilt.json", ab.to_dict(report.resolved))
-        if args.pdf:
-            from fieldops.adapters.pdf.drift import write_drift_pdf
-
-            write_drift_pdf(stage / "drift.pdf", design, report, steps)
-    written = ["drift.json", "fixups.json", "asbuilt.json"] + (["drift.pdf"] if args.pdf else [])
+    design, hall, report, steps = done.design, done.hall, done.report, done.steps
     if args.format == "json":
         print(
             json.dumps(
@@ -178,99 +139,7 @@ def run(args) -> int:
         for line in report.summary_lines():
             print(line)
         print(
-            f"{len(steps)} fix-up step(s); wrote " + ", ".join(str(args.out / n) for n in written)
+            f"{len(steps)} fix-up step(s); wrote "
+            + ", ".join(str(args.out / n) for n in done.written)
         )
     return EXIT_DRIFT if report.has_drift else EXIT_NO_DRIFT
-
-
-def load_asbuilt(path: Path, hall: str):
-    """Read an as-built record (JSON) and check it is this hall's; DesignError otherwise."""
-    from fieldops.core import asbuilt as ab
-
-    label = str(path)
-    data = _read_json(path, 200 * 1024 * 1024)
-    try:
-        record = ab.from_dict(data)
-    except ab.AsBuiltError as exc:
-        raise DesignError([Problem(label, 0, "", str(exc))]) from None
-    if record.hall and record.hall != hall:
-        raise DesignError(
-            [
-                Problem(
-                    label,
-                    0,
-                    "hall",
-                    f"as-built record is for hall '{record.hall}', the design is hall '{hall}'",
-                )
-            ]
-        )
-    return ab.AsBuilt(hall, record.devices, record.cables)
-
-
-def _read_json(path: Path, max_bytes: int):
-    from fieldops.adapters.yamlfile import read_text
-
-    label = str(path)
-    text = read_text(path, label, max_bytes=max_bytes)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        from fieldops.adapters.observed.common import looks_truncated
-
-        what = "truncated JSON" if looks_truncated(text) else f"invalid JSON: {exc.msg}"
-        raise DesignError(
-            [Problem(label, exc.lineno, "", f"{what} at line {exc.lineno} column {exc.colno}")]
-        ) from None
-    except RecursionError:
-        raise DesignError([Problem(label, 0, "", "JSON nested too deeply")]) from None
-
-
-def load_confirmations(path: Path) -> list:
-    """``[(step_id, Evidence)]`` from an exported confirmations file; DesignError otherwise."""
-    from fieldops.core import asbuilt as ab
-
-    data = _read_json(path, 200 * 1024 * 1024)
-    try:
-        return ab.confirmations_from_json(data)
-    except ab.AsBuiltError as exc:
-        raise DesignError([Problem(str(path), 0, "", str(exc))]) from None
-
-
-def plan_steps(plan: Path, hall: str) -> list:
-    """The steps of the plan the confirmations refer to (a plan folder or its workorders.json);
-    the design is never planned again here."""
-    from fieldops.adapters.workfiles import read_work_file
-
-    work_file = plan if plan.is_file() else plan / "workorders.json"
-    if not work_file.exists():
-        raise DesignError(
-            [
-                Problem(
-                    str(plan),
-                    0,
-                    "",
-                    "no workorders.json here: --plan takes the folder 'fieldops plan' wrote (or its "
-                    "workorders.json) for the steps the confirmations belong to",
-                )
-            ]
-        )
-    meta, wp = read_work_file(work_file)
-    info = meta.get("design") if isinstance(meta, dict) else None
-    plan_hall = info.get("hall") if isinstance(info, dict) else None
-    if plan_hall and plan_hall != hall:
-        raise DesignError(
-            [
-                Problem(
-                    str(work_file),
-                    0,
-                    "design.hall",
-                    f"the plan is for hall '{plan_hall}', the design is hall '{hall}'",
-                )
-            ]
-        )
-    return list(wp.steps)
-
-
-def write_json(path: Path, doc: dict) -> Path:
-    path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
-    return path

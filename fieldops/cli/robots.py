@@ -242,71 +242,13 @@ def register(sub) -> None:
     a.set_defaults(func=run_acl)
 
 
-# ---------------------------------------------------------------- helpers
-
-
-def _check_url(url: str) -> None:
-    from fieldops.adapters.mqtt import parse_broker_url
-
-    try:
-        parse_broker_url(url)
-    except ValueError as exc:
-        raise DesignError([Problem("--broker", 0, "", str(exc))]) from None
-
-
-def _load_plan(source: Path, args):
-    """(steps, team, map_id, walks, plan_dir) from a plan folder or a design. ``walks``:
-    walking graphs per robot footprint (None for a plan folder: no floor geometry, the
-    robots plan their own paths)."""
-    from fieldops import services
-
-    work_file = (
-        source
-        if source.is_file() and source.name == "workorders.json"
-        else source / "workorders.json"
-    )
-    if work_file.is_file():
-        from fieldops.adapters.workfiles import read_work_file
-
-        meta, plan = read_work_file(work_file)
-        info = meta.get("design") if isinstance(meta, dict) else None
-        hall = (info.get("hall") if isinstance(info, dict) else "") or "hall"
-        return plan.steps, plan.team, hall, None, work_file.parent
-    if not (source / "design.yaml").is_file() and not (
-        source.is_file() and source.suffix in (".yaml", ".yml")
-    ):
-        raise DesignError(
-            [
-                Problem(
-                    str(source),
-                    0,
-                    "",
-                    "neither a plan folder with workorders.json nor a design directory with design.yaml",
-                )
-            ]
-        )
-    plan = services.build_plan(
-        services.load_valid_design(source),
-        crew=args.crew,
-        robots=robot_list(args),
-        profiles_dir=args.profiles,
-    )
-    from fieldops.core.walking import FootprintWalks
-
-    design = plan.loaded.design
-    return plan.work.steps, plan.work.team, design.floorplan.name, FootprintWalks(design), None
-
-
 # ---------------------------------------------------------------- dispatch
 
 
 def run_dispatch(args) -> int:
-    from fieldops import services
-    from fieldops.adapters.mqtt.bridge import JsonFileStepSink, RobotBridge
-    from fieldops.adapters.mqtt.fleet import assignments_from_plan
-    from fieldops.core.robot_work import RobotAssignment, assumed_done, never_released
+    from fieldops.services.robots import check_broker_url, plan_dispatch
 
-    _check_url(args.broker)
+    check_broker_url(args.broker)
     if args.window < 1:
         raise DesignError([Problem("--window", 0, "", "must be 1 or more")])
     if args.order_stops < 2:
@@ -322,27 +264,29 @@ def run_dispatch(args) -> int:
     say = (
         (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     )
-    steps, team, map_id, walks, plan_dir = _load_plan(Path(args.source), args)
-    assignments, warnings = assignments_from_plan(
-        steps, team, services.robot_profiles(args.profiles)
+    work = plan_dispatch(
+        Path(args.source),
+        status=args.status,
+        crew=args.crew,
+        robots=robot_list(args),
+        profiles_dir=args.profiles,
+        assume_done=args.assume_done,
+        hold_for_technician=args.hold_for_technician,
     )
-    for w in warnings:
+    for w in work.warnings:
         say(f"  {w}")
-    total = sum(len(a.steps) for a in assignments)
+    total = work.total
     if not total:
         print(
             "fieldops robots dispatch: the plan has no robot steps; nothing to send",
             file=sys.stderr,
         )
         return 0
-    status_path = args.status or (plan_dir or Path.cwd()) / "step-status.json"
-    sink = JsonFileStepSink(status_path)
-    # Precedence: nobody confirms steps in this run, so robot steps that (directly or
-    # through other robot steps) wait for people can never be released: they are not sent.
-    assume = assumed_done(steps, team, assignments, args.assume_done)
-    never = never_released(assignments, assume, hold_for_technician=args.hold_for_technician)
+    status_path = work.status_path
+    never = work.never
+    first = work.first_never() if never else None
+    sink = work.open_status()  # records the never-released steps as pending
     if never:
-        first = next(s.id for a in assignments for s in a.steps if s.id in never)
         print(
             f"{len(never)} of {total} robot step(s) wait for steps nobody completes in this run "
             f"(e.g. {first} waits for {never[first]}): they are not sent. "
@@ -350,39 +294,22 @@ def run_dispatch(args) -> int:
             "serve the technicians' confirmations release them.",
             file=sys.stderr,
         )
-        for a in assignments:
-            for s in a.steps:
-                if s.id in never:
-                    sink.set_status(s.id, "pending", {"robot": a.serial, "waitingFor": never[s.id]})
-        assignments = [
-            RobotAssignment(
-                a.profile, tuple(s for s in a.steps if s.id not in never), a.serial, a.name
-            )
-            for a in assignments
-        ]
-        assignments = [a for a in assignments if a.steps]
-        if not assignments:
+        if not work.assignments:
             sink.close()
             print(f"robot steps: pending {len(never)}; status in {status_path}")
             return 1
-    bridge = RobotBridge(
+    bridge = work.bridge(
         args.broker,
-        assignments,
-        sink,
         password=mqtt_password(),
-        map_id=map_id,
-        assume_done=assume,
         version=args.vda_version,
         window=args.window,
         order_stops=args.order_stops,
         order_bytes=args.order_bytes,
         order_actions=args.order_actions,
-        walks=walks,
         state_timeout_s=args.state_timeout,
-        hold_for_technician=args.hold_for_technician,
     )
     say(
-        f"dispatching {total - len(never)} steps to {len(assignments)} robot(s) on map {map_id} via {args.broker}"
+        f"dispatching {total - len(never)} steps to {len(work.assignments)} robot(s) on map {work.map_id} via {args.broker}"
     )
     bridge.start()
     deadline = time.monotonic() + args.timeout if args.timeout > 0 else None
@@ -429,32 +356,17 @@ def run_dispatch(args) -> int:
 
 
 def run_simulate(args) -> int:
-    from fieldops.adapters.designfile import load_robot_profile
-    from fieldops.adapters.mqtt.simulator import SimulatedRobot
+    from fieldops.services.robots import check_broker_url, simulated_robot
 
-    _check_url(args.broker)
+    check_broker_url(args.broker)
     if not 0 <= args.fail_rate <= 1:
         raise DesignError(
             [Problem("--fail-rate", 0, "", f"{args.fail_rate} is not between 0 and 1")]
         )
     if args.time_scale <= 0:
         raise DesignError([Problem("--time-scale", 0, "", "must be above 0")])
-    if not args.profile.is_file():
-        raise DesignError([Problem(str(args.profile), 0, "", "robot profile not found")])
-    profile = load_robot_profile(args.profile)
-    if profile.kind != "robot":
-        raise DesignError(
-            [
-                Problem(
-                    str(args.profile),
-                    0,
-                    "kind",
-                    f"'{profile.name}' is a {profile.kind}, not a robot",
-                )
-            ]
-        )
-    robot = SimulatedRobot(
-        profile,
+    robot = simulated_robot(
+        args.profile,
         args.broker,
         serial_number=args.serial,
         password=mqtt_password(args.password_file),
@@ -464,6 +376,7 @@ def run_simulate(args) -> int:
         version=args.vda_version,
         state_interval_s=args.state_interval,
     )
+    profile = robot.profile
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     robot.start()
@@ -484,20 +397,11 @@ def run_simulate(args) -> int:
 
 
 def run_acl(args) -> int:
-    from fieldops import services
-    from fieldops.adapters.mqtt.acl import fleet_serials, write_fleet_files
+    from fieldops.services.robots import write_fleet_acl
 
-    profiles = {
-        n: p for n, p in services.robot_profiles(args.profiles).items() if p.kind == "robot"
-    }
-    counts = services.fleet_counts(profiles, robot_list(args))
-    fleet = [
-        (profiles[n].manufacturer, serial)
-        for n in sorted(counts)
-        for serial in fleet_serials(profiles[n].serial_number, counts[n])
-        if counts[n] > 0
-    ]
-    files = write_fleet_files(fleet, args.out, web_workers=args.web_workers)
+    fleet, files = write_fleet_acl(
+        args.out, profiles_dir=args.profiles, robots=robot_list(args), web_workers=args.web_workers
+    )
     print(
         f"{len(fleet)} robot(s) + fieldops, {args.web_workers} web worker(s), a monitor: "
         f"wrote {', '.join(str(p) for p in files.values())}"
