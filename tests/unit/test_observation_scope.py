@@ -226,11 +226,11 @@ def test_reconcile_reads_confirmations_steps_from_the_plan_and_never_routes(
 
     import fieldops.core.routing
     import fieldops.core.workplan
-    from fieldops import services
+    import fieldops.services.planning
 
     monkeypatch.setattr(fieldops.core.routing, "build_cable_plan", forbidden)
     monkeypatch.setattr(fieldops.core.workplan, "build_work_plan", forbidden)
-    monkeypatch.setattr(services, "build_plan", forbidden)
+    monkeypatch.setattr(fieldops.services.planning, "build_plan", forbidden)
     capsys.readouterr()
     code = main(
         [
