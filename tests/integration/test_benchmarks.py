@@ -34,3 +34,36 @@ def test_scale_benchmark_runs_every_stage_at_one_scalable_unit(tmp_path):
     assert stages["reconcile"]["detail"] == {"drift": 21, "fixup_steps": 21}
     assert stages["diff"]["detail"]["devices"]["removed"] > 0
     assert "reconcile" in r.stdout and "diff" in r.stdout  # the table's columns
+
+
+def test_walking_benchmark_compares_a_technician_with_an_ortools_tour_of_the_same_stops():
+    pytest.importorskip("ortools", reason="OR-Tools is a benchmark dependency (the bench extra)")
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "bench_walking.py"),
+            "floorplans/lab-hall",
+            "--member",
+            "technician-1",
+            "--limit-s",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    # the plan's carried walks, its order re-walked on the solver's matrix and the schedule's
+    # own figure agree, and the plan's order keeps every constraint of the solver's model
+    assert "note:" not in r.stdout, r.stdout
+    (row,) = [line.split() for line in r.stdout.splitlines() if line.startswith("technician-")]
+    assert row[0] == "technician-1"
+    visits, nodes = int(row[1]), int(row[2])
+    assert nodes > visits  # a cable is two nodes: its pickup and its delivery
+    fieldops_m, greedy_m, from_plan, from_greedy, best = (
+        float(x.replace(",", "")) for x in row[5:10]
+    )
+    assert 0 < best == min(from_plan, from_greedy)
+    assert from_plan <= fieldops_m and from_greedy <= greedy_m  # a search never loses its start
+    assert float(row[10]) == pytest.approx(fieldops_m / best, abs=0.01)
