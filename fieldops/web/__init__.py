@@ -120,7 +120,11 @@ def create_app(test_config: dict | None = None, *, parts=None) -> Flask:
             limit = request.max_content_length or MAX_BODY
             message = f"the request body is larger than {limit // 1024} KB"
         if wants_json():
-            return jsonify({"error": {"status": exc.code, "message": message}}), exc.code
+            response = jsonify({"error": {"status": exc.code, "message": message}})
+            for name, value in exc.get_headers():  # Allow (405), Retry-After, ...
+                if name.lower() != "content-type":
+                    response.headers[name] = value
+            return response, exc.code
         if exc.code == 401:
             from flask import redirect, url_for
 

@@ -14,6 +14,7 @@ import time
 
 from flask import Blueprint, Response, current_app, g, request, stream_with_context
 
+from fieldops.web.api import MAX_ID
 from fieldops.web.security import floorwork, require
 
 bp = Blueprint("events", __name__, url_prefix="/events")
@@ -37,11 +38,12 @@ def stream():
     if raw == "now":
         after = floorwork().last_event_id()
     else:
-        try:
-            after = int(raw or 0)
-        except ValueError:
+        after = int(raw or 0) if raw.isdigit() and len(raw) <= 10 else -1
+        if not 0 <= after <= MAX_ID:
             return Response(
-                "Last-Event-ID must be a whole number\n", status=400, mimetype="text/plain"
+                f"Last-Event-ID must be a whole number from 0 to {MAX_ID}\n",
+                status=400,
+                mimetype="text/plain",
             )
     hub = current_app.extensions["fieldops_hub"]
     st = floorwork()

@@ -50,9 +50,12 @@ def csrf_token() -> str:
 
 
 def check_csrf() -> None:
-    """Refuse an unsafe cookie-authenticated request without the session's CSRF token."""
+    """Refuse an unsafe cookie-authenticated request without the session's CSRF token; an
+    anonymous API request is refused as unauthenticated (401) first."""
     if request.method in SAFE_METHODS or g.get("auth") == "token":
         return
+    if g.get("user") is None and request.path.startswith(("/api/", "/events/")):
+        abort(401, description="log in first, or send 'Authorization: Bearer <token>'")
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
     expected = session.get("csrf", "")
     if not expected or not sent or not hmac.compare_digest(str(sent), str(expected)):

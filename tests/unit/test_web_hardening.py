@@ -1,0 +1,105 @@
+"""Attacks on the API that once ended in a 500 or in the wrong refusal (issue 18): ids and
+paging beyond the 32-bit columns, JSON nested past any sane depth, anonymous writes, TRACE."""
+
+from __future__ import annotations
+
+import pytest
+
+BIG = [str(2**31), "3000000000", str(2**62), str(2**64), "9" * 40]
+
+
+@pytest.mark.parametrize("problem_id", BIG)
+def test_a_problem_id_past_the_32_bit_column_is_404(client, token_for, problem_id):
+    r = client.post(f"/api/problems/{problem_id}/resolve", headers=token_for("lee"), json={})
+    assert r.status_code == 404 and r.json["error"]["message"]
+
+
+@pytest.mark.parametrize("path", ["/api/events", "/api/confirmations"])
+@pytest.mark.parametrize("after", BIG)
+def test_after_past_the_32_bit_column_is_400_with_the_range(client, token_for, path, after):
+    r = client.get(f"{path}?after={after}", headers=token_for("lee"))
+    assert r.status_code == 400
+    assert r.json["error"]["message"] == "'after' must be between 0 and 2147483647"
+
+
+@pytest.mark.parametrize("after", ["3000000000", "-1", "1e3", "99999999999999999999999"])
+def test_the_live_stream_refuses_an_event_id_out_of_range(client, token_for, after):
+    r = client.get(f"/events/stream?after={after}", headers=token_for("lee"))
+    assert r.status_code == 400 and b"0 to 2147483647" in r.data
+    r = client.get("/events/stream", headers={**token_for("lee"), "Last-Event-ID": after})
+    assert r.status_code == 400
+
+
+@pytest.mark.parametrize("query", ["offset=10000001", "offset=-1", "limit=0", "limit=5001"])
+def test_steps_paging_out_of_range_is_400(client, token_for, query):
+    r = client.get(f"/api/steps?{query}", headers=token_for("lee"))
+    assert r.status_code == 400 and "must be between" in r.json["error"]["message"]
+
+
+@pytest.mark.parametrize("depth", [65, 900, 50_000])
+def test_deeply_nested_json_is_400_before_parsing(client, token_for, depth):
+    nested = "[" * depth + "]" * depth
+    r = client.post(
+        "/api/steps/rack-R01/confirm",
+        headers={**token_for("ann"), "Content-Type": "application/json"},
+        data=f'{{"client_id": "deep", "evidence": {{"x": {nested}}}}}',
+    )
+    assert r.status_code == 400
+    assert r.json["error"]["message"] == "the body is nested deeper than 64 levels"
+
+
+def test_unbalanced_deep_json_is_400_not_a_recursion_error(client, token_for):
+    r = client.post(
+        "/api/steps/rack-R01/confirm",
+        headers={**token_for("ann"), "Content-Type": "application/json"},
+        data="[" * 100_000,
+    )
+    assert r.status_code == 400 and "not valid JSON" in r.json["error"]["message"]
+
+
+def test_json_within_the_depth_limit_still_works(client, token_for):
+    nested = {"x": 1}
+    for _ in range(60):
+        nested = {"x": nested}
+    r = client.post(
+        "/api/steps/rack-R01/confirm",
+        headers=token_for("ann"),
+        json={"client_id": "deep-ok", "evidence": {"note": '[[[[ {{{{ \\" ]]', "n": nested}},
+    )
+    assert r.status_code != 400 or "nested" not in r.json["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("POST", "/api/steps/rack-R01/confirm"),
+        ("POST", "/api/tokens"),
+        ("POST", "/api/problems/1/resolve"),
+        ("POST", "/api/plans"),
+        ("POST", "/api/users"),
+    ],
+)
+def test_anonymous_writes_are_401_not_a_csrf_complaint(client, method, path):
+    r = client.open(path, method=method, json={"client_id": "x"})
+    assert r.status_code == 401
+    assert "CSRF" not in r.json["error"]["message"]
+
+
+def test_a_logged_in_browser_still_needs_the_csrf_token(as_user):
+    c, _ = as_user("ann")
+    r = c.post("/api/tokens", json={"name": "x"})
+    assert r.status_code == 400 and "CSRF" in r.json["error"]["message"]
+
+
+def test_a_token_named_null_is_refused(client, token_for):
+    r = client.post("/api/tokens", headers=token_for("lee"), json={"name": None})
+    assert r.status_code == 400 and "'name'" in r.json["error"]["message"]
+    assert client.post("/api/tokens", headers=token_for("lee"), json={}).json["name"] == "script"
+
+
+@pytest.mark.parametrize("path", ["/api/me", "/api/steps/rack-R01/confirm", "/api/drift"])
+def test_trace_is_405_with_allow(client, token_for, path):
+    r = client.open(path, method="TRACE", headers=token_for("lee"))
+    assert r.status_code == 405 and r.json["error"]["status"] == 405
+    allowed = {m.strip() for m in r.headers["Allow"].split(",")}
+    assert "TRACE" not in allowed and allowed & {"GET", "POST"}
