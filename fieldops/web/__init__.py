@@ -67,6 +67,7 @@ def create_app(test_config: dict | None = None, *, parts=None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="fieldops_session",
+        PERMANENT_SESSION_LIFETIME=security.SESSION_LIFETIME_S,
         SSE_MAX_S=settings.sse_max_s,
         SSE_POLL_S=settings.sse_poll_s,
         LOGIN_MAX_FAILURES=settings.login_max_failures,

@@ -3,7 +3,8 @@
 Browsers authenticate with the session cookie and must send the CSRF token on every unsafe
 request (a hidden ``csrf_token`` form field, or the ``X-CSRF-Token`` header from scripts).
 Scripts authenticate with ``Authorization: Bearer fo_...`` tokens; they carry no cookie, so
-they need no CSRF token.
+they need no CSRF token. A session cookie names a server-side session (the ``sessions``
+table): logging out, or a new password, ends it for every copy of the cookie.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import secrets
 from flask import abort, current_app, g, request, session
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# A login lasts one 12-hour shift at most (the cookie and its server-side row alike).
+SESSION_LIFETIME_S = 12 * 3600
 
 # Who may do what. Technicians act on their own crew's steps only (checked by the store).
 CAN = {
@@ -79,13 +82,15 @@ def load_user() -> None:
             abort(401, description="the API token is unknown or revoked")
         g.user, g.auth = user, "token"
         return
-    name = session.get("user")
-    if name:
-        user = accounts().user(name)
-        if user and user["active"] and session.get("role") == user["role"]:
+    key = session.get("sid")
+    if key:
+        user = accounts().session_user(key)  # None once logged out, expired or re-passworded
+        if user and session.get("role") == user["role"]:
             g.user, g.auth = user, "session"
         else:
             session.clear()
+    elif session.get("user"):  # a cookie from before server-side sessions: log in again
+        session.clear()
 
 
 def require(permission: str | None = None):

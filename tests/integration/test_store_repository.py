@@ -64,12 +64,12 @@ def test_migrations_create_every_table_and_match_the_models(db_url):
             "step_deps",
             "drift_reports",
         } <= names
-        assert current_revision(s.engine) == head_revision() == "0006"
+        assert current_revision(s.engine) == head_revision() == "0007"
         with s.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         assert diff == []
         Store(db_url).close()  # migrating again is a no-op
-        assert current_revision(s.engine) == "0006"
+        assert current_revision(s.engine) == "0007"
     finally:
         s.close()
 

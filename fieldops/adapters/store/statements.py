@@ -28,6 +28,7 @@ from fieldops.adapters.store.models import (
     EventRow,
     ProblemRow,
     RevisionRow,
+    SessionRow,
     StepCodeRow,
     StepDepRow,
     StepRow,
@@ -49,6 +50,7 @@ T_PROBLEM = ProblemRow.__table__
 T_USER = UserRow.__table__
 T_TOKEN = ApiTokenRow.__table__
 T_EVENT = EventRow.__table__
+T_SESSION = SessionRow.__table__
 T_DEP = StepDepRow.__table__
 
 MAX_NOTE = 2000
