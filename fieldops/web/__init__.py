@@ -30,6 +30,7 @@ CONFIG_KEYS = {
     "SSE_POLL_S": "sse_poll_s",
     "LOGIN_MAX_FAILURES": "login_max_failures",
     "LOGIN_WINDOW_S": "login_window_s",
+    "PROXY": "proxy",
 }
 
 
@@ -39,7 +40,12 @@ def create_app(test_config: dict | None = None, *, parts=None) -> Flask:
     given. ``test_config`` keys (upper case, Flask style) override the settings:
     ``DATABASE_URL``, ``MQTT_BROKER``, ``MQTT_PASSWORD``, ``SECRET_KEY``, ``DB_POOL_SIZE``,
     ``CONFIRM_FAULT_DELAY_S``, ``SSE_MAX_S``, ``SSE_POLL_S``, ``LOGIN_MAX_FAILURES``,
-    ``LOGIN_WINDOW_S``; ``STORE`` hands in a store to use."""
+    ``LOGIN_WINDOW_S``, ``PROXY``; ``STORE`` hands in a store to use.
+
+    With the ``proxy`` setting (``fieldops serve --proxy``) the app sits behind a reverse
+    proxy that terminates TLS: werkzeug's ProxyFix takes the client address, scheme, host and
+    prefix from one hop of ``X-Forwarded-*`` headers, the session cookie is ``Secure`` and
+    every HTTPS response carries HSTS (docs/webapp.md, deploy/Caddyfile)."""
     from fieldops.adapters.secretkey import secret_key_for
     from fieldops.bootstrap import bootstrap
     from fieldops.config import Settings
@@ -74,6 +80,11 @@ def create_app(test_config: dict | None = None, *, parts=None) -> Flask:
         LOGIN_WINDOW_S=settings.login_window_s,
     )
     app.config.update({k: v for k, v in cfg.items() if k not in CONFIG_KEYS and k != "STORE"})
+    if settings.proxy:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
+        app.config["SESSION_COOKIE_SECURE"] = True
     app.config["SECRET_KEY"] = settings.secret_key or secret_key_for(
         settings.database_url, app.instance_path
     )
