@@ -266,13 +266,22 @@ def where_is(code: str):
 @bp.get("/events")
 @require()
 def events():
-    return jsonify(
-        {
-            "events": floorwork().events_after(
-                int_arg("after", 0, 0, MAX_ID), limit=int_arg("limit", 200, 1, 1000)
-            )
-        }
+    """The event log after an ID; technicians see their crew's steps' events only
+    (docs/webapp.md, "Who sees which events"), ``last_id`` says how far the log was read."""
+    events, last_id = floorwork().events_for(
+        int_arg("after", 0, 0, MAX_ID), limit=int_arg("limit", 200, 1, 1000), crew=event_scope()
     )
+    return jsonify({"events": events, "last_id": last_id})
+
+
+def event_scope() -> str | None:
+    """The crew whose events a user may see: a technician's own (403 without a crew), else
+    None for the whole log."""
+    if g.user["role"] != "technician":
+        return None
+    if not g.user["crew"]:
+        abort(403, description="your account has no crew yet")
+    return g.user["crew"]
 
 
 @bp.get("/confirmations")

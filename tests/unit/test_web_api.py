@@ -242,11 +242,11 @@ def test_where_does_a_scanned_code_belong(client, token_for):
 
 
 def test_events_after_an_id(client, token_for):
-    ann = token_for("ann")
-    first = client.get("/api/events", headers=ann).json["events"]
+    ann, lee = token_for("ann"), token_for("lee")
+    first = client.get("/api/events", headers=lee).json["events"]
     assert [e["kind"] for e in first] == ["plan_loaded"]
     client.post("/api/steps/rack-R01/confirm", headers=ann, json={"client_id": "e1"})
-    after = client.get(f"/api/events?after={first[-1]['id']}", headers=ann).json["events"]
+    after = client.get(f"/api/events?after={first[-1]['id']}", headers=lee).json["events"]
     assert [(e["kind"], e["step_id"], e["actor"]) for e in after] == [
         ("step_confirmed", "rack-R01", "ann")
     ]

@@ -103,3 +103,51 @@ def test_trace_is_405_with_allow(client, token_for, path):
     assert r.status_code == 405 and r.json["error"]["status"] == 405
     allowed = {m.strip() for m in r.headers["Allow"].split(",")}
     assert "TRACE" not in allowed and allowed & {"GET", "POST"}
+
+
+def kinds_seen(client, headers, after=0):
+    r = client.get(f"/api/events?after={after}", headers=headers)
+    assert r.status_code == 200, r.json
+    return [(e["kind"], e["step_id"]) for e in r.json["events"]], r.json["last_id"]
+
+
+def test_a_technician_sees_only_their_crews_events(client, token_for):
+    """ann (technician-1) and bob (technician-2) each see their own crew's steps' events,
+    both see a step moved between them; the lead sees the whole log."""
+    ann, bob, lee = token_for("ann"), token_for("bob"), token_for("lee")
+    client.post("/api/steps/rack-R01/confirm", headers=ann, json={"client_id": "ev-1"})
+    client.post("/api/steps/mount-srv1/reassign", headers=lee, json={"assignee": "technician-2"})
+    seen_by_ann, last_ann = kinds_seen(client, ann)
+    seen_by_bob, last_bob = kinds_seen(client, bob)
+    everything, last = kinds_seen(client, lee)
+    assert ("plan_loaded", "") in everything and ("step_confirmed", "rack-R01") in everything
+    assert ("step_confirmed", "rack-R01") in seen_by_ann
+    assert ("step_confirmed", "rack-R01") not in seen_by_bob
+    assert ("step_reassigned", "mount-srv1") in seen_by_ann
+    assert ("step_reassigned", "mount-srv1") in seen_by_bob
+    assert ("plan_loaded", "") not in seen_by_ann + seen_by_bob
+    assert last_ann == last_bob == last  # the log was read to its end for everyone
+    assert kinds_seen(client, bob, after=last) == ([], last)
+
+
+def test_a_technician_without_a_crew_sees_no_events(client, token_for):
+    assert client.get("/api/events", headers=token_for("nia")).status_code == 403
+    assert client.get("/events/stream", headers=token_for("nia")).status_code == 403
+
+
+def test_the_live_stream_of_a_technician_carries_their_crews_events_only(client, token_for):
+    ann, lee = token_for("ann"), token_for("lee")
+    client.post("/api/steps/rack-R01/confirm", headers=ann, json={"client_id": "ev-2"})
+    lead_stream = client.get("/events/stream?after=0", headers=lee).get_data(as_text=True)
+    bob_stream = client.get("/events/stream?after=0", headers=token_for("bob")).get_data(
+        as_text=True
+    )
+    ann_stream = client.get("/events/stream?after=0", headers=ann).get_data(as_text=True)
+    assert '"kind":"plan_loaded"' in lead_stream and '"step_id":"rack-R01"' in lead_stream
+    assert '"step_id":"rack-R01"' in ann_stream and "plan_loaded" not in ann_stream
+    assert "data:" not in bob_stream
+
+
+def test_the_live_stream_starts_at_the_beginning_without_an_id(client, token_for):
+    r = client.get("/events/stream", headers=token_for("lee"))
+    assert r.status_code == 200 and '"kind":"plan_loaded"' in r.get_data(as_text=True)
