@@ -9,6 +9,7 @@ import json
 import re
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
+from werkzeug.routing import PathConverter
 
 from fieldops.bootstrap import PACKAGE_DIR, REPO_DIR
 from fieldops.core.errors import Invalid, NotFound
@@ -18,13 +19,28 @@ from fieldops.web.security import CAN, accounts, crew_scope, floorwork, require
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
+class StepIdConverter(PathConverter):
+    """A step ID (slashes allowed) that does not end in one of the step's actions, so
+    ``/api/steps/X/confirm`` is only ever the confirm route: a GET there is 405 with
+    ``Allow: POST``, not a lookup of a step called ``X/confirm``."""
+
+    regex = r"[^/].*?(?<!/start)(?<!/confirm)(?<!/problems)(?<!/reassign)"
+
+
+@bp.record_once
+def _converters(state) -> None:
+    state.app.url_map.converters["step"] = StepIdConverter
+
+
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns on SQLite and PostgreSQL alike
 MAX_DEPTH = 64  # JSON nesting a body may have; a workorders.json needs about 8
 
 
-def body() -> dict:
+def body(*, optional: bool = False) -> dict:
     """The request's JSON object, or a 400/413/415 saying what is wrong with it; nesting
-    deeper than MAX_DEPTH is refused before parsing."""
+    deeper than MAX_DEPTH is refused before parsing. ``optional``: no body at all is ``{}``."""
+    if optional and not request.content_length and not request.get_data(cache=True):
+        return {}
     if not request.is_json:
         abort(415, description="send a JSON body with 'Content-Type: application/json'")
     raw = request.get_data(cache=True) or b"null"
@@ -123,7 +139,7 @@ def me():
 @bp.post("/tokens")
 @require()
 def create_token():
-    data = body()
+    data = body(optional=True)
     if "name" in data and data["name"] is None:
         raise Invalid("'name' must be text, not null (leave it out for 'script')")
     name = field(data, "name", default="script")
@@ -168,19 +184,19 @@ def steps():
     )
 
 
-@bp.get("/steps/<path:step_id>")
+@bp.get("/steps/<step:step_id>")
 @require()
 def step(step_id: str):
     return jsonify({"step": floorwork().step(step_id, crew=crew_scope())})
 
 
-@bp.post("/steps/<path:step_id>/start")
+@bp.post("/steps/<step:step_id>/start")
 @require("work")
 def start(step_id: str):
     return jsonify({"step": floorwork().start(step_id, actor=g.user["name"], crew=crew_scope())})
 
 
-@bp.post("/steps/<path:step_id>/confirm")
+@bp.post("/steps/<step:step_id>/confirm")
 @require("work")
 def confirm(step_id: str):
     data = body()
@@ -197,7 +213,7 @@ def confirm(step_id: str):
     ), (200 if res.duplicate else 201)
 
 
-@bp.post("/steps/<path:step_id>/problems")
+@bp.post("/steps/<step:step_id>/problems")
 @require("work")
 def report_problem(step_id: str):
     data = body()
@@ -211,7 +227,7 @@ def report_problem(step_id: str):
     return jsonify({"problem": p}), 201
 
 
-@bp.post("/steps/<path:step_id>/reassign")
+@bp.post("/steps/<step:step_id>/reassign")
 @require("direct")
 def reassign(step_id: str):
     data = body()
@@ -234,7 +250,7 @@ def problems():
 @bp.post(f"/problems/<int(max={MAX_ID}):problem_id>/resolve")
 @require("direct")
 def resolve(problem_id: int):
-    data = body()
+    data = body(optional=True)
     return jsonify(
         {
             "result": floorwork().resolve_problem(
