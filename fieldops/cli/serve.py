@@ -177,8 +177,9 @@ def register(sub) -> None:
 
     pw = usub.add_parser(
         "passwd",
-        help="set a user's password",
-        description="Set a user's password (prompt or --password-file).",
+        help="set a user's password (logs them out of every browser)",
+        description="Set a user's password (prompt or --password-file). Every browser session "
+        "of the user ends: a copied session cookie stops working too.",
     )
     pw.add_argument("name", help="user name")
     add_password_file(pw)
