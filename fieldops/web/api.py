@@ -55,6 +55,7 @@ def body(*, optional: bool = False) -> dict:
     return data
 
 
+_WHOLE = re.compile(r"-?[0-9]+")
 _PAIR = re.compile(rb"\[\]|\{\}")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
@@ -92,10 +93,9 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise Invalid(f"'{name}' must be a whole number") from None
+    if not _WHOLE.fullmatch(raw):  # ASCII digits only: int() also reads ' 5', '+5', '٥'
+        raise Invalid(f"'{name}' must be a whole number")
+    value = int(raw) if len(raw) <= 20 else high + 1  # int() refuses 4,300 digits and more
     if not low <= value <= high:
         raise Invalid(f"'{name}' must be between {low} and {high}")
     return value

@@ -39,7 +39,7 @@ def stream():
         after = floorwork().last_event_id()
     else:
         raw = raw or "0"
-        after = int(raw) if raw.isdigit() and len(raw) <= 10 else -1
+        after = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 10 else -1
         if not 0 <= after <= MAX_ID:
             return Response(
                 f"Last-Event-ID must be a whole number from 0 to {MAX_ID}\n",

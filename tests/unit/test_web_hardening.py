@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-BIG = [str(2**31), "3000000000", str(2**62), str(2**64), "9" * 40]
+BIG = [str(2**31), "3000000000", str(2**62), str(2**64), "9" * 40, "9" * 5000]
 
 
 @pytest.mark.parametrize("problem_id", BIG)
@@ -22,7 +22,9 @@ def test_after_past_the_32_bit_column_is_400_with_the_range(client, token_for, p
     assert r.json["error"]["message"] == "'after' must be between 0 and 2147483647"
 
 
-@pytest.mark.parametrize("after", ["3000000000", "-1", "1e3", "99999999999999999999999"])
+@pytest.mark.parametrize(
+    "after", ["3000000000", "-1", "1e3", "99999999999999999999999", "\u00b2", "\u0665"]
+)
 def test_the_live_stream_refuses_an_event_id_out_of_range(client, token_for, after):
     r = client.get(f"/events/stream?after={after}", headers=token_for("lee"))
     assert r.status_code == 400 and b"0 to 2147483647" in r.data
@@ -34,6 +36,12 @@ def test_the_live_stream_refuses_an_event_id_out_of_range(client, token_for, aft
 def test_steps_paging_out_of_range_is_400(client, token_for, query):
     r = client.get(f"/api/steps?{query}", headers=token_for("lee"))
     assert r.status_code == 400 and "must be between" in r.json["error"]["message"]
+
+
+@pytest.mark.parametrize("limit", [" 5", "+5", "\u0665", "5.0", "0x10"])
+def test_paging_takes_plain_digits_only(client, token_for, limit):
+    r = client.get("/api/steps", query_string={"limit": limit}, headers=token_for("lee"))
+    assert r.status_code == 400 and r.json["error"]["message"] == "'limit' must be a whole number"
 
 
 @pytest.mark.parametrize("depth", [65, 900, 50_000])
