@@ -532,7 +532,7 @@ def test_reassign_moves_a_step_into_another_queue_in_plan_order(store):
         f"cable-{CABLE_1}",
         f"cable-{CABLE_3}",
     ]
-    with pytest.raises(Invalid, match="not a member"):
+    with pytest.raises(NotFound, match="not a member"):
         store.reassign(f"cable-{CABLE_2}", "mallory", actor="lee")
     assert store.events_after(0)[-1]["data"] == {
         "from": "technician-2",
