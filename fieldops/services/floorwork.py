@@ -132,14 +132,15 @@ class FloorWork:
 
     def events_for(
         self, after_id: int = 0, *, limit: int = 200, crew: str | None = None
-    ) -> tuple[list[dict], int]:
-        """Events after an ID as a role may see them, and the ID read up to (ask again from
-        there). ``crew=None``: the whole log (leads, planners, admins); a crew (technicians):
-        only events about steps that crew holds or held (:func:`concerns_crew`), looking
-        through at most SCOPED_SCAN pages of the log per call."""
+    ) -> tuple[list[dict], int, bool]:
+        """Events after an ID as a role may see them, the ID the log was read up to (ask
+        again from there) and whether that is the log's end. ``crew=None``: the whole log
+        (leads, planners, admins); a crew (technicians): only events about steps that crew
+        holds or held (:func:`concerns_crew`), looking through at most SCOPED_SCAN pages of
+        the log per call."""
         if crew is None:
             events = self.store.events_after(after_id, limit=limit)
-            return events, events[-1]["id"] if events else after_id
+            return events, events[-1]["id"] if events else after_id, len(events) < limit
         seen, mine = after_id, []
         for _ in range(self.SCOPED_SCAN):
             page = self.store.events_after(seen, limit=1000)
@@ -148,10 +149,10 @@ class FloorWork:
                 if concerns_crew(ev, crew):
                     mine.append(ev)
                     if len(mine) == limit:
-                        return mine, seen
+                        return mine, seen, False
             if len(page) < 1000:
-                break
-        return mine, seen
+                return mine, seen, True
+        return mine, seen, False
 
     def last_event_id(self) -> int:
         return self.store.last_event_id()

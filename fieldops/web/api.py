@@ -284,7 +284,7 @@ def where_is(code: str):
 def events():
     """The event log after an ID; technicians see their crew's steps' events only
     (docs/webapp.md, "Who sees which events"), ``last_id`` says how far the log was read."""
-    events, last_id = floorwork().events_for(
+    events, last_id, _ = floorwork().events_for(
         int_arg("after", 0, 0, MAX_ID), limit=int_arg("limit", 200, 1, 1000), crew=event_scope()
     )
     return jsonify({"events": events, "last_id": last_id})

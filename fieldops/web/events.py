@@ -59,11 +59,10 @@ def stream():
         generation = hub.generation
         yield f"retry: 2000\n: hello {user}\n\n"
         while time.monotonic() - started < max_s and not hub.closed:
-            events, read_to = st.events_for(last, limit=200, crew=crew)
+            events, last, at_end = st.events_for(last, limit=200, crew=crew)
             for ev in events:
                 yield sse_format(ev)
-            if read_to != last:  # more of the log may be waiting
-                last = read_to
+            if not at_end:  # more of the log is waiting
                 continue
             new_generation = hub.wait(generation, poll_s)
             if new_generation == generation:
