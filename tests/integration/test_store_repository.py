@@ -742,3 +742,20 @@ def test_a_check_handed_to_another_technician_is_no_longer_the_booked_ones(db_ur
         assert (res.confirmation["actor"], res.step["status"]) == ("ann", "done")
     finally:
         s.close()
+
+
+@pytest.mark.parametrize("order", [2**31, 2**64])
+def test_a_plan_number_past_the_columns_is_a_problem_not_a_crash(store, order):
+    """POST /api/plans once answered 500 here (SQLite: past 64 bits; PostgreSQL: past 32)."""
+    from fieldops.adapters.store.loadplan import load_plan_document
+    from fieldops.adapters.workfiles import plan_document
+
+    design = {"name": "tiny", "revision": "big", "hall": "TINY"}
+    doc = plan_document(sample_plan(), design=design, floor=SAMPLE_FLOOR)
+    doc["steps"][0]["order"] = order
+    try:
+        load_plan_document(store, doc)
+    except DesignError as exc:
+        assert "larger than 2147483647" in str(exc.problems[0])
+    else:  # SQLite keeps 64 bits
+        assert order < 2**63 and store.url.startswith("sqlite")
