@@ -109,6 +109,7 @@ def create_app(test_config: dict | None = None, *, parts=None) -> Flask:
     for module in (auth, tech, lead, api, events):
         app.register_blueprint(module.bp)
 
+    app.before_request(security.refuse_nul)
     app.before_request(security.load_user)
     app.before_request(security.check_csrf)
     app.after_request(security.security_headers)

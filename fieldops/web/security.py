@@ -68,6 +68,21 @@ def check_csrf() -> None:
         )
 
 
+def refuse_nul() -> None:
+    """400 for a NUL character in the path, the query or a form: PostgreSQL text cannot hold
+    one (a 500 there), and no name, ID or code of fieldops has one."""
+    if (
+        "\x00" in request.path
+        or any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True))
+        or (
+            request.method not in SAFE_METHODS
+            and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
+            and any("\x00" in v for v in request.form.values())
+        )
+    ):
+        abort(400, description="NUL characters are not allowed in paths, queries or forms")
+
+
 def load_user() -> None:
     """Set ``g.user`` from a bearer token or the session (None when anonymous)."""
     g.user = None

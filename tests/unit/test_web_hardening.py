@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fixtures_web import csrf_of
+
 BIG = [str(2**31), "3000000000", str(2**62), str(2**64), "9" * 40, "9" * 5000]
 
 
@@ -159,3 +161,19 @@ def test_the_live_stream_of_a_technician_carries_their_crews_events_only(client,
 def test_the_live_stream_starts_at_the_beginning_without_an_id(client, token_for):
     r = client.get("/events/stream", headers=token_for("lee"))
     assert r.status_code == 200 and '"kind":"plan_loaded"' in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/steps/rack%00R01", "/api/steps?assignee=a%00b", "/api/next?crew=technician-1%00"],
+)
+def test_a_nul_character_is_400_before_it_reaches_the_database(client, token_for, path):
+    """PostgreSQL text cannot hold NUL: such a lookup was a 500 there (SQLite: 404 or 200)."""
+    r = client.get(path, headers=token_for("lee"))
+    assert r.status_code == 400 and "NUL" in r.json["error"]["message"]
+
+
+def test_a_nul_character_in_the_login_form_is_400(client):
+    form = {"username": "ann\x00", "password": "x" * 8, "csrf_token": csrf_of(client)}
+    r = client.post("/login", data=form)
+    assert r.status_code == 400 and "NUL" in r.get_data(as_text=True)
