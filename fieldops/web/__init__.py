@@ -46,8 +46,7 @@ def create_app(test_config: dict | None = None, *, parts=None) -> Flask:
     proxy that terminates TLS: werkzeug's ProxyFix takes the client address, scheme, host and
     prefix from one hop of ``X-Forwarded-*`` headers, the session cookie is ``Secure`` and
     every HTTPS response carries HSTS (docs/webapp.md, deploy/Caddyfile)."""
-    from fieldops.adapters.secretkey import secret_key_for
-    from fieldops.bootstrap import bootstrap
+    from fieldops.bootstrap import bootstrap, secret_key
     from fieldops.config import Settings
 
     app = Flask(
@@ -85,9 +84,7 @@ def create_app(test_config: dict | None = None, *, parts=None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
         app.config["SESSION_COOKIE_SECURE"] = True
-    app.config["SECRET_KEY"] = settings.secret_key or secret_key_for(
-        settings.database_url, app.instance_path
-    )
+    app.config["SECRET_KEY"] = secret_key(settings, app.instance_path)
     if parts is None:
         parts = bootstrap(settings, store=cfg.get("STORE"))
     app.extensions["fieldops"] = parts
