@@ -26,6 +26,7 @@ from fieldops.core.model import (
     FACES,
     FRONT,
     MEDIA_CLASSES,
+    PROFILE_KINDS,
     Cable,
     CableTray,
     Design,
@@ -314,7 +315,7 @@ def load_media(path: Path, problems: list[Problem], base: Path | None = None) ->
 def parse_robot_profile(data, file: str, problems: list[Problem]) -> RobotProfile | None:
     f = Fields(data, file, "", problems)
     name = f.str("name", max_len=64)
-    kind = f.str("kind", choices=("technician", "robot"))
+    kind = f.str("kind", choices=PROFILE_KINDS)
     actions = f.list("actions", required=True, max_items=200)
     if not all(isinstance(a, str) for a in actions):
         f.error("actions", "expected a list of action names")

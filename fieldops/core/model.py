@@ -40,6 +40,13 @@ U_MM = 44.45  # EIA-310 rack unit
 
 MEDIA_CLASSES = tuple(MediaClass)
 
+# Who is in a team: a technician (one person), a crew (people with equipment, scheduled as one
+# member: a rigging crew with a rack mover) or a robot (VDA 5050). Technicians and crews are
+# people: they log in on tablets and never get robot orders.
+TECHNICIAN, CREW, ROBOT = "technician", "crew", "robot"
+PROFILE_KINDS = (TECHNICIAN, CREW, ROBOT)
+PEOPLE_KINDS = (TECHNICIAN, CREW)
+
 Point2 = tuple[int, int]
 
 
@@ -373,7 +380,7 @@ class RobotProfile:
     """A robot or a human crew member: what it can do, carry and reach, and how fast."""
 
     name: str
-    kind: str  # technician | robot
+    kind: str  # technician | crew | robot (PROFILE_KINDS)
     manufacturer: str = ""
     serial_number: str = ""
     actions: tuple[str, ...] = ()

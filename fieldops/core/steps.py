@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from fieldops.core.cableplan import CablePlan, CableRun
 from fieldops.core.model import FRONT, REAR, Design, Device, DeviceType, RobotProfile
 from fieldops.core.problems import DesignError, Problem
+from fieldops.core.schedule import RIG
 from fieldops.core.workorder import (
     CONFIRM_MANUAL,
     CONFIRM_SCAN_ASSET,
@@ -217,7 +218,7 @@ def build_steps(
     lids = {r.name: fp.grid.location_id(*r.position) for r in fp.racks}
     poses = _Poses(walk, lids)
     tech_payload = max((p.payload_kg for p in team if p.kind == "technician"), default=0.0)
-    lifts = [p for p in team if p.kind != "technician" and "mount_device" in p.actions]
+    lifts = [p for p in team if p.kind == "robot" and "mount_device" in p.actions]
 
     loc = poses.loc
 
@@ -320,7 +321,9 @@ def build_steps(
                 )
                 for p in lifts
             )
-            crew = TEAM_LIFT if heavy and not robot_can else 1
+            # beyond a two-person lift and every lift robot: a rigging crew with a rack mover
+            rig = heavy and not robot_can and weight > TEAM_LIFT * tech_payload
+            crew = TEAM_LIFT if heavy and not robot_can and not rig else 1
             deps = [prev] if dev.position is None else [prev, f"rails:{dev.name}"]
             what = f"{dev.name} ({dt.manufacturer} {dt.model}, {_fmt_kg(w)})".replace("( ", "(")
             if dev.position is None:
@@ -330,7 +333,13 @@ def build_steps(
                     f"Rack {rack.name} ({lids[rack.name]}), {dev.face}: slide {what} onto its rails at "
                     f"{_u_text(dev.position, dt.u_height)} from the {dev.face}, latch it and fit the retaining screws."
                 )
-            if crew > 1:
+            if rig:
+                text += (
+                    f" RIGGING: {weight:g} kg is over a two-person lift ({TEAM_LIFT} x {tech_payload:g} kg)"
+                    " and every lift: the rigging crew brings it from the dock on the rack mover, sets,"
+                    " levels and anchors it."
+                )
+            elif crew > 1:
                 text += f" TWO-PERSON LIFT: {weight:g} kg is over the {tech_payload:g} kg single-person limit."
             elif heavy:
                 text += f" Use the lift: {weight:g} kg is over the {tech_payload:g} kg single-person limit."
@@ -364,7 +373,7 @@ def build_steps(
                         "weight_kg": weight,
                         "asset_tag": dev.asset_tag,
                     },
-                    required_actions=("mount_device",),
+                    required_actions=(RIG,) if rig else ("mount_device",),
                     weight_kg=weight,
                     crew_size=crew,
                     group=f"stack:{rack.name}",

@@ -552,6 +552,7 @@ def test_bundled_robot_profiles_load():
     assert {name: (p.kind, p.payload_kg >= 0) for name, p in profiles.items()} == {
         "cabling-robot": ("robot", True),
         "lift-robot": ("robot", True),
+        "rigging-crew": ("crew", True),
         "technician": ("technician", True),
     }
 
