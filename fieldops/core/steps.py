@@ -28,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from fieldops.core.cableplan import CablePlan, CableRun
+from fieldops.core.fluid import FLUID_CLASS, build_fluid_steps, cooling_check, liquid_cooled
 from fieldops.core.model import FRONT, REAR, Design, Device, DeviceType, RobotProfile
 from fieldops.core.problems import DesignError, Problem
 from fieldops.core.schedule import RIG
@@ -47,6 +48,10 @@ DEFAULT_TIMES_S = {
     "mount_device": 600.0,
     "connect_power": 120.0,
     "run_cable": 240.0,
+    "connect_hose": 180.0,
+    "fill_bleed": 1800.0,
+    "pressure_test": 2400.0,
+    "leak_check": 900.0,
     "burnin_check": 900.0,
     "remediate": 1200.0,
     "verify_rack": 600.0,
@@ -412,7 +417,8 @@ def build_steps(
     peers_of: dict[str, set[str]] = defaultdict(set)  # device -> data link peers
     ports = {slug: {p.name: p for p in dt.ports} for slug, dt in types.items()}
     power_runs = [r for r in cable_plan.runs if r.media_class == POWER_CLASS]
-    data_runs = [r for r in cable_plan.runs if r.media_class != POWER_CLASS]
+    data_runs = [r for r in cable_plan.runs if r.media_class not in (POWER_CLASS, FLUID_CLASS)]
+    fluid_runs = [r for r in cable_plan.runs if r.media_class == FLUID_CLASS]
     for run in power_runs:
         pdu_end, dev_end = _pdu_and_device(run, devices, ports)
         sid = f"power:{run.id}"
@@ -571,6 +577,19 @@ def build_steps(
         peers_of[da].add(db)
         peers_of[db].add(da)
 
+    # ------------------------------------------------------------ cooling (fieldops.core.fluid)
+    fluid_steps, leak_of = build_fluid_steps(
+        design,
+        fluid_runs,
+        loc=loc,
+        end_dict=end_dict,
+        mount_deps=mount_deps,
+        cords_of=cords_of,
+        times=times,
+    )
+    steps.extend(fluid_steps)
+    cooled = liquid_cooled(design) if leak_of else set()
+
     # ------------------------------------------------------------ burn-in
     burned: set[str] = set()
     links_of = data_runs_by_device(data_runs)
@@ -587,6 +606,10 @@ def build_steps(
             | set(cords_of.get(dev.name, []))
             | set(cables_of.get(dev.name, []))
         )
+        leak = leak_of.get(dev.rack) if dev.name in cooled else None
+        if leak:  # power-on of a liquid-cooled device waits for its rack's leak test
+            deps.add(leak)
+            checks.insert(0, cooling_check(dev.name, dev.rack, leak))
         for peer in peers_of.get(dev.name, ()):
             deps.update(cords_of.get(peer, []))
         texts = [c.pop("text") for c in checks]  # the action keeps the rest of each check
@@ -622,6 +645,8 @@ def build_steps(
     for rack in fp.racks:
         sid = f"verify:{rack.name}"
         deps = {f"rack:{rack.name}"}
+        if rack.name in leak_of:
+            deps.add(leak_of[rack.name])
         devs = per_rack.get(rack.name, [])
         for dev in devs:
             if dev.name in burned:
