@@ -46,7 +46,7 @@ def test_hoses_are_ordered_from_the_route_never_short(planned):
     to_cdu = [r for r in rows if r["media"] == "hose-dn25"]
     # over the fluid routes (or along the row to a neighbouring rack), never in a cable tray
     assert any(r["tray_path"].startswith("FLUID-") for r in to_cdu)
-    assert all(t.startswith("FLUID-") for r in rows for t in r["tray_path"].split("+") if t)
+    assert all(t.startswith("FLUID-") for r in rows for t in r["tray_path"].split(" > ") if t)
     bom = (out / "bom.csv").read_text()
     assert "HOSE-UQD04-" in bom and "HOSE-DN25-" in bom
 
