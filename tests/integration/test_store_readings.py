@@ -10,34 +10,9 @@ from __future__ import annotations
 import pytest
 
 from fieldops.adapters.store import Conflict, Invalid, Refused, Store
-from fieldops.core.fluid import leak_readings, pressure_readings
-from fieldops.core.model import FluidRules
-from fieldops.core.workorder import CONFIRM_MANUAL, Assignee, Location, Step, WorkOrder, WorkPlan
-from tests.fixtures_db import SAMPLE_FLOOR
+from tests.fixtures_db import SAMPLE_FLOOR, loop_plan
 
-RULES = FluidRules(test_kpa=700, hold_min=30, max_drop_kpa=10, max_leaks=0)
-HERE = Location(rack="R01", location_id="1A-D06", face="rear", x_mm=1800, y_mm=3900)
 GOOD = {"start_kpa": 705, "end_kpa": 699, "hold_min": 30}
-
-
-def loop_plan() -> WorkPlan:
-    def step(sid, kind, phase, order, deps=(), action=None):
-        return Step(
-            sid, phase, kind, sid, f"Do {sid}.", HERE, CONFIRM_MANUAL,
-            depends_on=deps, action={"type": kind, **(action or {})},
-            assignee="technician-1", order=order, workorder="WO-1",
-        )  # fmt: skip
-
-    steps = (
-        step("pressure:R01", "pressure_test", "cooling", 0, (), pressure_readings(RULES)),
-        step("leak:R01", "leak_check", "cooling", 1, ("pressure:R01",), leak_readings(RULES, 4)),
-        step("burnin:ct-1", "burnin_check", "burnin", 2, ("leak:R01",)),
-    )
-    team = (Assignee("technician-1", "technician", "technician"),)
-    wo = WorkOrder(
-        "WO-1", "technician-1 shift 1", "technician-1", 1, "R01", tuple(s.id for s in steps)
-    )
-    return WorkPlan(steps=steps, workorders=(wo,), team=team, makespan_s=5000.0)
 
 
 @pytest.fixture

@@ -20,6 +20,17 @@ FAILED_TEST = "failed_test"  # the problem kind a failing reading opens
 class Readings:
     """Checking a test step's readings inside its confirmation's transaction."""
 
+    @staticmethod
+    def _reading_spec(conn: Connection, row) -> dict | None:
+        """A test step's readings and limits (from its action as the plan wrote it), else None."""
+        if row["kind"] not in READING_KINDS:
+            return None
+        data = conn.execute(select(T_STEP.c.data).where(T_STEP.c.id == row["id"])).scalar()
+        action = (data or {}).get("action") if isinstance(data, dict) else None
+        if not isinstance(action, dict) or not action.get("readings"):
+            return None
+        return {"readings": action["readings"], "limits": action.get("limits") or []}
+
     def _judge_readings(
         self, conn: Connection, rev: dict, row, step_id: str, evidence: dict, actor: str
     ) -> tuple[dict, Refused | None]:
@@ -29,9 +40,8 @@ class Readings:
         caller raises once the transaction is committed."""
         if row["kind"] not in READING_KINDS:
             return evidence, None
-        data = conn.execute(select(T_STEP.c.data).where(T_STEP.c.id == row["id"])).scalar()
-        spec = ((data or {}).get("action") or {}) if isinstance(data, dict) else {}
-        if not spec.get("readings"):
+        spec = self._reading_spec(conn, row)
+        if spec is None:
             return evidence, None
         values = evidence.get("readings")
         values = values if isinstance(values, dict) else {}
