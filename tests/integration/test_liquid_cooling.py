@@ -119,3 +119,25 @@ def test_hoses_join_like_legs_with_fluid_media_only(planned, tmp_path):
         "copper media 'cat6a' cannot connect to a fluid-port (a hose needs fluid media)" in m
         for m in msgs
     ), msgs
+
+
+def test_the_fluid_example_in_the_docs_plans(tmp_path):
+    """docs/formats.md#fluid-network, as written: design, fluid side file, floor plan, media."""
+    import re
+    import shutil
+
+    repo = Path(__file__).parents[2]
+    text = (repo / "docs" / "formats.md").read_text()
+    section = text[text.index("## Fluid network") : text.index("## Robot and crew profiles")]
+    for block in re.findall(r"```yaml\n(.*?)```", section, re.S):
+        name = block.split("\n", 1)[0].removeprefix("# ").split(" ")[0].rstrip(":")
+        (tmp_path / name).write_text(block)
+    design = (tmp_path / "design.yaml").read_text() + "media: media.yaml\n"
+    (tmp_path / "design.yaml").write_text(design)
+    shutil.copytree(repo / "fieldops/blueprints/gb200-nvl72/devicetypes", tmp_path / "devicetypes")
+    assert main(["validate", str(tmp_path)]) == 0
+    assert main(["plan", str(tmp_path), "-o", str(tmp_path / "plan"), "-q"]) == 0
+    doc = json.loads((tmp_path / "plan" / "workorders.json").read_text())
+    ids = {s["id"]: s for s in doc["steps"]}
+    assert "leak:A01" in ids["burnin:ct-01"]["depends_on"]
+    assert sum(s["kind"] == "connect_hose" for s in doc["steps"]) == 6
