@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from fieldops.core.fluid import judge_readings, leak_readings, pressure_readings
 from fieldops.core.model import FluidRules
+from fieldops.core.vda5050.orders import VdaError, step_action_types
+from fieldops.core.workorder import Location, Step
 
 RULES = FluidRules(test_kpa=700, hold_min=30, max_drop_kpa=10, max_leaks=0)
 
@@ -46,3 +50,13 @@ def test_a_wet_joint_or_unchecked_joints_fail_the_leak_check():
         "Joints checked (dry tissue at each) 3 count is under 4 count",
         "Wet joints found 1 count is over 0 count",
     ]
+
+
+def test_a_hose_step_maps_to_robot_actions_and_the_loop_tests_do_not():
+    """Robots get fluid steps only when a profile declares them: a hose robot connects both
+    quick disconnects; the tests need a technician's readings, so no robot action exists."""
+    hose = Step("hose:C-1", "cooling", "connect_hose", "t", "i", Location(rack="A01"))
+    assert step_action_types(hose) == ("connectHoseEnd", "connectHoseEnd", "verifyLabel")
+    test = Step("pressure:A01", "cooling", "pressure_test", "t", "i", Location(rack="A01"))
+    with pytest.raises(VdaError):
+        step_action_types(test)
