@@ -22,6 +22,10 @@ def test_a_pressure_test_card_asks_for_readings_and_refuses_a_failing_one(app, s
     assert store_of.step("pressure:R01")["status"] == "blocked"
     assert store_of.step("burnin:ct-1")["blocking"] == ["leak:R01"]
 
+    lead, _ = as_user("lee")  # the lead sees the failed test as a blocker, with the readings
+    panel = lead.get("/lead/").get_data(as_text=True)
+    assert "failed test" in panel and "25 kPa is over 10 kPa" in panel
+
     store_of.resolve_problem(store_of.problems()[0]["id"], actor="lee")
     ok = {**FAIL, "reading-end_kpa": "699", "csrf_token": csrf}
     assert c.post("/tech/step/pressure:R01/confirm", data=ok).status_code == 302
