@@ -295,12 +295,6 @@ class DeviceType:
     ports: tuple[PortTemplate, ...] = ()
     module_bays: tuple[str, ...] = ()
     source: Source = NO_SOURCE
-    cooling: str = ""  # "" (air) | cdu | manifold | cold-plate, from the fluid side file
-
-    @property
-    def liquid_cooled(self) -> bool:
-        """A device cooled by the loop (cold plates): powered on only after its rack's leak test."""
-        return self.cooling == "cold-plate"
 
     def port(self, name: str) -> PortTemplate | None:
         for p in self.ports:
@@ -323,6 +317,14 @@ class DeviceType:
         ]
         known = [d for d in draws if d is not None]
         return sum(known) if known else None
+
+    # the cooling loop (fluid side file), not NetBox's: the last field, keyword only in practice
+    cooling: str = ""  # "" (air) | cdu | manifold | cold-plate
+
+    @property
+    def liquid_cooled(self) -> bool:
+        """A device cooled by the loop (cold plates): powered on only after its rack's leak test."""
+        return self.cooling == "cold-plate"
 
 
 # ---------------------------------------------------------------- design
