@@ -21,7 +21,8 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 
 from fieldops.core.cableplan import CableRun
-from fieldops.core.model import FRONT, Design, FluidRules, Reading
+from fieldops.core.model import FLUID_PORT, FRONT, Design, FluidRules, Reading
+from fieldops.core.problems import ERROR, Problem
 from fieldops.core.workorder import CONFIRM_MANUAL, CONFIRM_SCAN_LABEL, Part, Step
 
 FLUID_CLASS = "fluid"
@@ -116,6 +117,29 @@ def liquid_cooled(design: Design) -> set[str]:
         for d in design.devices
         if (dt := types.get(d.device_type)) is not None and dt.liquid_cooled
     }
+
+
+def check_cooling(design: Design, ctx=None) -> list[Problem]:
+    """A validate rule: every fluid port of a liquid-cooled device has a hose. Without one
+    there is no loop to test, and nothing would hold its power-on back."""
+    used = {(str(e.device), str(e.port)) for c in design.cables for e in (c.a, c.b)}
+    out = []
+    for dev in design.devices:
+        dt = design.device_types.get(dev.device_type)
+        if dt is None or not dt.liquid_cooled:
+            continue
+        dry = [p.name for p in dt.ports if p.kind == FLUID_PORT and (dev.name, p.name) not in used]
+        if dry:
+            out.append(
+                Problem.at(
+                    dev.source,
+                    f"liquid-cooled device '{dev.name}' has no hose on {', '.join(dry)}: connect "
+                    "its supply and return, or it could be powered on without cooling",
+                    severity=ERROR,
+                    rule="fluid",
+                )
+            )
+    return out
 
 
 def build_fluid_steps(

@@ -21,6 +21,7 @@ import shapely
 from shapely.geometry import Polygon
 from shapely.strtree import STRtree
 
+from fieldops.core.fluid import check_cooling
 from fieldops.core.model import (
     FLUID_PORT,
     FRONT,
@@ -620,6 +621,7 @@ RULES = (
     check_cables,
     check_floor,
     check_tray_geometry,  # fieldops.core.trays: obstacles, racks, the hall wall, near misses
+    check_cooling,  # fieldops.core.fluid: every liquid-cooled device's fluid ports have hoses
 )
 
 

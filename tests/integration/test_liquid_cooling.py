@@ -121,6 +121,23 @@ def test_hoses_join_like_legs_with_fluid_media_only(planned, tmp_path):
     ), msgs
 
 
+def test_a_liquid_cooled_device_without_its_hoses_does_not_validate(planned, tmp_path):
+    import shutil
+
+    copy = tmp_path / "d"
+    shutil.copytree(planned[0], copy)
+    text = (copy / "connections.yaml").read_text().splitlines(keepends=True)
+    kept = [line for line in text if "ct-a06-l01:lc-return" not in line]
+    assert len(kept) == len(text) - 1
+    (copy / "connections.yaml").write_text("".join(kept))
+    loaded = load_design(copy)
+    msgs = [p.message for p in validate(loaded.design) if p.rule == "fluid"]
+    assert msgs == [
+        "liquid-cooled device 'ct-a06-l01' has no hose on lc-return: connect its supply and "
+        "return, or it could be powered on without cooling"
+    ]
+
+
 def test_the_fluid_example_in_the_docs_plans(tmp_path):
     """docs/formats.md#fluid-network, as written: design, fluid side file, floor plan, media."""
     import re
