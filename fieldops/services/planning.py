@@ -255,6 +255,13 @@ def plan_design(
                         stage / "labels.pdf", design, cable_plan, pagesize=pagesize, warn=progress
                     )
                 )
+                from fieldops.adapters.pdf.looptests import write_loop_sheets
+
+                loops = write_loop_sheets(  # liquid-cooled racks only
+                    stage / "looptests.pdf", design.name, work, pagesize=pagesize
+                )
+                if loops is not None:
+                    files.append(loops)
         files = [Path(outdir) / f.relative_to(stage) for f in files]
     return PlanResult(loaded, cable_plan, work, plan.walk, files)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -153,8 +154,14 @@ def test_the_fluid_example_in_the_docs_plans(tmp_path):
     (tmp_path / "design.yaml").write_text(design)
     shutil.copytree(repo / "fieldops/blueprints/gb200-nvl72/devicetypes", tmp_path / "devicetypes")
     assert main(["validate", str(tmp_path)]) == 0
-    assert main(["plan", str(tmp_path), "-o", str(tmp_path / "plan"), "-q"]) == 0
+    assert main(["plan", str(tmp_path), "-o", str(tmp_path / "plan"), "-q", "--pdf"]) == 0
     doc = json.loads((tmp_path / "plan" / "workorders.json").read_text())
+    sheet = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "plan" / "looptests.pdf"), "-"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "coolant loop of rack A01" in sheet and "6 hoses, 12 joints" in sheet
+    assert "Pressure at the start of the hold" in sheet and ">= 700" in sheet
     ids = {s["id"]: s for s in doc["steps"]}
     assert "leak:A01" in ids["burnin:ct-01"]["depends_on"]
     assert sum(s["kind"] == "connect_hose" for s in doc["steps"]) == 6
