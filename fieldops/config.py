@@ -88,9 +88,7 @@ class Settings:
 
 def _parse(name: str, raw: str, var: str):
     if name == "vda_version" and raw not in ("2.0.0", "2.1.0"):
-        raise SettingsError(
-            f"{var}: '{raw}' is not a VDA 5050 version fieldops speaks (2.0.0, 2.1.0)"
-        )
+        raise SettingsError(f"{var}: '{raw}' is not a VDA 5050 version fieldops speaks (2.0.0, 2.1.0)")
     if name == "confirm_fault_delay_s":
         try:
             value = float(raw)

@@ -103,7 +103,7 @@ def run(args) -> int:
     state = (
         "not validated (--no-validate)"
         if args.no_validate
-        else f"valid, {len(warnings)} warning(s) (run 'fieldops validate {args.out}' to list them and check the team)"
+        else f"valid, {len(warnings)} warning(s) (run 'fieldops validate {args.out}' to list them)"
     )
     print(f"wrote {args.out} in {time.perf_counter() - t0:.1f} s: {state}")
     return 0
