@@ -162,6 +162,8 @@ class FloorWork:
                     )
                 else:
                     raise Refused(verdict.message, missing=list(verdict.missing))
+            if refusal is None:  # a loop test: its readings pass, or a problem is opened
+                evidence, refusal = self._judge_readings(conn, rev, row, step_id, evidence, actor)
             if refusal is None:
                 result = self._record(
                     conn,
