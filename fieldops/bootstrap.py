@@ -102,11 +102,14 @@ def wait_for_port(host: str, port: int, timeout_s: float = 15.0) -> None:
     wait(host, port, timeout_s)
 
 
-def secret_key(settings) -> str:
-    """The settings' secret key, else the one kept beside the database (made on first run)."""
-    from fieldops.adapters.secretkey import resolve_secret_key
+def secret_key(settings, instance_path: str | None = None) -> str:
+    """The settings' secret key, else the one kept beside the database (made on first run;
+    beside the app's ``instance_path`` for a database that is not a file)."""
+    from fieldops.adapters.secretkey import resolve_secret_key, secret_key_for
 
-    return resolve_secret_key(settings)
+    if instance_path is None or settings.secret_key:
+        return resolve_secret_key(settings)
+    return secret_key_for(settings.database_url, instance_path)
 
 
 def simulated_fleet(parts, broker_url: str, *, time_scale: float = 1.0) -> list:

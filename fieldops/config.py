@@ -15,6 +15,9 @@ variable                       setting
 ``FIELDOPS_ROBOTS_PASSWORD``   ``robots_password``: its password (else the MQTT password)
 ``FIELDOPS_VDA_VERSION``       ``vda_version``: VDA 5050 version for robots whose profile
                                and factsheet do not say (2.0.0 or 2.1.0; default 2.1.0)
+``FIELDOPS_PROXY``             ``proxy``: served behind a TLS-terminating reverse proxy
+                               (1/true/yes/on or 0/false/no/off; default off): trust its
+                               X-Forwarded-* headers, Secure cookies, HSTS
 =============================  ======================================================
 """
 
@@ -35,7 +38,9 @@ ENV = {
     "robots_password": "FIELDOPS_ROBOTS_PASSWORD",
     "robots_user": "FIELDOPS_ROBOTS_USER",
     "vda_version": "FIELDOPS_VDA_VERSION",
+    "proxy": "FIELDOPS_PROXY",
 }
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 class SettingsError(ValueError):
@@ -64,6 +69,9 @@ class Settings:
     vda_version: str | None = None
     robots_user: str | None = None
     robots_password: str | None = None
+    # behind a TLS-terminating reverse proxy (deploy/Caddyfile): X-Forwarded-For/-Proto/-Host
+    # from one proxy hop are trusted, the session cookie is Secure, responses carry HSTS
+    proxy: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Settings:
@@ -91,6 +99,10 @@ def _parse(name: str, raw: str, var: str):
         raise SettingsError(
             f"{var}: '{raw}' is not a VDA 5050 version fieldops speaks (2.0.0, 2.1.0)"
         )
+    if name == "proxy":
+        if raw.strip().lower() not in TRUE + FALSE:
+            raise SettingsError(f"{var}: '{raw}' is not one of {'/'.join(TRUE + FALSE)}")
+        return raw.strip().lower() in TRUE
     if name == "confirm_fault_delay_s":
         try:
             value = float(raw)

@@ -276,13 +276,26 @@
     });
   }
 
+  // the note and a loop test's readings (inputs marked data-reading), as numbers
+  function evidenceOf(form, note) {
+    var ev = note ? { note: note } : {};
+    var inputs = form.querySelectorAll("[data-reading]");
+    if (inputs.length) {
+      ev.readings = {};
+      Array.prototype.forEach.call(inputs, function (el) {
+        if (el.value.trim() !== "") ev.readings[el.dataset.reading] = Number(el.value);
+      });
+    }
+    return ev;
+  }
+
   function queue(stepId, codes, note) {
       var form = $("confirm-form");
       var item = {
         url: form.dataset.api,
         step: stepId,
         queued_at: Date.now(),
-        body: { client_id: newId(), codes: codes, evidence: note ? { note: note } : {} }
+        body: { client_id: newId(), codes: codes, evidence: evidenceOf(form, note) }
       };
       var items = loadOutbox();
       items.push(item);

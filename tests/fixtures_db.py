@@ -14,6 +14,8 @@ from urllib.parse import quote
 
 import pytest
 
+from fieldops.core.fluid import leak_readings, pressure_readings
+from fieldops.core.model import FluidRules
 from fieldops.core.workorder import (
     CONFIRM_MANUAL,
     CONFIRM_ROBOT,
@@ -475,3 +477,36 @@ def store(db_url, clock):
     s.load_plan(sample_plan(), design="tiny", revision="1", hall="TINY", floor=SAMPLE_FLOOR)
     yield s
     s.close()
+
+
+# ---------------------------------------------------------------- a liquid-cooled rack's loop tests
+
+LOOP_RULES = FluidRules(test_kpa=700, hold_min=30, max_drop_kpa=10, max_leaks=0)
+LOOP_HERE = Location(rack="R01", location_id="1A-D06", face="rear", x_mm=1800, y_mm=3900)
+
+
+def loop_plan() -> WorkPlan:
+    """A liquid-cooled rack's loop tests (fieldops.core.fluid), all technician-1's::
+
+    pressure:R01 ──> leak:R01 ──> burnin:ct-1
+    """
+
+    def step(sid, kind, phase, order, deps=(), action=None):
+        return Step(
+            sid, phase, kind, sid, f"Do {sid}.", LOOP_HERE, CONFIRM_MANUAL,
+            depends_on=deps, action={"type": kind, **(action or {})},
+            assignee="technician-1", order=order, workorder="WO-1",
+        )  # fmt: skip
+
+    steps = (
+        step("pressure:R01", "pressure_test", "cooling", 0, (), pressure_readings(LOOP_RULES)),
+        step(
+            "leak:R01", "leak_check", "cooling", 1, ("pressure:R01",), leak_readings(LOOP_RULES, 4)
+        ),
+        step("burnin:ct-1", "burnin_check", "burnin", 2, ("leak:R01",)),
+    )
+    team = (Assignee("technician-1", "technician", "technician"),)
+    wo = WorkOrder(
+        "WO-1", "technician-1 shift 1", "technician-1", 1, "R01", tuple(s.id for s in steps)
+    )
+    return WorkPlan(steps=steps, workorders=(wo,), team=team, makespan_s=5000.0)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fieldops.adapters.devicetypes import BUILTIN, builtin_library, load_device_types
+from fieldops.adapters.fluidfile import apply_fluid, load_fluid
 from fieldops.adapters.yamlfile import Fields, display_path, read_yaml
 from fieldops.core.blueprint import (
     LEVELS,
@@ -42,6 +43,7 @@ DESIGN_FILES = (
     "elevations.yaml",
     "connections.yaml",
     "media.yaml",
+    "fluid.yaml",
 )
 
 
@@ -85,6 +87,7 @@ class LoadedBlueprint:
     device_types: dict[str, DeviceType]
     own_type_dirs: list[Path]  # the blueprint's own device-type files or folders
     media_file: Path | None  # the blueprint's own media catalogue, if any
+    fluid_file: Path | None = None  # the blueprint's fluid side file (fluid ports, loop tests)
 
 
 # ---------------------------------------------------------------- parsing
@@ -144,6 +147,7 @@ def parse_blueprint(data, file: str, problems: list[Problem], default_name: str 
     references = _name_list(f, "references")
     f.raw("device_types")
     f.raw("media")
+    f.raw("fluid")
 
     params = []
     pm = f.map("parameters")
@@ -312,6 +316,12 @@ def _layout(f: Fields, problems: list[Problem]) -> Layout:
         tray_overhang_mm=lf.int("tray_overhang_mm", 600, required=False, low=0, high=20_000),
         cross_tray_every=_expr(lf, "cross_tray_every", 0),
         source=lf.source(),
+        fluid_route_elevation_mm=lf.int(
+            "fluid_route_elevation_mm", 0, required=False, low=0, high=20_000
+        ),
+        fluid_route_width_mm=lf.int(
+            "fluid_route_width_mm", 300, required=False, low=50, high=3_000
+        ),
     )
     lf.unknown()
     return layout
@@ -377,13 +387,39 @@ def load_blueprint(ref: str | Path) -> LoadedBlueprint:
             )
         else:
             media_file = mp
+    fluid_ref = data.get("fluid") if isinstance(data, dict) else None
+    fluid_file = None
+    if fluid_ref is not None:
+        fp = (root / str(fluid_ref)).resolve()
+        if (
+            not isinstance(fluid_ref, str)
+            or not fp.is_file()
+            or not fp.is_relative_to(root.resolve())
+        ):
+            problems.append(
+                Problem(
+                    label,
+                    f.line_of("fluid"),
+                    "fluid",
+                    f"fluid file '{fluid_ref}' not found in the blueprint's folder",
+                )
+            )
+        else:
+            fluid_file = fp
     if errors(problems):
         raise DesignError(errors(problems))
     type_problems: list[Problem] = []
     types = load_device_types([builtin_library(), *own], type_problems, base)
+    if fluid_file is not None:  # the expansion wires fluid ports like any other port
+        types = apply_fluid(
+            types,
+            load_fluid(fluid_file, type_problems, base),
+            display_path(fluid_file, base),
+            type_problems,
+        )
     if errors(type_problems):
         raise DesignError(errors(type_problems))
-    return LoadedBlueprint(bp, path, types, own, media_file)
+    return LoadedBlueprint(bp, path, types, own, media_file, fluid_file)
 
 
 # ---------------------------------------------------------------- writing
@@ -501,6 +537,10 @@ def _write_stage(lb: LoadedBlueprint, exp: Expansion, stage: Path) -> list[Path]
         shutil.copyfile(lb.media_file, stage / "media.yaml")
         design["media"] = "media.yaml"
         written.append(Path("media.yaml"))
+    if lb.fluid_file is not None:
+        shutil.copyfile(lb.fluid_file, stage / "fluid.yaml")
+        design["fluid"] = "fluid.yaml"
+        written.append(Path("fluid.yaml"))
     design["elevations"] = "elevations.yaml"
     design["connections"] = "connections.yaml"
     summary = exp.summary()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from fieldops.adapters import netboxcsv
 from fieldops.adapters.devicetypes import BUILTIN, builtin_library, keep_gaps_for, load_device_types
+from fieldops.adapters.fluidfile import apply_fluid, load_fluid
 from fieldops.adapters.yamlfile import (
     Fields,
     LMap,
@@ -26,12 +27,14 @@ from fieldops.core.model import (
     FACES,
     FRONT,
     MEDIA_CLASSES,
+    PROFILE_KINDS,
     Cable,
     CableTray,
     Design,
     Device,
     FloorGrid,
     FloorPlan,
+    FluidRules,
     Media,
     Obstacle,
     Rack,
@@ -287,6 +290,9 @@ def parse_media(data, file: str, problems: list[Problem]) -> dict[str, Media]:
             outer_diameter_mm=float(
                 m.number("outer_diameter_mm", 0.0, required=False, low=0, high=200) or 0.0
             ),
+            inner_diameter_mm=float(
+                m.number("inner_diameter_mm", 0.0, required=False, low=0, high=500) or 0.0
+            ),
         )
         m.unknown()
         try:
@@ -314,7 +320,7 @@ def load_media(path: Path, problems: list[Problem], base: Path | None = None) ->
 def parse_robot_profile(data, file: str, problems: list[Problem]) -> RobotProfile | None:
     f = Fields(data, file, "", problems)
     name = f.str("name", max_len=64)
-    kind = f.str("kind", choices=("technician", "robot"))
+    kind = f.str("kind", choices=PROFILE_KINDS)
     actions = f.list("actions", required=True, max_items=200)
     if not all(isinstance(a, str) for a in actions):
         f.error("actions", "expected a list of action names")
@@ -623,6 +629,18 @@ def load_design(path: Path | str) -> Loaded:
         dt_paths.append(p)
     device_types = load_device_types(dt_paths, problems, base)
 
+    # fluid ports and loop tests: a side file, the device types stay library files
+    fluid_ref = f.str("fluid", "", required=False, max_len=400)
+    fluid_rules = FluidRules()
+    if fluid_ref and _existing_file(
+        root / fluid_ref, f.source("fluid"), "fluid file", problems, base
+    ):
+        side = load_fluid(root / fluid_ref, problems, base)
+        device_types = apply_fluid(
+            device_types, side, display_path(root / fluid_ref, base), problems
+        )
+        fluid_rules = side.rules
+
     # media catalogue
     media_ref = f.str("media", "", required=False, max_len=400)
     media: dict[str, Media] = {}
@@ -678,6 +696,7 @@ def load_design(path: Path | str) -> Loaded:
         cables=tuple(cables),
         media=frozen_map(media),
         source=f.source(),
+        fluid=fluid_rules,
     )
     return Loaded(design, problems, base)
 

@@ -174,6 +174,9 @@ def _demo_users(accounts, team: list[dict]) -> list[tuple[str, str, str, str]]:
     for n in techs:
         number = n.rsplit("-", 1)[-1]
         staff.append((f"tech{number}" if number.isdigit() else n, "technician", n))
+    # a crew (the rigging crew) logs in under its member name, with the technician's role
+    crews = sorted((m["name"] for m in team if m["kind"] == "crew"), key=natural_key)
+    staff.extend((n, "technician", n) for n in crews)
     logins = []
     for name, role, crew in staff:
         password = secrets.token_urlsafe(9)

@@ -42,7 +42,16 @@ def register(sub) -> None:
     s.add_argument(
         "--host",
         default="127.0.0.1",
-        help="address to listen on (default 127.0.0.1; 0.0.0.0 for the floor network)",
+        help="address to listen on (default 127.0.0.1; 0.0.0.0 for the floor network, or keep "
+        "127.0.0.1 behind a TLS proxy with --proxy)",
+    )
+    s.add_argument(
+        "--proxy",
+        action="store_true",
+        default=None,
+        help="served behind a reverse proxy that terminates TLS (deploy/Caddyfile): trust one "
+        "hop of X-Forwarded-For/-Proto/-Host/-Prefix, send the session cookie only over HTTPS "
+        "(Secure) and HSTS (env FIELDOPS_PROXY=1)",
     )
     s.add_argument(
         "--port",
@@ -168,8 +177,9 @@ def register(sub) -> None:
 
     pw = usub.add_parser(
         "passwd",
-        help="set a user's password",
-        description="Set a user's password (prompt or --password-file).",
+        help="set a user's password (logs them out of every browser)",
+        description="Set a user's password (prompt or --password-file). Every browser session "
+        "of the user ends: a copied session cookie stops working too.",
     )
     pw.add_argument("name", help="user name")
     add_password_file(pw)
@@ -308,7 +318,11 @@ def run_serve(args) -> int:
     from fieldops.web.server import WebServer, start_beside, stop_beside
 
     settings = settings_from(
-        args, broker_url=args.broker, vda_version=args.vda_version, robots_user=args.robots_user
+        args,
+        broker_url=args.broker,
+        vda_version=args.vda_version,
+        robots_user=args.robots_user,
+        proxy=args.proxy,
     )
     settings = settings.but(db_pool_size=args.threads)
     if args.robots and not settings.broker_url:

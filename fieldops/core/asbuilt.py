@@ -528,7 +528,8 @@ def events_for_confirmation(step, evidence: Evidence = Evidence()) -> list:
     - ``mount_device``: :class:`DeviceMounted` in the step's rack, U (``None`` for zero-U)
       and face, with the serial and asset tag captured (a scanned code that is not a cable
       label is the asset tag; else the planned one);
-    - ``run_cable`` and ``connect_power``: :class:`CableConnected` between the two ports.
+    - ``run_cable``, ``connect_hose`` and ``connect_power``: :class:`CableConnected` between
+      the two ports.
       Scanned labels say which cable went in: a label of another cable (``C-OTHER/A``)
       puts that cable's end there instead, so the drift shows the mix-up;
     - fix-up and revision steps (an action with ``ops``): :class:`StepDone`;
@@ -565,7 +566,7 @@ def events_for_confirmation(step, evidence: Evidence = Evidence()) -> list:
             evidence.asset_tag or (scanned[0] if scanned else "") or str(act.get("asset_tag") or "")
         )
         return [DeviceMounted(device, rack, position, face, evidence.serial, tag)]
-    if step.kind == "run_cable":
+    if step.kind in ("run_cable", "connect_hose"):  # a hose is recorded like a cable
         cable, a, b = act.get("cable"), _port(act.get("a")), _port(act.get("b"))
     elif step.kind == "connect_power":
         cable = act.get("cable")

@@ -131,6 +131,9 @@ class Layout:
     tray_overhang_mm: int = 600  # row trays run this far past the row ends to the cross trays
     cross_tray_every: Expr = 0  # also a cross tray every N racks (0: only at the row ends)
     source: Source = NO_SOURCE
+    # fluid routes (coolant piping) along the trays' paths at their own elevation; 0: none
+    fluid_route_elevation_mm: int = 0
+    fluid_route_width_mm: int = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -611,6 +614,17 @@ class _Expander:
                         "points": [[x, cy] for cy in row_ys],
                     }
                 )
+        if lay.fluid_route_elevation_mm:  # coolant piping: same paths, its own level
+            trays += [
+                {
+                    **t,
+                    "name": t["name"].replace("TRAY-", "FLUID-", 1),
+                    "media": ["fluid"],
+                    "elevation_mm": lay.fluid_route_elevation_mm,
+                    "width_mm": lay.fluid_route_width_mm,
+                }
+                for t in list(trays)
+            ]
         fp = {
             "hall": lay.hall,
             "outline": [[0, 0], [hall_w, 0], [hall_w, hall_h], [0, hall_h]],

@@ -55,17 +55,18 @@ def parse_scan(raw: str) -> Scan:
     """
     if not isinstance(raw, str):
         raise CodeError("a scanned code must be text")
-    text = raw.strip().upper()
+    if len(raw) > MAX_CODE_LEN:
+        raise CodeError(
+            f"the scanned code is {len(raw)} characters long; a label holds at most {MAX_CODE_LEN}"
+        )
+    text = raw.strip(" \t\r\n")
     if not text:
         raise CodeError("the scanned code is empty")
-    if len(text) > MAX_CODE_LEN:
-        raise CodeError(
-            f"the scanned code is {len(text)} characters long; a label holds at most {MAX_CODE_LEN}"
-        )
-    if not _CODE_RE.match(text):
+    if not _CODE_RE.fullmatch(text):  # ASCII before upper(): 'ﬀ'.upper() is 'FF'
         raise CodeError(
             "the scanned code has characters no fieldops label uses (letters, digits and - . _ : / only)"
         )
+    text = text.upper()
     if "/" in text or text.startswith("C-"):  # the label module owns the payload format
         try:
             cable_id, end = parse_qr_payload(text)

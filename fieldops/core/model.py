@@ -31,6 +31,7 @@ class MediaClass(StrEnum):
     COPPER = "copper"
     FIBRE = "fibre"
     POWER = "power"
+    FLUID = "fluid"  # coolant hoses (docs/formats.md#fluid-network)
 
 
 FRONT, REAR = Face.FRONT, Face.REAR
@@ -39,6 +40,13 @@ FACES = tuple(Face)
 U_MM = 44.45  # EIA-310 rack unit
 
 MEDIA_CLASSES = tuple(MediaClass)
+
+# Who is in a team: a technician (one person), a crew (people with equipment, scheduled as one
+# member: a rigging crew with a rack mover) or a robot (VDA 5050). Technicians and crews are
+# people: they log in on tablets and never get robot orders.
+TECHNICIAN, CREW, ROBOT = "technician", "crew", "robot"
+PROFILE_KINDS = (TECHNICIAN, CREW, ROBOT)
+PEOPLE_KINDS = (TECHNICIAN, CREW)
 
 Point2 = tuple[int, int]
 
@@ -141,7 +149,15 @@ class CableTray:
 # TIA-569 / TIA-942 size telecommunications trays for at most 50 % fill and 150 mm depth.
 DEFAULT_MAX_FILL_RATIO = 0.5
 DEFAULT_TRAY_DEPTH_MM = 100  # a common ladder / wire-basket side-rail height
-DEFAULT_SEPARATE = (("copper", "power"), ("fibre", "power"))
+DEFAULT_SEPARATE = (
+    ("copper", "power"),
+    ("fibre", "power"),
+    # coolant never runs in a tray with cables: a fluid route is its own (ASHRAE TC 9.9 liquid
+    # cooling guidance keeps piping apart from, and below, electrical pathways)
+    ("fluid", "copper"),
+    ("fluid", "fibre"),
+    ("fluid", "power"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +272,13 @@ class PortTemplate:
     maximum_draw_w: float | None = None
     allocated_draw_w: float | None = None
     feed_leg: str = ""
+    fluid_leg: str = ""  # fluid ports: supply | return (FLUID_LEGS); ``type`` is the connector
+
+
+FLUID_PORT = "fluid-port"  # a quick disconnect or flange of a cooling loop (fluid side file)
+FLUID_LEGS = ("supply", "return")
+# what a device type is in the cooling loop (fluid side file ``cooling:``)
+COOLING_ROLES = ("cdu", "manifold", "cold-plate")
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +318,14 @@ class DeviceType:
         ]
         known = [d for d in draws if d is not None]
         return sum(known) if known else None
+
+    # the cooling loop (fluid side file), not NetBox's: the last field, keyword only in practice
+    cooling: str = ""  # "" (air) | cdu | manifold | cold-plate
+
+    @property
+    def liquid_cooled(self) -> bool:
+        """A device cooled by the loop (cold plates): powered on only after its rack's leak test."""
+        return self.cooling == "cold-plate"
 
 
 # ---------------------------------------------------------------- design
@@ -358,6 +389,7 @@ class Media:
     color: str = ""
     source: Source = NO_SOURCE
     outer_diameter_mm: float = 0.0  # cable jacket diameter, for tray fill (0 = unknown)
+    inner_diameter_mm: float = 0.0  # hoses (class fluid): the bore, for flow and fill volume
 
     @property
     def cross_section_mm2(self) -> float:
@@ -374,7 +406,7 @@ class RobotProfile:
     """A robot or a human crew member: what it can do, carry and reach, and how fast."""
 
     name: str
-    kind: str  # technician | robot
+    kind: str  # technician | crew | robot (PROFILE_KINDS)
     manufacturer: str = ""
     serial_number: str = ""
     actions: tuple[str, ...] = ()
@@ -389,6 +421,40 @@ class RobotProfile:
     vda_version: str = ""  # VDA 5050 version the robot speaks ("": the dispatcher's default)
 
 
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A value a technician records to confirm a test step, with its pass rule: the value must
+    lie in ``min``..``max`` (None: unbounded)."""
+
+    name: str  # e.g. start_kpa
+    label: str  # what the tablet asks for
+    unit: str  # kPa, min, count
+    min: float | None = None
+    max: float | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "unit": self.unit,
+            "min": self.min,
+            "max": self.max,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FluidRules:
+    """The loop tests of a design (fluid side file ``tests:``). Defaults follow common
+    practice for technology cooling system (TCS) loops; the design's side file sets the
+    vendor's figures (docs/formats.md#fluid-network)."""
+
+    test_kpa: float = 700.0  # test pressure held on the filled loop (gauge)
+    hold_min: float = 30.0  # how long it is held
+    max_drop_kpa: float = 10.0  # the largest pressure drop over the hold that passes
+    max_leaks: int = 0  # wet joints a leak check may find and still pass
+    source: Source = NO_SOURCE
+
+
 @dataclass(frozen=True)  # no slots: cached_property keeps the name indexes
 class Design:
     name: str
@@ -399,6 +465,7 @@ class Design:
     cables: tuple[Cable, ...]
     media: Mapping[str, Media]
     source: Source = NO_SOURCE
+    fluid: FluidRules = FluidRules()
 
     def device(self, name: str) -> Device | None:
         return self._device_index.get(name)

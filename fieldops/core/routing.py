@@ -165,7 +165,7 @@ def _opposite(face: str) -> str:
 
 DATA = "data"  # a port side decided by the device type (interfaces, console ports)
 FRONT_KINDS = ("front-port", "power-outlet")  # on the device's own front
-REAR_KINDS = ("rear-port", "power-port")  # on the device's own rear
+REAR_KINDS = ("rear-port", "power-port", "fluid-port")  # on the device's own rear (QDs too)
 _SIDE_INDEX = {DATA: 0, FRONT: 1, REAR: 2}  # per-device port point slots in ``_resolve``
 
 
@@ -1445,8 +1445,12 @@ def _suggest(
         key=lambda m: (m.media_class != media.media_class, effective_reach(m), m.slug),
     )
     for m in ranked:
-        if m.slug == media.slug or (m.media_class == "power") != (media.media_class == "power"):
+        if m.slug == media.slug or (m.media_class in ("power", "fluid")) != (
+            media.media_class in ("power", "fluid")
+        ):
             continue
+        if m.media_class == "fluid" and m.media_class != media.media_class:
+            continue  # only a hose replaces a hose
         if m.port_types and any(pt and pt not in m.port_types for pt in port_types):
             continue
         need = math.ceil(route + bends * bend_allowance_mm(m) + 2 * m.slack_per_end_mm - 1e-9)

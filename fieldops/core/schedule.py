@@ -26,7 +26,7 @@ from operator import attrgetter
 
 import numpy as np
 
-from fieldops.core.model import U_MM, RobotProfile
+from fieldops.core.model import ROBOT, U_MM, RobotProfile
 from fieldops.core.problems import DesignError, Problem
 from fieldops.core.workorder import (
     CONFIRM_MANUAL,
@@ -39,6 +39,7 @@ from fieldops.core.workorder import (
 )
 
 TECHNICIAN = "technician"
+RIG = "rig_device"  # moving and setting what no lift carries: a rigging crew with a rack mover
 REACH_BASE_MM = 100  # the bottom of U1 above the floor (plinth, castors)
 SHIFT_S = 8 * 3600
 TASK_CAP = 24  # steps per task (a bundle larger than this is pulled in several goes)
@@ -86,7 +87,7 @@ def why_not(profile: RobotProfile, step: Step, crew: int = 1) -> str:
     span = step_u_span(step)
     if span is not None and (span[0] < profile.u_min or span[1] > profile.u_max):
         return f"U{span[0]}-U{span[1]} is outside {profile.name}'s reach (U{profile.u_min}-U{profile.u_max})"
-    if profile.kind != TECHNICIAN:
+    if profile.kind == ROBOT:
         high = (
             (step.action or {}).get("max_elevation_mm", 0) if isinstance(step.action, dict) else 0
         )
@@ -143,7 +144,12 @@ def capability(
             cache[key] = m
         if m == 0:
             reasons = sorted({why_not(p, s, max(1, s.crew_size)) for p in team if p.count > 0})
-            if (
+            if RIG in s.required_actions:
+                head = (
+                    f"{s.weight_kg:g} kg needs a rigging crew (a profile declaring {RIG}, "
+                    "e.g. robot_profiles/rigging-crew.yaml) and none in the team can move it"
+                )
+            elif (
                 s.kind == "mount_device"
                 and s.weight_kg > 0
                 and any("payload" in r for r in reasons)
@@ -162,7 +168,7 @@ def capability(
 
 
 def build_team(team: Sequence[RobotProfile]) -> tuple[list[Assignee], list[int]]:
-    """Members named ``<profile>-<n>``, technicians first; and each member's profile index
+    """Members named ``<profile>-<n>``, technicians first, then crews, then robots; and each member's profile index
     into ``team``. Raises DesignError for an empty team (a crew of zero)."""
     problems = [
         Problem("<team>", 0, p.name, f"count must be 0 or more, not {p.count}")
@@ -173,7 +179,10 @@ def build_team(team: Sequence[RobotProfile]) -> tuple[list[Assignee], list[int]]
         raise DesignError(problems)
     members: list[Assignee] = []
     prof: list[int] = []
-    order = sorted(range(len(team)), key=lambda i: (team[i].kind != TECHNICIAN, team[i].name))
+    order = sorted(
+        range(len(team)),
+        key=lambda i: (team[i].kind != TECHNICIAN, team[i].kind == ROBOT, team[i].name),
+    )
     for i in order:
         p = team[i]
         for n in range(1, p.count + 1):
@@ -479,7 +488,7 @@ def schedule_steps(
             heapq.heappush(heap, (time, partner))
         woken: set[int] = set()
         held: set[int] = set()
-        if not conf and members[a].kind != TECHNICIAN and techs_mask:
+        if not conf and members[a].kind == ROBOT and techs_mask:
             # robot+technician steps: a technician confirms them before anything builds on them
             held = {i for i in ids if steps[i].confirm not in (CONFIRM_MANUAL, CONFIRM_ROBOT)}
             if held:
@@ -512,7 +521,7 @@ def schedule_steps(
             progress(f"scheduling: {done:,}/{nt:,} batches")
 
     out: list[Step] = []
-    robot_member = {m.name for m in members if m.kind != TECHNICIAN}
+    robot_member = {m.name for m in members if m.kind == ROBOT}
     values = _STEP_VALUES
     for i, s in enumerate(steps):
         v = list(values(s))

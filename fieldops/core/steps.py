@@ -28,8 +28,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from fieldops.core.cableplan import CablePlan, CableRun
+from fieldops.core.fluid import FLUID_CLASS, build_fluid_steps, cooling_check, liquid_cooled
 from fieldops.core.model import FRONT, REAR, Design, Device, DeviceType, RobotProfile
 from fieldops.core.problems import DesignError, Problem
+from fieldops.core.schedule import RIG
 from fieldops.core.workorder import (
     CONFIRM_MANUAL,
     CONFIRM_SCAN_ASSET,
@@ -46,6 +48,10 @@ DEFAULT_TIMES_S = {
     "mount_device": 600.0,
     "connect_power": 120.0,
     "run_cable": 240.0,
+    "connect_hose": 180.0,
+    "fill_bleed": 1800.0,
+    "pressure_test": 2400.0,
+    "leak_check": 900.0,
     "burnin_check": 900.0,
     "remediate": 1200.0,
     "verify_rack": 600.0,
@@ -217,7 +223,7 @@ def build_steps(
     lids = {r.name: fp.grid.location_id(*r.position) for r in fp.racks}
     poses = _Poses(walk, lids)
     tech_payload = max((p.payload_kg for p in team if p.kind == "technician"), default=0.0)
-    lifts = [p for p in team if p.kind != "technician" and "mount_device" in p.actions]
+    lifts = [p for p in team if p.kind == "robot" and "mount_device" in p.actions]
 
     loc = poses.loc
 
@@ -320,7 +326,9 @@ def build_steps(
                 )
                 for p in lifts
             )
-            crew = TEAM_LIFT if heavy and not robot_can else 1
+            # beyond a two-person lift and every lift robot: a rigging crew with a rack mover
+            rig = heavy and not robot_can and weight > TEAM_LIFT * tech_payload
+            crew = TEAM_LIFT if heavy and not robot_can and not rig else 1
             deps = [prev] if dev.position is None else [prev, f"rails:{dev.name}"]
             what = f"{dev.name} ({dt.manufacturer} {dt.model}, {_fmt_kg(w)})".replace("( ", "(")
             if dev.position is None:
@@ -330,7 +338,13 @@ def build_steps(
                     f"Rack {rack.name} ({lids[rack.name]}), {dev.face}: slide {what} onto its rails at "
                     f"{_u_text(dev.position, dt.u_height)} from the {dev.face}, latch it and fit the retaining screws."
                 )
-            if crew > 1:
+            if rig:
+                text += (
+                    f" RIGGING: {weight:g} kg is over a two-person lift ({TEAM_LIFT} x {tech_payload:g} kg)"
+                    " and every lift: the rigging crew brings it from the dock on the rack mover, sets,"
+                    " levels and anchors it."
+                )
+            elif crew > 1:
                 text += f" TWO-PERSON LIFT: {weight:g} kg is over the {tech_payload:g} kg single-person limit."
             elif heavy:
                 text += f" Use the lift: {weight:g} kg is over the {tech_payload:g} kg single-person limit."
@@ -364,7 +378,7 @@ def build_steps(
                         "weight_kg": weight,
                         "asset_tag": dev.asset_tag,
                     },
-                    required_actions=("mount_device",),
+                    required_actions=(RIG,) if rig else ("mount_device",),
                     weight_kg=weight,
                     crew_size=crew,
                     group=f"stack:{rack.name}",
@@ -403,7 +417,8 @@ def build_steps(
     peers_of: dict[str, set[str]] = defaultdict(set)  # device -> data link peers
     ports = {slug: {p.name: p for p in dt.ports} for slug, dt in types.items()}
     power_runs = [r for r in cable_plan.runs if r.media_class == POWER_CLASS]
-    data_runs = [r for r in cable_plan.runs if r.media_class != POWER_CLASS]
+    data_runs = [r for r in cable_plan.runs if r.media_class not in (POWER_CLASS, FLUID_CLASS)]
+    fluid_runs = [r for r in cable_plan.runs if r.media_class == FLUID_CLASS]
     for run in power_runs:
         pdu_end, dev_end = _pdu_and_device(run, devices, ports)
         sid = f"power:{run.id}"
@@ -562,6 +577,19 @@ def build_steps(
         peers_of[da].add(db)
         peers_of[db].add(da)
 
+    # ------------------------------------------------------------ cooling (fieldops.core.fluid)
+    fluid_steps, leak_of = build_fluid_steps(
+        design,
+        fluid_runs,
+        loc=loc,
+        end_dict=end_dict,
+        mount_deps=mount_deps,
+        cords_of=cords_of,
+        times=times,
+    )
+    steps.extend(fluid_steps)
+    cooled = liquid_cooled(design) if leak_of else set()
+
     # ------------------------------------------------------------ burn-in
     burned: set[str] = set()
     links_of = data_runs_by_device(data_runs)
@@ -578,6 +606,10 @@ def build_steps(
             | set(cords_of.get(dev.name, []))
             | set(cables_of.get(dev.name, []))
         )
+        leak = leak_of.get(dev.rack) if dev.name in cooled else None
+        if leak:  # power-on of a liquid-cooled device waits for its rack's leak test
+            deps.add(leak)
+            checks.insert(0, cooling_check(dev.name, dev.rack, leak))
         for peer in peers_of.get(dev.name, ()):
             deps.update(cords_of.get(peer, []))
         texts = [c.pop("text") for c in checks]  # the action keeps the rest of each check
@@ -613,6 +645,8 @@ def build_steps(
     for rack in fp.racks:
         sid = f"verify:{rack.name}"
         deps = {f"rack:{rack.name}"}
+        if rack.name in leak_of:
+            deps.add(leak_of[rack.name])
         devs = per_rack.get(rack.name, [])
         for dev in devs:
             if dev.name in burned:

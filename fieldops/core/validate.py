@@ -21,7 +21,9 @@ import shapely
 from shapely.geometry import Polygon
 from shapely.strtree import STRtree
 
+from fieldops.core.fluid import check_cooling
 from fieldops.core.model import (
+    FLUID_PORT,
     FRONT,
     REAR,
     Design,
@@ -44,6 +46,7 @@ CONNECTABLE_KINDS = (
     "rear-port",
     "power-port",
     "power-outlet",
+    FLUID_PORT,
 )
 POWER_KINDS = ("power-port", "power-outlet")
 # NetBox's COMPATIBLE_TERMINATION_TYPES, for the kinds a device type declares
@@ -56,6 +59,7 @@ COMPATIBLE_KINDS = {
     "rear-port": ("interface", "console-port", "console-server-port", *_PASS_THROUGH),
     "power-port": ("power-outlet",),
     "power-outlet": ("power-port",),
+    FLUID_PORT: (FLUID_PORT,),  # a hose: supply to supply, return to return (below)
 }
 VIRTUAL_INTERFACE_TYPES = ("virtual", "bridge", "lag")
 
@@ -432,17 +436,31 @@ def check_cables(design: Design, ctx: Context) -> Iterable[Problem]:
                         path=f"{path}.media",
                         rule="media",
                     )
-                if (port.kind in POWER_KINDS) != (media.media_class == "power"):
+                if (port.kind == FLUID_PORT) != (media.media_class == "fluid"):
+                    yield _p(
+                        cable.source,
+                        f"cable end {end}: {media.media_class} media '{media.slug}' cannot connect to {_a(port.kind)}"
+                        + (" (a hose needs fluid media)" if port.kind == FLUID_PORT else ""),
+                        path=f"{path}.media",
+                        rule="media",
+                    )
+                elif (port.kind in POWER_KINDS) != (media.media_class == "power"):
                     yield _p(
                         cable.source,
                         f"cable end {end}: {media.media_class} media '{media.slug}' cannot plug into {_a(port.kind)}",
                         path=f"{path}.media",
                         rule="media",
                     )
-        if len(ends) == 2 and ends[1].kind not in COMPATIBLE_KINDS[ends[0].kind]:
+        if len(ends) == 2 and ends[1].kind not in COMPATIBLE_KINDS.get(ends[0].kind, ()):
             yield _p(
                 cable.source,
                 f"cable {cable.a} -- {cable.b}: {_a(ends[0].kind)} cannot connect to {_a(ends[1].kind)}",
+                rule="port",
+            )
+        elif len(ends) == 2 and ends[0].fluid_leg != ends[1].fluid_leg:
+            yield _p(
+                cable.source,
+                f"hose {cable.a} -- {cable.b}: joins the {ends[0].fluid_leg} and the {ends[1].fluid_leg} side of the loop",
                 rule="port",
             )
 
@@ -603,6 +621,7 @@ RULES = (
     check_cables,
     check_floor,
     check_tray_geometry,  # fieldops.core.trays: obstacles, racks, the hall wall, near misses
+    check_cooling,  # fieldops.core.fluid: every liquid-cooled device's fluid ports have hoses
 )
 
 

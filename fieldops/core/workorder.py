@@ -21,6 +21,7 @@ class Phase(StrEnum):
     STACK = "stack"
     POWER = "power"
     CABLE = "cable"
+    COOLING = "cooling"  # liquid cooling: hoses, fill and bleed, pressure test, leak check
     BURNIN = "burnin"
     VERIFY = "verify"
     FIXUP = "fixup"
@@ -34,6 +35,10 @@ class StepKind(StrEnum):
     MOUNT_DEVICE = "mount_device"  # stack
     CONNECT_POWER = "connect_power"  # power: one PDU cord
     RUN_CABLE = "run_cable"  # cable: run along a tray path, plug both ends, verify labels
+    CONNECT_HOSE = "connect_hose"  # cooling: one coolant hose, both quick disconnects, labels
+    FILL_BLEED = "fill_bleed"  # cooling: fill a rack's loop and bleed the air
+    PRESSURE_TEST = "pressure_test"  # cooling: hold a test pressure, record start/end readings
+    LEAK_CHECK = "leak_check"  # cooling: every joint checked, wet joints recorded
     BURNIN_CHECK = "burnin_check"  # burn-in: power on, BMC, firmware, link-up, diagnostics
     REMEDIATE = "remediate"  # burn-in: spawned by a failed check
     VERIFY_RACK = "verify_rack"  # verify
@@ -63,7 +68,8 @@ class StepStatus(StrEnum):
 # The names the rest of fieldops (and its files) use; StrEnum members are their strings.
 PHASES = tuple(Phase)
 KINDS = tuple(StepKind)
-CABLE_STEP_KINDS = (StepKind.RUN_CABLE, StepKind.CONNECT_POWER)  # lays a cable or plugs a cord
+# lays a cable, plugs a cord or connects a hose: a labelled thing with two ends to scan
+CABLE_STEP_KINDS = (StepKind.RUN_CABLE, StepKind.CONNECT_POWER, StepKind.CONNECT_HOSE)
 CONFIRM_SCAN_LABEL = ConfirmRule.SCAN_LABEL
 CONFIRM_SCAN_ASSET = ConfirmRule.SCAN_ASSET
 CONFIRM_MANUAL = ConfirmRule.MANUAL
@@ -106,7 +112,7 @@ class Walk:
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    kind: str  # device | cable | rails | cord | label (a reprinted cable label)
+    kind: str  # device | cable | rails | cord | hose | label (a reprinted cable label)
     ref: str  # asset tag / device name / cable ID
     sku: str = ""
     quantity: int = 1

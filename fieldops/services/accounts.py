@@ -31,6 +31,18 @@ class Accounts:
     def authenticate(self, name: str, password: str) -> dict | None:
         return self.store.authenticate(name, password)
 
+    def start_session(self, user_name: str, lifetime_s: float) -> str:
+        return self.store.start_session(user_name, lifetime_s)
+
+    def session_user(self, raw: str) -> dict | None:
+        return self.store.session_user(raw)
+
+    def end_session(self, raw: str) -> None:
+        self.store.end_session(raw)
+
+    def end_sessions(self, user_name: str) -> int:
+        return self.store.end_sessions(user_name)
+
     def create_token(self, user_name: str, token_name: str = "script") -> str:
         return self.store.create_token(user_name, token_name)
 

@@ -22,6 +22,19 @@ _SPLIT = re.compile(r"[\s,;]+")
 __all__ = ["FloorWork", "PROBLEM_KINDS"]
 
 
+def concerns_crew(event: dict, crew: str) -> bool:
+    """Whether a technician of ``crew`` may see an event: it is about a step their crew holds
+    or held (its assignee, checker, or either side of a reassignment). Plan loads, drift
+    reports, robots' connections and other crews' work are not theirs."""
+    data = event.get("data") or {}
+    return bool(crew) and crew in (
+        data.get("assignee"),
+        data.get("checker"),
+        data.get("from"),
+        data.get("to"),
+    )
+
+
 class FloorWork:
     def __init__(self, store, *, confirm_fault_delay_s: float = 0.0):
         self.store = store
@@ -114,6 +127,32 @@ class FloorWork:
 
     def events_after(self, after_id: int = 0, *, limit: int = 200) -> list[dict]:
         return self.store.events_after(after_id, limit=limit)
+
+    SCOPED_SCAN = 5  # pages of the log one crew-scoped read looks through at most
+
+    def events_for(
+        self, after_id: int = 0, *, limit: int = 200, crew: str | None = None
+    ) -> tuple[list[dict], int, bool]:
+        """Events after an ID as a role may see them, the ID the log was read up to (ask
+        again from there) and whether that is the log's end. ``crew=None``: the whole log
+        (leads, planners, admins); a crew (technicians): only events about steps that crew
+        holds or held (:func:`concerns_crew`), looking through at most SCOPED_SCAN pages of
+        the log per call."""
+        if crew is None:
+            events = self.store.events_after(after_id, limit=limit)
+            return events, events[-1]["id"] if events else after_id, len(events) < limit
+        seen, mine = after_id, []
+        for _ in range(self.SCOPED_SCAN):
+            page = self.store.events_after(seen, limit=1000)
+            for ev in page:
+                seen = ev["id"]
+                if concerns_crew(ev, crew):
+                    mine.append(ev)
+                    if len(mine) == limit:
+                        return mine, seen, False
+            if len(page) < 1000:
+                return mine, seen, True
+        return mine, seen, False
 
     def last_event_id(self) -> int:
         return self.store.last_event_id()

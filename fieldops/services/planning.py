@@ -141,13 +141,19 @@ def fleet_counts(profiles: dict, robots: list[str] | None, where: str = "") -> d
 
 
 def load_team(profiles_dir: Path | None, *, crew: int | None, robots: list[str] | None) -> list:
-    """Robot and crew profiles from a folder; ``crew`` overrides the technician count and
+    """Robot and crew profiles from a folder; ``crew`` overrides the technician count (crews
+    such as the rigging crew come at their profile's count; ``crew=0``: no people at all) and
     ``robots`` (``name`` or ``name=count``) picks the fleet (default: every robot profile)."""
     profiles = robot_profiles(profiles_dir)
     counts = fleet_counts(profiles, robots, f" in {profiles_dir or 'robot_profiles/'}")
     team = []
     for name, p in sorted(profiles.items()):
-        n = (p.count if crew is None else crew) if p.kind == "technician" else counts.get(name, 0)
+        if p.kind == "technician":
+            n = p.count if crew is None else crew
+        elif p.kind == "robot":
+            n = counts.get(name, 0)
+        else:  # a crew (rigging) comes at its profile's count; a crew of 0 means no people
+            n = 0 if crew == 0 else p.count
         if n > 0:
             team.append(replace(p, count=n))
     return team
@@ -249,6 +255,13 @@ def plan_design(
                         stage / "labels.pdf", design, cable_plan, pagesize=pagesize, warn=progress
                     )
                 )
+                from fieldops.adapters.pdf.looptests import write_loop_sheets
+
+                loops = write_loop_sheets(  # liquid-cooled racks only
+                    stage / "looptests.pdf", design.name, work, pagesize=pagesize
+                )
+                if loops is not None:
+                    files.append(loops)
         files = [Path(outdir) / f.relative_to(stage) for f in files]
     return PlanResult(loaded, cable_plan, work, plan.walk, files)
 

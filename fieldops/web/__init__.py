@@ -30,6 +30,7 @@ CONFIG_KEYS = {
     "SSE_POLL_S": "sse_poll_s",
     "LOGIN_MAX_FAILURES": "login_max_failures",
     "LOGIN_WINDOW_S": "login_window_s",
+    "PROXY": "proxy",
 }
 
 
@@ -39,9 +40,13 @@ def create_app(test_config: dict | None = None, *, parts=None) -> Flask:
     given. ``test_config`` keys (upper case, Flask style) override the settings:
     ``DATABASE_URL``, ``MQTT_BROKER``, ``MQTT_PASSWORD``, ``SECRET_KEY``, ``DB_POOL_SIZE``,
     ``CONFIRM_FAULT_DELAY_S``, ``SSE_MAX_S``, ``SSE_POLL_S``, ``LOGIN_MAX_FAILURES``,
-    ``LOGIN_WINDOW_S``; ``STORE`` hands in a store to use."""
-    from fieldops.adapters.secretkey import secret_key_for
-    from fieldops.bootstrap import bootstrap
+    ``LOGIN_WINDOW_S``, ``PROXY``; ``STORE`` hands in a store to use.
+
+    With the ``proxy`` setting (``fieldops serve --proxy``) the app sits behind a reverse
+    proxy that terminates TLS: werkzeug's ProxyFix takes the client address, scheme, host and
+    prefix from one hop of ``X-Forwarded-*`` headers, the session cookie is ``Secure`` and
+    every HTTPS response carries HSTS (docs/webapp.md, deploy/Caddyfile)."""
+    from fieldops.bootstrap import bootstrap, secret_key
     from fieldops.config import Settings
 
     app = Flask(
@@ -67,15 +72,19 @@ def create_app(test_config: dict | None = None, *, parts=None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="fieldops_session",
+        PERMANENT_SESSION_LIFETIME=security.SESSION_LIFETIME_S,
         SSE_MAX_S=settings.sse_max_s,
         SSE_POLL_S=settings.sse_poll_s,
         LOGIN_MAX_FAILURES=settings.login_max_failures,
         LOGIN_WINDOW_S=settings.login_window_s,
     )
     app.config.update({k: v for k, v in cfg.items() if k not in CONFIG_KEYS and k != "STORE"})
-    app.config["SECRET_KEY"] = settings.secret_key or secret_key_for(
-        settings.database_url, app.instance_path
-    )
+    if settings.proxy:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
+        app.config["SESSION_COOKIE_SECURE"] = True
+    app.config["SECRET_KEY"] = secret_key(settings, app.instance_path)
     if parts is None:
         parts = bootstrap(settings, store=cfg.get("STORE"))
     app.extensions["fieldops"] = parts
@@ -97,6 +106,7 @@ def create_app(test_config: dict | None = None, *, parts=None) -> Flask:
     for module in (auth, tech, lead, api, events):
         app.register_blueprint(module.bp)
 
+    app.before_request(security.refuse_nul)
     app.before_request(security.load_user)
     app.before_request(security.check_csrf)
     app.after_request(security.security_headers)
@@ -120,7 +130,11 @@ def create_app(test_config: dict | None = None, *, parts=None) -> Flask:
             limit = request.max_content_length or MAX_BODY
             message = f"the request body is larger than {limit // 1024} KB"
         if wants_json():
-            return jsonify({"error": {"status": exc.code, "message": message}}), exc.code
+            response = jsonify({"error": {"status": exc.code, "message": message}})
+            for name, value in exc.get_headers():  # Allow (405), Retry-After, ...
+                if name.lower() != "content-type":
+                    response.headers[name] = value
+            return response, exc.code
         if exc.code == 401:
             from flask import redirect, url_for
 

@@ -6,8 +6,10 @@ Errors are ``{"error": {"status": N, "message": "..."}}``."""
 from __future__ import annotations
 
 import json
+import re
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
+from werkzeug.routing import PathConverter
 
 from fieldops.bootstrap import PACKAGE_DIR, REPO_DIR
 from fieldops.core.errors import Invalid, NotFound
@@ -17,17 +19,61 @@ from fieldops.web.security import CAN, accounts, crew_scope, floorwork, require
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
-def body() -> dict:
-    """The request's JSON object, or a 400/415 saying what is wrong with it."""
+class StepIdConverter(PathConverter):
+    """A step ID (slashes allowed) that does not end in one of the step's actions, so
+    ``/api/steps/X/confirm`` is only ever the confirm route: a GET there is 405 with
+    ``Allow: POST``, not a lookup of a step called ``X/confirm``."""
+
+    regex = r"[^/].*?(?<!/start)(?<!/confirm)(?<!/problems)(?<!/reassign)"
+
+
+@bp.record_once
+def _converters(state) -> None:
+    state.app.url_map.converters["step"] = StepIdConverter
+
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integer columns on SQLite and PostgreSQL alike
+MAX_DEPTH = 64  # JSON nesting a body may have; a workorders.json needs about 8
+
+
+def body(*, optional: bool = False) -> dict:
+    """The request's JSON object, or a 400/413/415 saying what is wrong with it; nesting
+    deeper than MAX_DEPTH is refused before parsing. ``optional``: no body at all is ``{}``."""
+    if optional and not request.content_length and not request.get_data(cache=True):
+        return {}
     if not request.is_json:
         abort(415, description="send a JSON body with 'Content-Type: application/json'")
+    raw = request.get_data(cache=True) or b"null"
+    if json_depth_over(raw, MAX_DEPTH):
+        abort(400, description=f"the body is nested deeper than {MAX_DEPTH} levels")
     try:
-        data = json.loads(request.get_data(cache=True) or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         abort(400, description=f"the body is not valid JSON: {exc}")
     if not isinstance(data, dict):
         abort(400, description="the body must be a JSON object")
     return data
+
+
+_WHOLE = re.compile(r"-?[0-9]+")
+_PAIR = re.compile(rb"\[\]|\{\}")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_depth_over(raw: bytes, limit: int) -> bool:
+    """Whether the JSON text ``raw`` nests arrays/objects deeper than ``limit``, decided
+    without parsing, at C speed (a third of json.loads' time): escapes and strings dropped,
+    then one innermost level of brackets per pass."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    unescaped = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = b"".join(unescaped.split(b'"')[::2]).translate(None, _NOT_BRACKETS)
+    for _ in range(limit):
+        shorter = _PAIR.sub(b"", brackets)
+        if len(shorter) in (0, len(brackets)):
+            return False  # all matched, or malformed (json.loads says how)
+        brackets = shorter
+    return _PAIR.search(brackets) is not None
 
 
 def field(data: dict, name: str, kind=str, *, required: bool = False, default=None):
@@ -47,10 +93,9 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise Invalid(f"'{name}' must be a whole number") from None
+    if not _WHOLE.fullmatch(raw):  # ASCII digits only: int() also reads ' 5', '+5', '٥'
+        raise Invalid(f"'{name}' must be a whole number")
+    value = int(raw) if len(raw) <= 20 else high + 1  # int() refuses 4,300 digits and more
     if not low <= value <= high:
         raise Invalid(f"'{name}' must be between {low} and {high}")
     return value
@@ -94,7 +139,9 @@ def me():
 @bp.post("/tokens")
 @require()
 def create_token():
-    data = body()
+    data = body(optional=True)
+    if "name" in data and data["name"] is None:
+        raise Invalid("'name' must be text, not null (leave it out for 'script')")
     name = field(data, "name", default="script")
     token = accounts().create_token(g.user["name"], name)
     return jsonify({"token": token, "name": name, "user": g.user["name"]}), 201
@@ -137,19 +184,19 @@ def steps():
     )
 
 
-@bp.get("/steps/<path:step_id>")
+@bp.get("/steps/<step:step_id>")
 @require()
 def step(step_id: str):
     return jsonify({"step": floorwork().step(step_id, crew=crew_scope())})
 
 
-@bp.post("/steps/<path:step_id>/start")
+@bp.post("/steps/<step:step_id>/start")
 @require("work")
 def start(step_id: str):
     return jsonify({"step": floorwork().start(step_id, actor=g.user["name"], crew=crew_scope())})
 
 
-@bp.post("/steps/<path:step_id>/confirm")
+@bp.post("/steps/<step:step_id>/confirm")
 @require("work")
 def confirm(step_id: str):
     data = body()
@@ -166,7 +213,7 @@ def confirm(step_id: str):
     ), (200 if res.duplicate else 201)
 
 
-@bp.post("/steps/<path:step_id>/problems")
+@bp.post("/steps/<step:step_id>/problems")
 @require("work")
 def report_problem(step_id: str):
     data = body()
@@ -180,7 +227,7 @@ def report_problem(step_id: str):
     return jsonify({"problem": p}), 201
 
 
-@bp.post("/steps/<path:step_id>/reassign")
+@bp.post("/steps/<step:step_id>/reassign")
 @require("direct")
 def reassign(step_id: str):
     data = body()
@@ -200,10 +247,10 @@ def problems():
     return jsonify({"problems": floorwork().problems(status=None if status == "all" else status)})
 
 
-@bp.post("/problems/<int:problem_id>/resolve")
+@bp.post(f"/problems/<int(max={MAX_ID}):problem_id>/resolve")
 @require("direct")
 def resolve(problem_id: int):
-    data = body()
+    data = body(optional=True)
     return jsonify(
         {
             "result": floorwork().resolve_problem(
@@ -235,13 +282,22 @@ def where_is(code: str):
 @bp.get("/events")
 @require()
 def events():
-    return jsonify(
-        {
-            "events": floorwork().events_after(
-                int_arg("after", 0, 0, 2**62), limit=int_arg("limit", 200, 1, 1000)
-            )
-        }
+    """The event log after an ID; technicians see their crew's steps' events only
+    (docs/webapp.md, "Who sees which events"), ``last_id`` says how far the log was read."""
+    events, last_id, _ = floorwork().events_for(
+        int_arg("after", 0, 0, MAX_ID), limit=int_arg("limit", 200, 1, 1000), crew=event_scope()
     )
+    return jsonify({"events": events, "last_id": last_id})
+
+
+def event_scope() -> str | None:
+    """The crew whose events a user may see: a technician's own (403 without a crew), else
+    None for the whole log."""
+    if g.user["role"] != "technician":
+        return None
+    if not g.user["crew"]:
+        abort(403, description="your account has no crew yet")
+    return g.user["crew"]
 
 
 @bp.get("/confirmations")
@@ -250,7 +306,7 @@ def confirmations():
     """The as-built evidence, a page at a time: ``fieldops reconcile --confirmations`` reads
     the pages joined (``{"confirmations": [...]}``)."""
     limit = int_arg("limit", 1000, 1, 10000)
-    page = floorwork().confirmations(after=int_arg("after", 0, 0, 2**62), limit=limit)
+    page = floorwork().confirmations(after=int_arg("after", 0, 0, MAX_ID), limit=limit)
     return jsonify(
         {"confirmations": page, "next_after": page[-1]["id"] if len(page) == limit else None}
     )

@@ -17,7 +17,7 @@ from flask import (
     url_for,
 )
 
-from fieldops.web.security import accounts, csrf_token
+from fieldops.web.security import SESSION_LIFETIME_S, accounts, csrf_token
 
 bp = Blueprint("auth", __name__)
 
@@ -77,6 +77,8 @@ def login():
             throttle.succeeded(name)
             nxt = _safe_next(request.args.get("next"))
             session.clear()
+            session.permanent = True  # PERMANENT_SESSION_LIFETIME: one shift
+            session["sid"] = accounts().start_session(user["name"], SESSION_LIFETIME_S)
             session["user"] = user["name"]
             session["role"] = user["role"]
             csrf_token()
@@ -86,6 +88,8 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    """End this login on the server too: a copied cookie stops working at once."""
+    accounts().end_session(session.get("sid", ""))
     session.clear()
     flash("Logged out.")
     return redirect(url_for("auth.login"))

@@ -14,6 +14,7 @@ import time
 
 from flask import Blueprint, Response, current_app, g, request, stream_with_context
 
+from fieldops.web.api import MAX_ID, event_scope
 from fieldops.web.security import floorwork, require
 
 bp = Blueprint("events", __name__, url_prefix="/events")
@@ -37,17 +38,20 @@ def stream():
     if raw == "now":
         after = floorwork().last_event_id()
     else:
-        try:
-            after = int(raw or 0)
-        except ValueError:
+        raw = raw or "0"
+        after = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 10 else -1
+        if not 0 <= after <= MAX_ID:
             return Response(
-                "Last-Event-ID must be a whole number\n", status=400, mimetype="text/plain"
+                f"Last-Event-ID must be a whole number from 0 to {MAX_ID}\n",
+                status=400,
+                mimetype="text/plain",
             )
     hub = current_app.extensions["fieldops_hub"]
     st = floorwork()
     max_s = float(current_app.config["SSE_MAX_S"])
     poll_s = float(current_app.config["SSE_POLL_S"])
     user = g.user["name"]
+    crew = event_scope()  # technicians: their crew's steps' events only
 
     def gen():
         last = after
@@ -55,11 +59,10 @@ def stream():
         generation = hub.generation
         yield f"retry: 2000\n: hello {user}\n\n"
         while time.monotonic() - started < max_s and not hub.closed:
-            events = st.events_after(last, limit=200)
+            events, last, at_end = st.events_for(last, limit=200, crew=crew)
             for ev in events:
-                last = ev["id"]
                 yield sse_format(ev)
-            if len(events) == 200:
+            if not at_end:  # more of the log is waiting
                 continue
             new_generation = hub.wait(generation, poll_s)
             if new_generation == generation:

@@ -3,7 +3,8 @@
 Browsers authenticate with the session cookie and must send the CSRF token on every unsafe
 request (a hidden ``csrf_token`` form field, or the ``X-CSRF-Token`` header from scripts).
 Scripts authenticate with ``Authorization: Bearer fo_...`` tokens; they carry no cookie, so
-they need no CSRF token.
+they need no CSRF token. A session cookie names a server-side session (the ``sessions``
+table): logging out, or a new password, ends it for every copy of the cookie.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import secrets
 from flask import abort, current_app, g, request, session
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# A login lasts one 12-hour shift at most (the cookie and its server-side row alike).
+SESSION_LIFETIME_S = 12 * 3600
 
 # Who may do what. Technicians act on their own crew's steps only (checked by the store).
 CAN = {
@@ -50,9 +53,12 @@ def csrf_token() -> str:
 
 
 def check_csrf() -> None:
-    """Refuse an unsafe cookie-authenticated request without the session's CSRF token."""
+    """Refuse an unsafe cookie-authenticated request without the session's CSRF token; an
+    anonymous API request is refused as unauthenticated (401) first."""
     if request.method in SAFE_METHODS or g.get("auth") == "token":
         return
+    if g.get("user") is None and request.path.startswith(("/api/", "/events/")):
+        abort(401, description="log in first, or send 'Authorization: Bearer <token>'")
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
     expected = session.get("csrf", "")
     if not expected or not sent or not hmac.compare_digest(str(sent), str(expected)):
@@ -60,6 +66,21 @@ def check_csrf() -> None:
             400,
             description="the form's CSRF token is missing or stale; reload the page and try again",
         )
+
+
+def refuse_nul() -> None:
+    """400 for a NUL character in the path, the query or a form: PostgreSQL text cannot hold
+    one (a 500 there), and no name, ID or code of fieldops has one."""
+    if (
+        "\x00" in request.path
+        or any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True))
+        or (
+            request.method not in SAFE_METHODS
+            and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
+            and any("\x00" in v for v in request.form.values())
+        )
+    ):
+        abort(400, description="NUL characters are not allowed in paths, queries or forms")
 
 
 def load_user() -> None:
@@ -76,13 +97,15 @@ def load_user() -> None:
             abort(401, description="the API token is unknown or revoked")
         g.user, g.auth = user, "token"
         return
-    name = session.get("user")
-    if name:
-        user = accounts().user(name)
-        if user and user["active"] and session.get("role") == user["role"]:
+    key = session.get("sid")
+    if key:
+        user = accounts().session_user(key)  # None once logged out, expired or re-passworded
+        if user and session.get("role") == user["role"]:
             g.user, g.auth = user, "session"
         else:
             session.clear()
+    elif session.get("user"):  # a cookie from before server-side sessions: log in again
+        session.clear()
 
 
 def require(permission: str | None = None):

@@ -196,7 +196,7 @@ def confirm(step_id: str):
             actor=g.user["name"],
             crew=crew_scope(),
             codes=raw,
-            evidence={"note": note.strip()[:500]} if note.strip() else {},
+            evidence=_evidence(note),
         )
     except StoreError as exc:
         if exc.status in (403, 404):
@@ -215,6 +215,19 @@ def confirm(step_id: str):
         if g.user["role"] != "technician"
         else url_for("tech.next_step")
     )
+
+
+def _evidence(note: str) -> dict:
+    """A note and a loop test's readings (``reading-<name>`` fields) as the confirmation's evidence."""
+    evidence: dict = {"note": note.strip()[:500]} if note.strip() else {}
+    readings = {
+        k.removeprefix("reading-")[:40]: v.strip()[:40]
+        for k, v in list(request.form.items())[:50]
+        if k.startswith("reading-") and v.strip()
+    }
+    if readings:
+        evidence["readings"] = readings
+    return evidence
 
 
 @bp.route("/step/<path:step_id>/problem", methods=["GET", "POST"])

@@ -285,3 +285,13 @@ def test_generated_names_that_need_quoting_round_trip(capsys, tmp_path):
     assert {x.name for x in d.devices} == {"yes 1", "yes 2", "yes 3", "01"}
     assert {str(c.a) for c in d.cables} == {f"yes {i}:eno{k}" for i in (1, 2, 3) for k in (1, 2)}
     assert {c.b.device for c in d.cables} == {"01"}
+
+
+@pytest.mark.parametrize("name", ["dgx-h100-superpod", "gb200-nvl72", "lab-ethernet"])
+def test_every_bundled_blueprint_plans_with_the_default_team(capsys, tmp_path, name):
+    """What the blueprint calls valid, validate and plan accept with the bundled profiles
+    (the gb200-nvl72 CDU of 900 kg goes to the rigging crew)."""
+    out, _ = expand_to(capsys, tmp_path, name)
+    assert main(["validate", str(out)]) == 0, capsys.readouterr().out
+    assert main(["plan", str(out), "-o", str(tmp_path / "plan"), "-q"]) == 0
+    assert (tmp_path / "plan" / "workorders.json").is_file()

@@ -420,7 +420,7 @@ def test_cli_plan_end_to_end(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "steps: rack 12, stack 92, power 62, cable 95, burnin 58, verify 12" in r.stdout
     assert "makespan:" in r.stdout and "technician-3:" in r.stdout and "lift-robot-1:" in r.stdout
-    assert "work orders: scheduling 4 team members" in r.stderr  # progress
+    assert "work orders: scheduling 5 team members" in r.stderr  # 3 + lift robot + rigging crew
     jsonschema.validate(json.loads((out / "workorders.json").read_text()), SCHEMA)
     assert (out / "schedule.csv").read_text().startswith(",".join(SCHEDULE_COLUMNS))
 

@@ -65,10 +65,11 @@ def switch_at_u50_in_52u_racks(tmp):
     return design, [], "U50-U50 is outside technician's reach (U1-U42)"
 
 
-def server_no_lift_carries(tmp):
-    heavy = device_type(SERVER_TYPE, weight=300)
-    design = make_design(tmp, device_types=[heavy, SWITCH_TYPE, PDU_TYPE])
-    return design, [], "no lift in the team can carry 300 kg"
+def heavy_device_without_a_rigging_crew(tmp):
+    heavy = device_type(SERVER_TYPE, weight=300)  # over 2 x 23 kg and the lift robot's 250 kg
+    team = profiles(tmp / "team", TECHNICIAN, bundled("lift-robot"))
+    design = make_design(tmp / "design", device_types=[heavy, SWITCH_TYPE, PDU_TYPE])
+    return design, ["--profiles", str(team)], "300 kg needs a rigging crew"
 
 
 def tray_above_the_cabling_robot(tmp):
@@ -134,7 +135,7 @@ FAILING = [
     overlap,
     tray_through_column,
     switch_at_u50_in_52u_racks,
-    server_no_lift_carries,
+    heavy_device_without_a_rigging_crew,
     tray_above_the_cabling_robot,
     no_walking_path_to_the_rear,
     nobody_does_burnin,
@@ -175,3 +176,14 @@ def test_a_design_that_validates_clean_plans(tmp_path, capsys):
     assert validate_errors(design, [], capsys) == (0, [])
     assert main(["plan", str(design), "-o", str(tmp_path / "out"), "-q"]) == 0
     assert (tmp_path / "out" / "workorders.json").is_file()
+
+
+def test_the_default_rigging_crew_sets_what_no_lift_carries(tmp_path, capsys):
+    heavy = device_type(SERVER_TYPE, weight=300)
+    design = make_design(tmp_path / "case", device_types=[heavy, SWITCH_TYPE, PDU_TYPE])
+    assert validate_errors(design, [], capsys) == (0, [])
+    assert main(["plan", str(design), "-o", str(tmp_path / "out"), "-q"]) == 0
+    doc = json.loads((tmp_path / "out" / "workorders.json").read_text())
+    mounts = [s for s in doc["steps"] if s["kind"] == "mount_device" and s["weight_kg"] == 300]
+    assert mounts and {s["assignee"] for s in mounts} == {"rigging-crew-1"}
+    assert all("RIGGING: 300 kg" in s["instruction"] for s in mounts)

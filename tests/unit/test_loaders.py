@@ -538,7 +538,7 @@ def test_media_catalogue_errors(tmp_path):
     media = load_media(path, found, tmp_path)
     assert [str(p) for p in found] == [
         "media.yaml:2: media[0].lengths_mm: expected a non-empty list of whole millimetres (1..1,000,000)",
-        "media.yaml:3: media[1].class: 'plasma' is not one of: copper, fibre, power",
+        "media.yaml:3: media[1].class: 'plasma' is not one of: copper, fibre, power, fluid",
         "media.yaml:4: media[2].sku: sku must be a format using only {slug}, {length_m} and {length_mm}",
         "media.yaml:5: media[3].port_types: expected a list of NetBox port types",
         "media.yaml:6: media[4].slug: duplicate media 'd'",
@@ -552,6 +552,7 @@ def test_bundled_robot_profiles_load():
     assert {name: (p.kind, p.payload_kg >= 0) for name, p in profiles.items()} == {
         "cabling-robot": ("robot", True),
         "lift-robot": ("robot", True),
+        "rigging-crew": ("crew", True),
         "technician": ("technician", True),
     }
 

@@ -350,7 +350,7 @@ def test_a_divider_or_the_rules_let_them_share(tmp_path, fill, extra):
     [
         (
             "tray_rules: {separate: [[power, power]]}\n",
-            "expected a list of pairs of different media classes from: copper, fibre, power "
+            "expected a list of pairs of different media classes from: copper, fibre, power, fluid "
             "(e.g. [[power, copper]]; [] separates nothing)",
         ),
         ("tray_rules: {max_fill_ratio: 1.5}\n", "1.5 is above the maximum 1"),

@@ -65,3 +65,10 @@ def test_another_halls_report_a_non_report_and_the_wrong_roles_are_refused(
         assert client.post("/api/drift", json=drift_doc, headers=token_for(name)).status_code == 403
     assert client.get("/api/drift", headers=token_for("ann")).status_code == 403
     assert client.get("/api/drift", headers=token_for("lee")).status_code == 404  # nothing kept
+
+
+@pytest.mark.parametrize("drift", [2**31, 2**64, -1, True])
+def test_a_drift_count_past_the_32_bit_column_is_400(client, token_for, drift_doc, drift):
+    doc = {**drift_doc, "counts": {**drift_doc["counts"], "drift": drift}}
+    r = client.post("/api/drift", json=doc, headers=token_for("lee"))
+    assert r.status_code == 400 and "0 to 2147483647" in r.json["error"]["message"]

@@ -5,11 +5,18 @@ from __future__ import annotations
 import secrets
 import time
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from fieldops.adapters.store.models import ROLES
-from fieldops.adapters.store.statements import MAX_NAME, T_TOKEN, T_USER, _clean, token_hash
+from fieldops.adapters.store.statements import (
+    MAX_NAME,
+    T_SESSION,
+    T_TOKEN,
+    T_USER,
+    _clean,
+    token_hash,
+)
 from fieldops.core.errors import Conflict, Invalid, NotFound
 
 
@@ -51,6 +58,9 @@ class Accounts:
                 .where(T_USER.c.name == name)
                 .values(password_hash=generate_password_hash(password, method=self.password_method))
             ).rowcount
+            if n:  # every browser logged in with the old password is logged out
+                uid = select(T_USER.c.id).where(T_USER.c.name == name).scalar_subquery()
+                conn.execute(delete(T_SESSION).where(T_SESSION.c.user_id == uid))
         if not n:
             raise NotFound(f"no user '{name}'")
 
@@ -94,11 +104,20 @@ class Accounts:
                 conn.execute(select(T_USER).where(T_USER.c.name == name.strip())).mappings().first()
             )
         if row is None or not row["active"]:
-            check_password_hash(generate_password_hash("x"), password)  # same work either way
+            # one hash either way, so the time does not tell which user names exist
+            check_password_hash(self._dummy_hash(), password)
             return None
         if not check_password_hash(row["password_hash"], password):
             return None
         return {k: row[k] for k in ("id", "name", "role", "crew", "active")}
+
+    _dummy_hashes: dict[str, str] = {}  # password method -> a hash of no one's password
+
+    def _dummy_hash(self) -> str:
+        method = self.password_method
+        if method not in self._dummy_hashes:
+            self._dummy_hashes[method] = generate_password_hash(secrets.token_hex(), method=method)
+        return self._dummy_hashes[method]
 
     def create_token(self, user_name: str, token_name: str = "script") -> str:
         """A new bearer token for a user; the raw token is returned once and never stored."""
@@ -118,6 +137,62 @@ class Accounts:
                 )
             )
         return raw
+
+    # ------------------------------------------------------------ browser sessions
+
+    def start_session(self, user_name: str, lifetime_s: float) -> str:
+        """A new login for a user: the random key for the cookie (only its hash is kept).
+        Expired logins are swept out here."""
+        raw = secrets.token_urlsafe(32)
+        now = self.clock()
+        with self._write() as conn:
+            uid = conn.execute(select(T_USER.c.id).where(T_USER.c.name == user_name)).scalar()
+            if uid is None:
+                raise NotFound(f"no user '{user_name}'")
+            conn.execute(delete(T_SESSION).where(T_SESSION.c.expires_at < now))
+            conn.execute(
+                insert(T_SESSION).values(
+                    user_id=uid,
+                    key_hash=token_hash(raw),
+                    created_at=now,
+                    expires_at=now + lifetime_s,
+                )
+            )
+        return raw
+
+    def session_user(self, raw: str) -> dict | None:
+        """The active user a session key belongs to, None when it ended, expired or is unknown."""
+        if not isinstance(raw, str) or not raw or len(raw) > 200:
+            return None
+        with self._read() as conn:
+            row = (
+                conn.execute(
+                    select(
+                        T_USER.c.id, T_USER.c.name, T_USER.c.role, T_USER.c.crew, T_USER.c.active
+                    )
+                    .join(T_SESSION, T_SESSION.c.user_id == T_USER.c.id)
+                    .where(
+                        T_SESSION.c.key_hash == token_hash(raw),
+                        T_SESSION.c.expires_at > self.clock(),
+                        T_USER.c.active.is_(True),
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        return dict(row) if row else None
+
+    def end_session(self, raw: str) -> None:
+        """Log one session out: every copy of its cookie stops working at once."""
+        if isinstance(raw, str) and raw:
+            with self._write() as conn:
+                conn.execute(delete(T_SESSION).where(T_SESSION.c.key_hash == token_hash(raw)))
+
+    def end_sessions(self, user_name: str) -> int:
+        """Log a user out everywhere; how many sessions ended."""
+        uid = select(T_USER.c.id).where(T_USER.c.name == user_name).scalar_subquery()
+        with self._write() as conn:
+            return conn.execute(delete(T_SESSION).where(T_SESSION.c.user_id == uid)).rowcount
 
     TOKEN_CACHE_S = 5.0  # a revoked token or disabled user stops working within this time
 

@@ -75,8 +75,9 @@ def parse_drift_document(doc) -> dict:
     if not isinstance(design, dict):
         raise Invalid("'design' must be an object with name, revision and hall")
     counts = doc.get("counts")
-    if not isinstance(counts, dict) or not isinstance(counts.get("drift"), int):
-        raise Invalid("'counts' must be an object with a whole number 'drift'")
+    drift = counts.get("drift") if isinstance(counts, dict) else None
+    if not isinstance(drift, int) or isinstance(drift, bool) or not 0 <= drift <= 2**31 - 1:
+        raise Invalid("'counts' must be an object with a whole number 'drift' (0 to 2147483647)")
     summary = doc.get("summary", [])
     if not isinstance(summary, list) or len(summary) > len(STATUSES) * len(KINDS):
         raise Invalid("'summary' must be a list of categories")

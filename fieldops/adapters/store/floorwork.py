@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 
@@ -28,6 +29,8 @@ from fieldops.adapters.store.statements import (
 from fieldops.core import floorrules as rules
 from fieldops.core.errors import Conflict, Forbidden, Invalid, NotFound, Refused
 from fieldops.core.workorder import CONFIRM_ROBOT_AND_TECH, STATUSES
+
+_CLIENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")  # the tablet's crypto.randomUUID() fits
 
 
 @dataclass(frozen=True)
@@ -77,9 +80,8 @@ class FloorWork:
         scanned or typed codes. A retry with the same ``client_id`` returns the recorded
         confirmation (``duplicate=True``); a second confirmation of a done step is a Conflict.
         """
-        client_id = _clean(client_id, "client_id", max_len=100, required=True)
-        if not all(c.isalnum() or c in "-_.:" for c in client_id):
-            raise Invalid("client_id may hold letters, digits and - _ . : only")
+        if not isinstance(client_id, str) or not _CLIENT_ID.fullmatch(client_id):
+            raise Invalid("client_id may hold letters, digits and - _ . : only (1 to 100)")
         codes = codes or []
         if not isinstance(codes, list) or len(codes) > 20:
             raise Invalid("codes must be a list of at most 20 scanned codes")
@@ -160,6 +162,8 @@ class FloorWork:
                     )
                 else:
                     raise Refused(verdict.message, missing=list(verdict.missing))
+            if refusal is None:  # a loop test: its readings pass, or a problem is opened
+                evidence, refusal = self._judge_readings(conn, rev, row, step_id, evidence, actor)
             if refusal is None:
                 result = self._record(
                     conn,
@@ -368,7 +372,7 @@ class FloorWork:
         with self._write() as conn:
             kind = self._kind_of(conn, rid, assignee)
             if kind is None:
-                raise Invalid(f"'{assignee}' is not a member of this plan's team")
+                raise NotFound(f"'{assignee}' is not a member of this plan's team")
             row = self._lock_step(conn, rid, step_id)
             if row["status"] == rules.DONE:
                 raise Conflict(f"step {step_id} is already done")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy.exc import DataError
+
 from fieldops.adapters.workfiles import parse_work_document, read_work_file
 from fieldops.core.problems import DesignError, Problem
 from fieldops.core.workorder import WorkPlan
@@ -44,11 +46,18 @@ def load_plan_document(store, doc, where: str = "<request body>") -> dict:
 
 
 def load_document(store, meta: dict, plan: WorkPlan) -> dict:
+    """Load a parsed plan; a whole number past the store's 32-bit columns (an ``order`` of
+    2**31) is a problem with the plan, not a server error, on SQLite and PostgreSQL alike."""
     design = meta["design"]
-    return store.load_plan(
-        plan,
-        design=design["name"],
-        revision=design["revision"],
-        hall=design["hall"],
-        floor=meta["floor"],
-    )
+    try:
+        return store.load_plan(
+            plan,
+            design=design["name"],
+            revision=design["revision"],
+            hall=design["hall"],
+            floor=meta["floor"],
+        )
+    except (OverflowError, DataError):  # SQLite: past 64 bits; PostgreSQL: past 32
+        raise DesignError(
+            [Problem("workorders.json", 0, "", "a whole number is larger than 2147483647")]
+        ) from None

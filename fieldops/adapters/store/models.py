@@ -219,6 +219,18 @@ class ApiTokenRow(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class SessionRow(Base):
+    """A browser login: the session cookie carries the random key, only its SHA-256 is
+    stored; logging out or a new password deletes the row, so every copy of the cookie ends."""
+
+    __tablename__ = "sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+
+
 class EventRow(Base):
     """The append-only event log: every status change, confirmation, problem, reassignment."""
 

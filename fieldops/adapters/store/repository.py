@@ -16,6 +16,7 @@ from fieldops.adapters.store.floorwork import ConfirmResult, FloorWork
 from fieldops.adapters.store.plans import Plans
 from fieldops.adapters.store.problems import Problems
 from fieldops.adapters.store.progress import Progress, rack_state
+from fieldops.adapters.store.readings import Readings
 from fieldops.adapters.store.robots import RobotFloor
 from fieldops.adapters.store.statements import token_hash
 from fieldops.adapters.store.steps import Steps
@@ -40,6 +41,7 @@ class Store(
     Plans,
     Steps,
     FloorWork,
+    Readings,
     Problems,
     Progress,
     Events,

@@ -28,6 +28,7 @@ from fieldops.adapters.store.models import (
     EventRow,
     ProblemRow,
     RevisionRow,
+    SessionRow,
     StepCodeRow,
     StepDepRow,
     StepRow,
@@ -49,6 +50,7 @@ T_PROBLEM = ProblemRow.__table__
 T_USER = UserRow.__table__
 T_TOKEN = ApiTokenRow.__table__
 T_EVENT = EventRow.__table__
+T_SESSION = SessionRow.__table__
 T_DEP = StepDepRow.__table__
 
 MAX_NOTE = 2000
@@ -246,16 +248,21 @@ def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
+BLANKS = " \t\r\n"  # what _clean drops around text (the API's Name pattern says the same)
+
+
 def _clean(text, field: str, *, max_len: int, required: bool = False) -> str:
+    """Text as sent, at most ``max_len`` characters, without NUL; blanks around it dropped
+    (required: something must remain)."""
     if text is None:
         text = ""
     if not isinstance(text, str):
         raise Invalid(f"{field} must be text")
-    text = text.strip()
+    if len(text) > max_len:
+        raise Invalid(f"{field} is {len(text)} characters long; at most {max_len} are allowed")
+    text = text.strip(BLANKS)
     if "\x00" in text:
         raise Invalid(f"{field} contains a NUL character")
     if required and not text:
         raise Invalid(f"{field} is required")
-    if len(text) > max_len:
-        raise Invalid(f"{field} is {len(text)} characters long; at most {max_len} are allowed")
     return text

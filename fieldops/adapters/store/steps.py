@@ -111,6 +111,7 @@ class Steps:
                 self._problem_dict(p, row["step_id"])
                 for p in conn.execute(PROBLEMS_OF_STEP, {"pk": row["id"]}).mappings()
             ]
+            d["readings"] = self._reading_spec(conn, row)  # a loop test's readings to enter
         return d
 
     def steps(
@@ -180,8 +181,11 @@ class Steps:
             row = conn.execute(NEXT_STEP, params).mappings().first()
             if row is None:
                 return None
+            readings = self._reading_spec(conn, row)
         # found by the query only when every dependency is done
-        return self._step_dict(row, dict.fromkeys(row["depends_on"], rules.DONE))
+        d = self._step_dict(row, dict.fromkeys(row["depends_on"], rules.DONE))
+        d["readings"] = readings
+        return d
 
     def previous_point(self, assignee: str) -> tuple[int, int] | None:
         """Where the assignee stands now: the stand-off point of the step they finished last."""

@@ -58,6 +58,9 @@ KIND_ACTIONS: dict[str, tuple[str, ...]] = {
     "mount_device": ("installDevice",),
     "connect_power": ("connectCableEnd",),
     "run_cable": ("connectCableEnd", "connectCableEnd", "verifyLabel"),
+    # a hose robot (none bundled): both quick disconnects, then the label; the loop tests
+    # (fill, pressure, leak) need readings a technician records, so no robot action maps them
+    "connect_hose": ("connectHoseEnd", "connectHoseEnd", "verifyLabel"),
     "verify_rack": ("verifyLabel",),
 }
 ARRIVAL_ACTION = "finePositioning"
@@ -230,6 +233,8 @@ def _step_actions(step: Step, *, arrival: bool, hold_for_technician: bool) -> li
             params["end"] = (
                 next(ends, "A") if step.kind == "run_cable" else str(base.get("end", "A"))
             )
+        elif t == "connectHoseEnd":
+            params["end"] = next(ends, "A")
         elif t == "waitForTrigger":
             params = {
                 "stepId": step.id,

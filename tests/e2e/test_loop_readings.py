@@ -1,0 +1,45 @@
+"""A technician enters a rack's pressure test readings on the tablet (issue 20), in Debian's
+Chromium: a failing drop is refused on the spot and blocks the step (power-on waits); once the
+lead has cleared it, passing readings confirm the test."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.test_floor_card import open_store, tablet
+from tests.fixtures_db import SAMPLE_FLOOR, loop_plan
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def enter(page, start: str, end: str, held: str) -> None:
+    page.fill("#reading-start_kpa", start)
+    page.fill("#reading-end_kpa", end)
+    page.fill("#reading-hold_min", held)
+    page.click("#confirm-btn")
+
+
+def test_a_failing_pressure_reading_blocks_power_on_and_a_passing_one_confirms(
+    chromium_browser, live_server
+):
+    st = open_store(live_server)
+    st.load_plan(loop_plan(), design="nvl", revision="2", hall="TINY", floor=SAMPLE_FLOOR)
+    ctx, page = tablet(chromium_browser, live_server, "ann", "landscape-1024x768")
+    try:
+        assert "at least 700" in page.inner_text("#readings")
+        enter(page, "705", "680", "30")
+        page.wait_for_selector("#error:not([hidden])")
+        assert "pressure drop over the hold 25 kPa is over 10 kPa" in page.inner_text("#error")
+        assert st.step("pressure:R01")["status"] == "blocked"
+        assert st.step("burnin:ct-1")["blocking"] == ["leak:R01"]
+
+        st.resolve_problem(st.problems()[0]["id"], actor="lee", resolution="re-seated s4")
+        page.goto(live_server.url + "/tech/")
+        enter(page, "705", "699", "30")
+        page.wait_for_selector("#confirmed:not([hidden])")
+        assert "pressure:R01" in page.inner_text("#confirmed-title")
+        readings = st.step("pressure:R01")["confirmations"][0]["evidence"]["readings"]
+        assert readings == {"start_kpa": 705.0, "end_kpa": 699.0, "hold_min": 30.0}
+    finally:
+        ctx.close()
+        st.close()
