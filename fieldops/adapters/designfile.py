@@ -470,7 +470,7 @@ def _existing_file(
                 ref.file,
                 ref.line,
                 ref.path,
-                f"{what} '{display_path(path, base)[:120]}' {exc}",
+                f"{what} '{safefiles.shown(path, base)}' {exc}",
                 rule="reference",
             )
         )

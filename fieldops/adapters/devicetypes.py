@@ -224,7 +224,7 @@ def _source_files(
     def refuse(message: str) -> None:
         problems.append(Problem(ref.file, ref.line, ref.path, message, rule="reference"))
 
-    shown = display_path(src, base)[:120]
+    shown = safefiles.shown(src, base)
     try:
         real = safefiles.confine(src, jail)
         if not real.is_dir():
@@ -234,8 +234,9 @@ def _source_files(
         refuse(f"device types '{shown}' {exc}")
         return None
     for path, why in found.skipped:
+        named = src / path.relative_to(real)  # as the design names it, not resolved
         problems.append(
-            Problem(display_path(path, base)[:200], 0, "", f"skipped: {why}", WARNING, "reference")
+            Problem(safefiles.shown(named, base), 0, "", f"not read: {why}", rule="reference")
         )
     if not found.files:
         lead = f"device types '{shown}': " if ref.line else ""

@@ -56,6 +56,17 @@ def real_path(path: Path) -> Path:
         raise Refused(reason(exc)) from None
 
 
+def shown(path: Path, base: Path | None) -> str:
+    """``path`` for a message: relative to ``base`` as the design wrote it (``../x.yaml``
+    stays that), an absolute reference as it is; at most 120 characters."""
+    if base is not None:
+        try:
+            return str(path.relative_to(base))[:120]
+        except ValueError:
+            pass
+    return str(path)[:120]
+
+
 def is_inside(path: Path, folder: Path) -> bool:
     return path == folder or path.is_relative_to(folder)
 

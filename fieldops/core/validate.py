@@ -31,7 +31,7 @@ from fieldops.core.model import (
     Rack,
     RackType,
 )
-from fieldops.core.overlaps import Overlaps, first_blockers, overlapping_pairs, rectangles
+from fieldops.core.overlaps import Overlaps, Shapes, first_blockers, overlapping_pairs
 from fieldops.core.problems import ERROR, WARNING, Problem, sort_key
 from fieldops.core.trays import check_tray_geometry
 
@@ -452,11 +452,11 @@ def check_cables(design: Design, ctx: Context) -> Iterable[Problem]:
 # ---------------------------------------------------------------- floor geometry
 
 
-def rack_polygons(design: Design) -> tuple[list[Rack], np.ndarray]:
-    """The racks of known rack types and their footprints (an array of polygons, same order)."""
+def rack_footprints(design: Design) -> tuple[list[Rack], Shapes]:
+    """The racks of known rack types and their footprints (same order)."""
     types = design.floorplan.rack_types
     racks = [r for r in design.floorplan.racks if r.rack_type in types]
-    return racks, rectangles([r.footprint(types[r.rack_type]) for r in racks])
+    return racks, Shapes.rectangles([r.footprint(types[r.rack_type]) for r in racks])
 
 
 def check_floor(design: Design, ctx: Context) -> Iterable[Problem]:
@@ -501,7 +501,8 @@ def check_floor(design: Design, ctx: Context) -> Iterable[Problem]:
             )
             continue
         obstacles.append((obs, poly))
-    racks, polys = rack_polygons(design)
+    racks, shapes = rack_footprints(design)
+    polys = shapes.polys
     if len(polys):
         outside = ~shapely.contains(hall, polys)
         if outside.any():
@@ -514,13 +515,13 @@ def check_floor(design: Design, ctx: Context) -> Iterable[Problem]:
                         f"rack '{rack.name}' at {list(rack.position)} lies (partly) outside the hall",
                         rule="floor",
                     )
-    found = overlapping_pairs(polys, eps=AREA_EPS_MM2, limit=MAX_OVERLAPS_SHOWN)
+    found = overlapping_pairs(shapes, eps=AREA_EPS_MM2, limit=MAX_OVERLAPS_SHOWN)
     for i, j in found.pairs:
         a, b = racks[i], racks[j]
         yield _p(b.source, f"rack '{b.name}' overlaps rack '{a.name}'", rule="floor")
     yield from _more(fp, found, "pairs of overlapping racks")
-    obs_polys = np.array([p for _, p in obstacles], dtype=object)
-    found_obs = overlapping_pairs(polys, obs_polys, eps=AREA_EPS_MM2, limit=MAX_OVERLAPS_SHOWN)
+    obs_shapes = Shapes.polygons([p for _, p in obstacles])
+    found_obs = overlapping_pairs(shapes, obs_shapes, eps=AREA_EPS_MM2, limit=MAX_OVERLAPS_SHOWN)
     for i, j in found_obs.pairs:
         yield _p(
             racks[i].source,
@@ -530,7 +531,7 @@ def check_floor(design: Design, ctx: Context) -> Iterable[Problem]:
     yield from _more(fp, found_obs, "racks overlapping obstacles")
     if found.total > MAX_OVERLAPS_SHOWN or found_obs.total > MAX_OVERLAPS_SHOWN:
         return  # racks piled on each other: clearance would only repeat that
-    yield from _check_face_clearance(design, ctx, hall, racks, polys, obstacles)
+    yield from _check_face_clearance(design, ctx, hall, racks, shapes + obs_shapes, obstacles)
     for wp in fp.waypoints:
         if not hall.covers(shapely.Point(wp.position)):
             yield _p(
@@ -564,24 +565,23 @@ def clearance_zone(
     ]
 
 
-def _check_face_clearance(design, ctx, hall, racks, polys, obstacles) -> Iterable[Problem]:
+def _check_face_clearance(design, ctx, hall, racks, blockers, obstacles) -> Iterable[Problem]:
     """A working zone (rack width × clearance) must be free in front of each rack face."""
     if ctx.clearance_mm <= 0 or not racks:
         return
     fp = design.floorplan
-    zones = rectangles(
+    zones = Shapes.rectangles(
         [
             clearance_zone(rack, fp.rack_types[rack.rack_type], face, ctx.clearance_mm)
             for rack in racks
             for face in (FRONT, REAR)
         ]
     )
-    walled = ~shapely.contains(hall, zones)
+    walled = ~shapely.contains(hall, zones.polys)
     if walled.any():
         spill = np.zeros(len(zones))
-        spill[walled] = shapely.area(shapely.difference(zones[walled], hall))
+        spill[walled] = shapely.area(shapely.difference(zones.polys[walled], hall))
         walled = spill > AREA_EPS_MM2
-    blockers = np.concatenate([polys, np.array([p for _, p in obstacles], dtype=object)])
     own = np.repeat(np.arange(len(racks)), 2)  # a zone touches its own rack's face: not a blocker
     first = first_blockers(zones, blockers, eps=AREA_EPS_MM2, skip=own)
     for z in np.flatnonzero(walled | (first >= 0)).tolist():
