@@ -7,8 +7,8 @@ and folders, huge numbers, wrong types, binary junk, duplicate keys, include cyc
 overlapping racks. The contract (issue 18): exit 0 or 2, never a traceback or an internal
 error, never a hang (a per-example watchdog), and after exit 2 nothing in the output folder.
 
-The default run is 2,000+ examples (~1 minute); ``-m slow`` adds a bigger run with larger piles
-(``FIELDOPS_HOSTILE_EXAMPLES`` examples, default 3,000).
+The default run is 2,000 examples; the ``slow`` one adds rare big attacks (thousands of piled
+racks, rows of up to 30,000) over ``FIELDOPS_HOSTILE_EXAMPLES`` examples (default 3,000).
 """
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ from hypothesis import strategies as st
 from fieldops import cli
 from tests.samples import SERVER_TYPE, SWITCH_TYPE, tiny_cables, tiny_devices, tiny_floorplan
 
-DEADLINE_S = 20  # per example, validate and plan together; a hang trips it
+# per example, validate and plan together, in CPU seconds: a loop or a walk of the disk trips it
+# whatever else the machine is doing. A read that blocks (a FIFO) uses no CPU: pytest-timeout's
+# SIGALRM (left alone here) ends the test then.
+DEADLINE_CPU_S = 20
 FILES = ("floorplan.yaml", "elevations.yaml", "connections.yaml", "types/test-server-1u.yaml")
 TARGETS = (*FILES, "types", "media.yaml", "design.yaml")
 REF_KEYS = ("floorplan", "elevations", "connections", "device_types", "media")
@@ -298,7 +301,7 @@ def _plant(root: Path, top: Path, a: tuple) -> None:
 
 
 def _alarm(signum, frame):
-    raise Hang(f"over {DEADLINE_S} s")
+    raise Hang(f"over {DEADLINE_CPU_S} s of CPU")
 
 
 def run_cli(argv: list[str]) -> tuple[int, str]:
@@ -316,8 +319,8 @@ def check(attacks: list, *, rules_only: bool = True) -> None:
     """Validate then plan the attacked design; ``rules_only`` leaves the plan's own checks to
     plan (validate would compute them too: twice the work for the same code)."""
     top = Path(tempfile.mkdtemp(prefix="fieldops-hostile-")).resolve()
-    old = signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, DEADLINE_S)
+    old = signal.signal(signal.SIGPROF, _alarm)
+    signal.setitimer(signal.ITIMER_PROF, DEADLINE_CPU_S)
     try:
         root = build(top, attacks)
         code, text = run_cli(["validate", *(["--rules-only"] if rules_only else []), str(root)])
@@ -331,11 +334,12 @@ def check(attacks: list, *, rules_only: bool = True) -> None:
             left = [p for p in out.rglob("*") if not p.is_dir()] if out.is_dir() else []
             assert not left, f"partial output after exit 2: {left}"
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, old)
         shutil.rmtree(top, ignore_errors=True)
 
 
+@pytest.mark.timeout(900)  # ~1.5 min on a quiet machine; 2,000 examples on a busy one take longer
 @settings(max_examples=2_000, **SETTINGS)
 @given(st.lists(attack, min_size=1, max_size=3))
 def test_hostile_designs_end_in_exit_0_or_2_without_traceback_hang_or_partial_output(attacks):
@@ -352,12 +356,13 @@ big = st.one_of(
         st.integers(min_value=0, max_value=50),
     ),
 )
-# one_of picks its branches about evenly: ~1 attack in 20 is a big one (seconds each)
-big_attack = st.one_of(*[attack] * 19, big)
+# one_of picks its branches about evenly: ~1 attack in 100 is a big one (seconds each)
+big_attack = st.one_of(*[attack] * 99, big)
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(0)
 @settings(max_examples=SLOW_EXAMPLES, **SETTINGS)
 @given(st.lists(big_attack, min_size=1, max_size=4))
 def test_many_more_hostile_designs(attacks):
-    check(attacks, rules_only=False)
+    check(attacks)
