@@ -208,12 +208,19 @@ def _link(path: Path, top: Path, dest: str) -> None:
 
 
 def _set(doc, keys, value):
+    """Set ``doc[keys[0]][keys[1]]...`` when that path still exists (earlier attacks may have
+    replaced part of it)."""
+
+    def has(d, k) -> bool:
+        if isinstance(d, dict):
+            return k in d
+        return isinstance(d, list) and isinstance(k, int) and 0 <= k < len(d)
+
     for k in keys[:-1]:
-        if isinstance(doc, dict) and k in doc or isinstance(doc, list) and 0 <= k < len(doc):
-            doc = doc[k]
-        else:
+        if not has(doc, k):
             return
-    if isinstance(doc, dict) or isinstance(doc, list) and 0 <= keys[-1] < len(doc):
+        doc = doc[k]
+    if isinstance(doc, dict) or has(doc, keys[-1]):
         doc[keys[-1]] = value
 
 
@@ -238,6 +245,8 @@ def build(top: Path, attacks: list) -> Path:
             _set(docs[a[1][0]], a[1][1], a[2])
         elif kind == "pile":
             _, n, rot, spread = a
+            if not isinstance(docs["floorplan.yaml"].get("racks"), list):
+                docs["floorplan.yaml"]["racks"] = []  # an earlier attack broke the list
             docs["floorplan.yaml"]["racks"] += [
                 {"name": f"P{i}", "rack_type": "r42", "position": [3000 + i * spread % 900, 4500]}
                 | ({"rotation_deg": rot} if rot else {})
