@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from fieldops.adapters import safefiles
 from fieldops.adapters.devicetypes import BUILTIN, builtin_library, load_device_types
 from fieldops.adapters.fluidfile import apply_fluid, load_fluid
 from fieldops.adapters.yamlfile import Fields, display_path, read_yaml
@@ -60,10 +61,13 @@ def list_blueprints() -> list[Path]:
 def find_blueprint(ref: str) -> Path:
     """A blueprint file from a path (file or directory) or a built-in name."""
     p = Path(ref)
-    if p.is_dir() and (p / BLUEPRINT_FILE).is_file():
-        return p / BLUEPRINT_FILE
-    if p.is_file():
-        return p
+    try:
+        if p.is_dir() and (p / BLUEPRINT_FILE).is_file():
+            return p / BLUEPRINT_FILE
+        if p.is_file():
+            return p
+    except (OSError, ValueError) as exc:
+        raise DesignError([Problem(ref[:200], 0, "", safefiles.reason(exc))]) from None
     for path in list_blueprints():
         if path.parent.name == ref:
             return path
@@ -347,23 +351,20 @@ def load_blueprint(ref: str | Path) -> LoadedBlueprint:
     ):
         if ref_ == BUILTIN:
             continue
-        p = (root / ref_).resolve()
-        if not p.exists():
+        try:
+            p = safefiles.confine(root / ref_, safefiles.real_path(root))
+        except safefiles.Refused as exc:
+            why = str(exc)
             problems.append(
                 Problem(
                     label,
                     f.line_of("device_types"),
                     f"device_types[{i}]",
-                    f"'{ref_}' not found next to the blueprint",
-                )
-            )
-        elif not p.is_relative_to(root.resolve()):
-            problems.append(
-                Problem(
-                    label,
-                    f.line_of("device_types"),
-                    f"device_types[{i}]",
-                    f"'{ref_}' is outside the blueprint's folder",
+                    f"'{str(ref_)[:120]}' not found next to the blueprint"
+                    if why == "not found"
+                    else f"'{str(ref_)[:120]}' is outside the blueprint's folder"
+                    if why.startswith("leads outside")
+                    else f"'{str(ref_)[:120]}' {why}",
                 )
             )
         else:
@@ -371,45 +372,45 @@ def load_blueprint(ref: str | Path) -> LoadedBlueprint:
     media_ref = data.get("media") if isinstance(data, dict) else None
     media_file = None
     if media_ref is not None:
-        mp = (root / str(media_ref)).resolve()
-        if (
-            not isinstance(media_ref, str)
-            or not mp.is_file()
-            or not mp.is_relative_to(root.resolve())
-        ):
+        try:
+            if not isinstance(media_ref, str):
+                raise safefiles.Refused("not a file name")
+            media_file = safefiles.regular_file(root / media_ref, safefiles.real_path(root))
+        except safefiles.Refused:
             problems.append(
                 Problem(
                     label,
                     f.line_of("media"),
                     "media",
-                    f"media catalogue '{media_ref}' not found in the blueprint's folder",
+                    f"media catalogue '{str(media_ref)[:120]}' not found in the blueprint's folder",
                 )
             )
-        else:
-            media_file = mp
     fluid_ref = data.get("fluid") if isinstance(data, dict) else None
     fluid_file = None
     if fluid_ref is not None:
-        fp = (root / str(fluid_ref)).resolve()
-        if (
-            not isinstance(fluid_ref, str)
-            or not fp.is_file()
-            or not fp.is_relative_to(root.resolve())
-        ):
+        try:
+            if not isinstance(fluid_ref, str):
+                raise safefiles.Refused("not a file name")
+            fluid_file = safefiles.regular_file(root / fluid_ref, safefiles.real_path(root))
+        except safefiles.Refused:
             problems.append(
                 Problem(
                     label,
                     f.line_of("fluid"),
                     "fluid",
-                    f"fluid file '{fluid_ref}' not found in the blueprint's folder",
+                    f"fluid file '{str(fluid_ref)[:120]}' not found in the blueprint's folder",
                 )
             )
-        else:
-            fluid_file = fp
     if errors(problems):
         raise DesignError(errors(problems))
     type_problems: list[Problem] = []
-    types = load_device_types([builtin_library(), *own], type_problems, base)
+    types = load_device_types(
+        [builtin_library(), *own],
+        type_problems,
+        base,
+        jail=safefiles.real_path(root),
+        trusted=builtin_library(),
+    )
     if fluid_file is not None:  # the expansion wires fluid ports like any other port
         types = apply_fluid(
             types,
@@ -523,11 +524,7 @@ def _write_stage(lb: LoadedBlueprint, exp: Expansion, stage: Path) -> list[Path]
     if lb.own_type_dirs:
         design["device_types"].append("devicetypes")
         for src in lb.own_type_dirs:
-            files = (
-                sorted(p for p in src.rglob("*") if p.suffix in (".yaml", ".yml"))
-                if src.is_dir()
-                else [src]
-            )
+            files = safefiles.walk_yaml(src, src).files if src.is_dir() else [src]
             for p in files:
                 rel = Path("devicetypes") / (p.relative_to(src) if src.is_dir() else p.name)
                 (stage / rel).parent.mkdir(parents=True, exist_ok=True)

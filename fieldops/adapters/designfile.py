@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fieldops.adapters import netboxcsv
+from fieldops.adapters import netboxcsv, safefiles
 from fieldops.adapters.devicetypes import BUILTIN, builtin_library, keep_gaps_for, load_device_types
 from fieldops.adapters.fluidfile import apply_fluid, load_fluid
 from fieldops.adapters.yamlfile import (
@@ -50,6 +50,18 @@ from fieldops.core.problems import DesignError, Problem, errors
 from fieldops.core.vda5050 import VERSIONS as VDA_VERSIONS
 
 MAX_INCLUDE_DEPTH = 16
+# what a loader can still raise on hostile input (deep structures, huge numbers, odd files)
+LOAD_FAILURES = (
+    ArithmeticError,
+    LookupError,
+    MemoryError,
+    OSError,
+    RecursionError,
+    RuntimeError,
+    TypeError,
+    ValueError,
+)
+MAX_RACKS = 25_000  # racks in one hall (listed and from rows); a sanity cap, not a target
 
 
 @dataclass
@@ -136,7 +148,7 @@ def parse_floorplan(data, file: str, problems: list[Problem], path: str = "") ->
                 )
             rack_types[slug] = value
     racks: list[Rack] = []
-    for r in f.each("racks", max_items=100_000):
+    for r in f.each("racks", max_items=MAX_RACKS):
         name = r.str("name", max_len=64)
         rtype = r.str("rack_type", max_len=64)
         pos = r.point("position")
@@ -146,7 +158,7 @@ def parse_floorplan(data, file: str, problems: list[Problem], path: str = "") ->
         if name and rtype and pos is not None:
             racks.append(Rack(name, rtype, pos, float(rot), row or "", r.source()))
     for row in f.each("rows", max_items=10_000):
-        racks.extend(_expand_row(row, rack_types))
+        racks.extend(_expand_row(row, rack_types, room=MAX_RACKS - len(racks)))
     tray_rules = parse_tray_rules(f)
     f.unknown()
     return FloorPlan(
@@ -228,7 +240,7 @@ def parse_tray_rules(f: Fields) -> TrayRules:
     return rules
 
 
-def _expand_row(row: Fields, rack_types: dict[str, RackType]) -> list[Rack]:
+def _expand_row(row: Fields, rack_types: dict[str, RackType], room: int) -> list[Rack]:
     """``rows:`` entries declare identical racks side by side along the rack width axis."""
     name = row.str("name", max_len=32)
     rtype = row.str("rack_type", max_len=64)
@@ -241,6 +253,9 @@ def _expand_row(row: Fields, rack_types: dict[str, RackType]) -> list[Rack]:
     prefix = row.str("prefix", name or "", required=False, max_len=32)
     row.unknown()
     if not (name and rtype and count and first is not None):
+        return []
+    if count > room:
+        row.error("count", f"{count:,} more racks make the hall over the {MAX_RACKS:,}-rack limit")
         return []
     if pitch is None:
         pitch = rack_types[rtype].width_mm if rtype in rack_types else 600
@@ -448,21 +463,24 @@ def parse_cables(f: Fields, key: str = "cables") -> list[Cable]:
     return out
 
 
-def _existing_file(path: Path, ref: Source, what: str, problems: list[Problem], base: Path) -> bool:
-    """Report, at the line that names it, a referenced file that is missing or not a file."""
-    if path.is_file():
-        return True
-    state = "is a directory, expected a file" if path.is_dir() else "not found"
-    problems.append(
-        Problem(
-            ref.file,
-            ref.line,
-            ref.path,
-            f"{what} '{display_path(path, base)}' {state}",
-            rule="reference",
+def _existing_file(
+    path: Path, ref: Source, what: str, problems: list[Problem], base: Path, jail: Path | None
+) -> Path | None:
+    """The real path of a referenced regular file inside ``jail`` (None: anywhere); else a
+    problem at the line that names it (missing, a folder, a loop, outside the design...)."""
+    try:
+        return safefiles.regular_file(path, jail)
+    except safefiles.Refused as exc:
+        problems.append(
+            Problem(
+                ref.file,
+                ref.line,
+                ref.path,
+                f"{what} '{safefiles.shown(path, base)}' {exc}",
+                rule="reference",
+            )
         )
-    )
-    return False
+        return None
 
 
 def _load_with_includes(
@@ -472,10 +490,13 @@ def _load_with_includes(
     problems: list[Problem],
     base: Path,
     ref: Source,
+    jail: Path | None,
     chain: tuple[Path, ...] = (),
 ) -> list:
     """Load ``key`` items from a file and from the files its ``include:`` names, detecting cycles."""
-    real = path.resolve()
+    real = _existing_file(path, ref, "file", problems, base, jail)
+    if real is None:
+        return []
     if real in chain:
         cycle = " -> ".join(display_path(p, base) for p in (*chain, real))
         problems.append(
@@ -492,8 +513,6 @@ def _load_with_includes(
                 rule="include",
             )
         )
-        return []
-    if not _existing_file(path, ref, "file", problems, base):
         return []
     label = display_path(path, base)
     try:
@@ -520,7 +539,7 @@ def _load_with_includes(
             continue
         items.extend(
             _load_with_includes(
-                path.parent / inc, key, parse, problems, base, where, (*chain, real)
+                path.parent / inc, key, parse, problems, base, where, jail, (*chain, real)
             )
         )
     items.extend(parse(f, key))
@@ -538,27 +557,35 @@ def load_design(path: Path | str) -> Loaded:
     raised only when nothing usable can be built (no design.yaml, unreadable floor plan).
     File names in problems are relative to the design directory.
     """
-    path = Path(path)
-    design_file = path / "design.yaml" if path.is_dir() else path
-    if not design_file.is_file():
-        what = "is a directory without a design.yaml" if path.is_dir() else "does not exist"
+    try:
+        return _load_design(Path(path))
+    except DesignError:
+        raise
+    except LOAD_FAILURES as exc:
+        # whatever slipped past the loaders' own checks is still bad input, never a traceback
         raise DesignError(
             [
                 Problem(
-                    str(path),
+                    str(path)[:200],
                     0,
                     "",
-                    f"no design here: {what} (expected a directory with a design.yaml)",
+                    f"cannot load this design: {type(exc).__name__}: {str(exc)[:200]}",
                     rule="reference",
                 )
             ]
-        )
-    root = design_file.parent
+        ) from None
+
+
+def _load_design(path: Path) -> Loaded:
+    path = Path(path)
+    design_file, root = _design_file(path)
     base = root
     problems: list[Problem] = []
     label = display_path(design_file, base)
     data = read_yaml(design_file, label)
     f = Fields(data if data is not None else LMap(), label, "", problems)
+    outside = f.bool("allow_outside", False, required=False)
+    jail = None if outside else root
 
     name = f.str("name", "", required=False, max_len=100) or root.resolve().name
     revision = str(f.str("revision", "1", required=False, max_len=40))
@@ -567,7 +594,7 @@ def load_design(path: Path | str) -> Loaded:
     fp_ref = f.raw("floorplan")
     if isinstance(fp_ref, str) and fp_ref:
         fp_path = root / fp_ref
-        if not _existing_file(fp_path, f.source("floorplan"), "floor plan", problems, base):
+        if not _existing_file(fp_path, f.source("floorplan"), "floor plan", problems, base, jail):
             raise DesignError(problems)
         fp_label = display_path(fp_path, base)
         try:
@@ -593,7 +620,8 @@ def load_design(path: Path | str) -> Loaded:
     # device types: later sources override earlier ones (a fixed copy of a library file)
     dt_refs = f.raw("device_types", [BUILTIN])
     items = [dt_refs] if isinstance(dt_refs, str) else dt_refs
-    dt_paths = []
+    dt_paths: list[Path] = []
+    dt_refs_at: list[Source] = []
     if not isinstance(items, list):
         f.error("device_types", "expected a list of files or directories (or @builtin)")
         items = []
@@ -614,28 +642,23 @@ def load_design(path: Path | str) -> Loaded:
                 )
             )
             continue
-        p = builtin_library() if ref == BUILTIN else root / ref
-        if not p.exists():
-            problems.append(
-                Problem(
-                    where.file,
-                    where.line,
-                    where.path,
-                    f"device types '{ref}' not found",
-                    rule="reference",
-                )
-            )
-            continue
-        dt_paths.append(p)
-    device_types = load_device_types(dt_paths, problems, base)
+        if ref == BUILTIN:
+            dt_paths.append(builtin_library())
+        else:
+            dt_paths.append(root / ref)
+        dt_refs_at.append(where)
+    device_types = load_device_types(
+        dt_paths, problems, base, jail=jail, refs=dt_refs_at, trusted=builtin_library()
+    )
 
     # fluid ports and loop tests: a side file, the device types stay library files
     fluid_ref = f.str("fluid", "", required=False, max_len=400)
     fluid_rules = FluidRules()
-    if fluid_ref and _existing_file(
-        root / fluid_ref, f.source("fluid"), "fluid file", problems, base
-    ):
-        side = load_fluid(root / fluid_ref, problems, base)
+    fluid_file = fluid_ref and _existing_file(
+        root / fluid_ref, f.source("fluid"), "fluid file", problems, base, jail
+    )
+    if fluid_file:
+        side = load_fluid(fluid_file, problems, base)
         device_types = apply_fluid(
             device_types, side, display_path(root / fluid_ref, base), problems
         )
@@ -645,7 +668,9 @@ def load_design(path: Path | str) -> Loaded:
     media_ref = f.str("media", "", required=False, max_len=400)
     media: dict[str, Media] = {}
     if media_ref:
-        if _existing_file(root / media_ref, f.source("media"), "media catalogue", problems, base):
+        if _existing_file(
+            root / media_ref, f.source("media"), "media catalogue", problems, base, jail
+        ):
             media = load_media(root / media_ref, problems, base)
     else:
         media = load_media(builtin_media_file(), problems, base)
@@ -654,14 +679,14 @@ def load_design(path: Path | str) -> Loaded:
     devices: list[Device] = list(parse_devices(f, "devices"))
     for ref, where in _refs(f, "elevations"):
         devices.extend(
-            _load_with_includes(root / ref, "devices", parse_devices, problems, base, where)
+            _load_with_includes(root / ref, "devices", parse_devices, problems, base, where, jail)
         )
     nb = Fields(f.map("netbox"), label, "netbox", problems, line=f.line_of("netbox"))
     nb_devices = nb.str("devices", "", required=False, max_len=400)
     nb_cables = nb.str("cables", "", required=False, max_len=400)
     nb.unknown()
     if nb_devices and _existing_file(
-        root / nb_devices, nb.source("devices"), "NetBox devices CSV", problems, base
+        root / nb_devices, nb.source("devices"), "NetBox devices CSV", problems, base, jail
     ):
         racks = {r.name for r in floorplan.racks}
         devices.extend(
@@ -670,10 +695,10 @@ def load_design(path: Path | str) -> Loaded:
     cables: list[Cable] = list(parse_cables(f, "cables"))
     for ref, where in _refs(f, "connections"):
         cables.extend(
-            _load_with_includes(root / ref, "cables", parse_cables, problems, base, where)
+            _load_with_includes(root / ref, "cables", parse_cables, problems, base, where, jail)
         )
     if nb_cables and _existing_file(
-        root / nb_cables, nb.source("cables"), "NetBox cables CSV", problems, base
+        root / nb_cables, nb.source("cables"), "NetBox cables CSV", problems, base, jail
     ):
         cables.extend(
             netboxcsv.load_cables(
@@ -699,6 +724,38 @@ def load_design(path: Path | str) -> Loaded:
         fluid=fluid_rules,
     )
     return Loaded(design, problems, base)
+
+
+def _design_file(path: Path) -> tuple[Path, Path]:
+    """The design.yaml a path names (a folder holding one, or the file) and the design folder's
+    real path; DesignError when there is none."""
+
+    def none_here(what: str) -> DesignError:
+        return DesignError(
+            [
+                Problem(
+                    str(path)[:200],
+                    0,
+                    "",
+                    f"no design here: {what} (expected a directory with a design.yaml)",
+                    rule="reference",
+                )
+            ]
+        )
+
+    try:
+        is_dir = path.is_dir()
+        design_file = path / "design.yaml" if is_dir else path
+        root = safefiles.real_path(design_file.parent)
+        if not design_file.is_file():
+            raise none_here("is a directory without a design.yaml" if is_dir else "does not exist")
+        # design.yaml in a design folder is the folder's own; a file named outright may be a link
+        safefiles.regular_file(design_file, root if is_dir else None)
+    except safefiles.Refused as exc:
+        raise none_here(f"{'design.yaml ' if is_dir else ''}{exc}") from None
+    except (OSError, ValueError) as exc:
+        raise none_here(safefiles.reason(exc)) from None
+    return design_file, root
 
 
 def _port_types(

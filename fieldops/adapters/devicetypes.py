@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fieldops.adapters import safefiles
 from fieldops.adapters.yamlfile import Fields, display_path, read_yaml
-from fieldops.core.model import DeviceType, PortTemplate
+from fieldops.core.model import DeviceType, PortTemplate, Source
 from fieldops.core.problems import WARNING, DesignError, Problem
 
 # devicetype-library section -> our port kind
@@ -36,7 +37,7 @@ AIRFLOWS = (
     "mixed",
 )
 WEIGHT_TO_KG = {"kg": 1.0, "g": 0.001, "lb": 0.45359237, "oz": 0.028349523125}
-YAML_SUFFIXES = (".yaml", ".yml")
+YAML_SUFFIXES = safefiles.YAML_SUFFIXES
 # top-level fields of the devicetype-library schema (schema/devicetype.json); others are typos
 LIBRARY_FIELDS = frozenset(
     {
@@ -164,32 +165,31 @@ def parse_device_type(data, file: str, problems: list[Problem]) -> DeviceType | 
 
 
 def load_device_types(
-    sources: list[Path], problems: list[Problem], base: Path | None = None
+    sources: list[Path],
+    problems: list[Problem],
+    base: Path | None = None,
+    *,
+    jail: Path | None = None,
+    refs: list[Source] | None = None,
+    trusted: Path | None = None,
 ) -> dict[str, DeviceType]:
-    """Read device types from files and directories (recursively), keyed by slug.
+    """Read device types from files and folders (recursively), keyed by slug.
 
     Within one source a slug must be unique; a later source replaces an earlier one's type of
     the same slug (so a design can ship a fixed copy of a ``@builtin`` library file).
+    Folders are walked on a budget and never left (:func:`safefiles.walk_yaml`); a symlinked
+    file must resolve inside ``jail`` (None: anywhere). ``refs[i]`` is where ``sources[i]`` is
+    named, for problems about the source as a whole; ``trusted`` (the built-in library) is read
+    wherever it lies.
     Gap warnings come back with severity ``gap``; :func:`keep_gaps_for` turns those of the
     device types a design uses into warnings and drops the rest.
     """
     out: dict[str, DeviceType] = {}
-    for src in sources:
-        files = (
-            sorted(p for p in src.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())
-            if src.is_dir()
-            else [src]
-        )
-        if src.is_dir() and not files:
-            problems.append(
-                Problem(
-                    display_path(src, base),
-                    0,
-                    "",
-                    "no device-type YAML files (*.yaml, *.yml) in this directory",
-                    rule="reference",
-                )
-            )
+    for i, src in enumerate(sources):
+        ref = refs[i] if refs else Source(display_path(src, base), 0, "")
+        files = _source_files(src, ref, problems, base, None if src == trusted else jail)
+        if files is None:
+            continue
         here: dict[str, DeviceType] = {}
         for path in files:
             label = _label(path, src, base)
@@ -215,6 +215,36 @@ def load_device_types(
             here[dt.slug] = dt
         out.update(here)
     return out
+
+
+def _source_files(
+    src: Path, ref: Source, problems: list[Problem], base: Path | None, jail: Path | None
+) -> list[Path] | None:
+    """The YAML files of one device-type source (a file or a folder); None after a problem."""
+
+    def refuse(message: str) -> None:
+        problems.append(Problem(ref.file, ref.line, ref.path, message, rule="reference"))
+
+    shown = safefiles.shown(src, base)
+    try:
+        real = safefiles.confine(src, jail)
+        if not real.is_dir():
+            return [src]
+        found = safefiles.walk_yaml(real, jail)
+    except safefiles.Refused as exc:
+        refuse(f"device types '{shown}' {exc}")
+        return None
+    for path, why in found.skipped:
+        named = src / path.relative_to(real)  # as the design names it, not resolved
+        problems.append(
+            Problem(safefiles.shown(named, base), 0, "", f"not read: {why}", rule="reference")
+        )
+    if not found.files:
+        lead = f"device types '{shown}': " if ref.line else ""
+        refuse(f"{lead}no device-type YAML files (*.yaml, *.yml) in this directory")
+        return None
+    # keep the names the design used (src/...), not the resolved ones
+    return [src / p.relative_to(real) for p in found.files]
 
 
 def _label(path: Path, src: Path, base: Path | None) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from fieldops.adapters.safefiles import reason
 from fieldops.core.model import Source
 from fieldops.core.problems import BIDI_CONTROLS, WARNING, DesignError, Problem
 
@@ -256,10 +257,16 @@ def _build(text: str, file: str) -> Any:
 
 
 def display_path(path: Path, base: Path | None = None) -> str:
-    """``path`` relative to ``base`` (default: the working directory) where it lies inside it."""
+    """``path`` relative to ``base`` (default: the working directory) where it lies inside it:
+    as named when it was built from ``base`` (a link keeps its own name), else resolved."""
+    if base is not None and ".." not in path.parts:
+        try:
+            return str(path.relative_to(base))
+        except ValueError:
+            pass
     try:
         return str(path.resolve().relative_to((base or Path.cwd()).resolve()))
-    except (ValueError, OSError):
+    except (ValueError, OSError, RuntimeError):  # outside, unreadable, a symlink loop
         return str(path)
 
 
@@ -270,8 +277,8 @@ def read_text(path: Path, label: str | None = None, max_bytes: int = MAX_FILE_BY
         st = path.stat()
     except FileNotFoundError:
         raise DesignError([Problem(label, 0, "", "file not found")]) from None
-    except OSError as exc:
-        raise DesignError([Problem(label, 0, "", f"cannot read: {exc.strerror or exc}")]) from None
+    except (OSError, ValueError) as exc:
+        raise DesignError([Problem(label, 0, "", f"cannot read: {reason(exc)}")]) from None
     if stat.S_ISDIR(st.st_mode):
         raise DesignError([Problem(label, 0, "", "is a directory, expected a file")])
     if not stat.S_ISREG(st.st_mode):
@@ -290,8 +297,8 @@ def read_text(path: Path, label: str | None = None, max_bytes: int = MAX_FILE_BY
     try:
         with path.open("rb") as fh:
             raw = fh.read(max_bytes + 1)
-    except OSError as exc:
-        raise DesignError([Problem(label, 0, "", f"cannot read: {exc.strerror or exc}")]) from None
+    except (OSError, ValueError) as exc:
+        raise DesignError([Problem(label, 0, "", f"cannot read: {reason(exc)}")]) from None
     if len(raw) > max_bytes:  # grew while we looked
         raise DesignError([Problem(label, 0, "", f"file is over the {max_bytes / MB:g} MB limit")])
     try:
