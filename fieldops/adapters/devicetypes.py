@@ -12,7 +12,7 @@ from pathlib import Path
 from fieldops.adapters import safefiles
 from fieldops.adapters.yamlfile import Fields, display_path, read_yaml
 from fieldops.core.model import DeviceType, PortTemplate, Source
-from fieldops.core.problems import WARNING, DesignError, Problem
+from fieldops.core.problems import INFO, WARNING, DesignError, Problem
 
 # devicetype-library section -> our port kind
 PORT_SECTIONS = {
@@ -191,6 +191,20 @@ def load_device_types(
         if files is None:
             continue
         here: dict[str, DeviceType] = {}
+        modules = [p for p in files if _is_module_type(p, src)]
+        if modules:
+            problems.append(
+                Problem(
+                    ref.file,
+                    ref.line,
+                    ref.path,
+                    f"{len(modules)} module type file(s) in {MODULE_TYPES}/ not read: fieldops "
+                    "plans devices, not the modules (PSUs, NICs) in their bays",
+                    INFO,
+                    "devicetype-gap",
+                )
+            )
+            files = [p for p in files if p not in set(modules)]
         for path in files:
             label = _label(path, src, base)
             try:
@@ -215,6 +229,18 @@ def load_device_types(
             here[dt.slug] = dt
         out.update(here)
     return out
+
+
+MODULE_TYPES = "module-types"  # NetBox's devicetype-library keeps them in `module-types/`
+
+
+def _is_module_type(path: Path, src: Path) -> bool:
+    """A file of the library's module types (``module-types/`` or ``_module-types/``)."""
+    try:
+        parts = path.relative_to(src).parts[:-1]
+    except ValueError:
+        parts = path.parts[:-1]
+    return any(p.lstrip("_") == MODULE_TYPES for p in parts)
 
 
 def _source_files(

@@ -1,7 +1,7 @@
 """Problems found in a design: ``file:line: path: message``, as text or JSON.
 
-``severity`` is ``error`` (the design cannot be built as written) or ``warning`` (it can, but
-something is unknown or doubtful); ``rule`` names the check that found it (``yaml``,
+``severity`` is ``error`` (the design cannot be built as written), ``warning`` (it can, but
+something is unknown or doubtful) or ``info`` (a note about what was read or left out); ``rule`` names the check that found it (``yaml``,
 ``schema``, ``duplicate``, ``reference``, ``elevation``, ``power``, ``weight``, ``port``,
 ``media``, ``cable``, ``floor``, ``clearance``, ``devicetype-gap``, ...).
 """
@@ -14,7 +14,8 @@ from fieldops.core.model import Source
 
 ERROR = "error"
 WARNING = "warning"
-SEVERITIES = (ERROR, WARNING)
+INFO = "info"
+SEVERITIES = (ERROR, WARNING, INFO)
 
 BIDI_CONTROLS = frozenset({0x200E, 0x200F, 0x061C, *range(0x202A, 0x202F), *range(0x2066, 0x206A)})
 

@@ -203,3 +203,30 @@ def test_a_design_can_fix_a_builtin_gap_with_its_own_copy(tmp_path):
         design_extra={"device_types": [BUILTIN, "types"]},
     )
     assert problems(design) == []
+
+
+@pytest.mark.parametrize("folder", ["module-types", "_module-types"])
+def test_a_library_checkout_with_module_types_reads_the_device_types_and_says_so_once(
+    tmp_path, folder
+):
+    """A devicetype-library checkout holds module types (PSUs, NICs: no ``slug``, no
+    ``u_height``) beside device types: they are left out with one info line, not read as
+    device types missing a slug."""
+    lib = tmp_path / "devicetype-library"
+    (lib / "device-types" / "Acme").mkdir(parents=True)
+    (lib / "device-types" / "Acme" / "server.yaml").write_text(yaml.safe_dump(SERVER_TYPE))
+    for name in ("psu.yaml", "nic.yaml"):
+        (lib / folder / "Acme").mkdir(parents=True, exist_ok=True)
+        (lib / folder / "Acme" / name).write_text(
+            yaml.safe_dump({"manufacturer": "Acme", "model": name[:3].upper(), "part_number": "1"})
+        )
+    found: list = []
+    types = load_device_types([lib], found)
+    assert sorted(types) == [SERVER_TYPE["slug"]]
+    assert [(p.severity, p.message) for p in found if p.severity != "gap"] == [
+        (
+            "info",
+            "2 module type file(s) in module-types/ not read: fieldops plans devices, not the "
+            "modules (PSUs, NICs) in their bays",
+        )
+    ]
