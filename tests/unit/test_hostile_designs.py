@@ -14,6 +14,7 @@ racks, rows of up to 30,000) and runs when ``FIELDOPS_HOSTILE_EXAMPLES=N`` asks 
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import os
 import shutil
@@ -67,8 +68,9 @@ def _base() -> dict:
         "floorplan.yaml": tiny_floorplan(),
         "elevations.yaml": {"devices": tiny_devices()},
         "connections.yaml": {"cables": tiny_cables()},
-        "types/test-server-1u.yaml": dict(SERVER_TYPE),
-        "types/test-switch-1u.yaml": dict(SWITCH_TYPE),
+        # deep copies: attacks change nested values in place, and other tests share these
+        "types/test-server-1u.yaml": copy.deepcopy(SERVER_TYPE),
+        "types/test-switch-1u.yaml": copy.deepcopy(SWITCH_TYPE),
     }
 
 
