@@ -26,6 +26,12 @@ def test_a_failing_pressure_reading_blocks_power_on_and_a_passing_one_confirms(
     st.load_plan(loop_plan(), design="nvl", revision="2", hall="TINY", floor=SAMPLE_FLOOR)
     ctx, page = tablet(chromium_browser, live_server, "ann", "landscape-1024x768")
     try:
+        # the server sees the new plan within a second (it caches the active revision)
+        for _ in range(50):
+            page.goto(live_server.url + "/tech/")
+            if page.locator("#readings").count():
+                break
+            page.wait_for_timeout(200)
         assert "at least 700" in page.inner_text("#readings")
         enter(page, "705", "680", "30")
         page.wait_for_selector("#error:not([hidden])")
