@@ -369,38 +369,29 @@ def load_blueprint(ref: str | Path) -> LoadedBlueprint:
             )
         else:
             own.append(p)
-    media_ref = data.get("media") if isinstance(data, dict) else None
-    media_file = None
-    if media_ref is not None:
+
+    def side_file(key: str, what: str) -> Path | None:
+        """A file the blueprint names under ``key``, inside its folder; else a problem."""
+        ref = data.get(key) if isinstance(data, dict) else None
+        if ref is None:
+            return None
         try:
-            if not isinstance(media_ref, str):
+            if not isinstance(ref, str):
                 raise safefiles.Refused("not a file name")
-            media_file = safefiles.regular_file(root / media_ref, safefiles.real_path(root))
+            return safefiles.regular_file(root / ref, safefiles.real_path(root))
         except safefiles.Refused:
             problems.append(
                 Problem(
                     label,
-                    f.line_of("media"),
-                    "media",
-                    f"media catalogue '{str(media_ref)[:120]}' not found in the blueprint's folder",
+                    f.line_of(key),
+                    key,
+                    f"{what} '{str(ref)[:120]}' not found in the blueprint's folder",
                 )
             )
-    fluid_ref = data.get("fluid") if isinstance(data, dict) else None
-    fluid_file = None
-    if fluid_ref is not None:
-        try:
-            if not isinstance(fluid_ref, str):
-                raise safefiles.Refused("not a file name")
-            fluid_file = safefiles.regular_file(root / fluid_ref, safefiles.real_path(root))
-        except safefiles.Refused:
-            problems.append(
-                Problem(
-                    label,
-                    f.line_of("fluid"),
-                    "fluid",
-                    f"fluid file '{str(fluid_ref)[:120]}' not found in the blueprint's folder",
-                )
-            )
+            return None
+
+    media_file = side_file("media", "media catalogue")
+    fluid_file = side_file("fluid", "fluid file")
     if errors(problems):
         raise DesignError(errors(problems))
     type_problems: list[Problem] = []

@@ -235,21 +235,10 @@ def plan_design(
 
             files += write_work_files(design, work, stage)
             if pdf:
-                from fieldops.adapters.pdf import write_cutsheets, write_labels
-                from fieldops.core.steppaths import carried_paths, tray_fill_of
+                from fieldops.adapters.pdf import write_labels
 
                 progress("printing cut sheets and labels")
-                files.append(
-                    write_cutsheets(
-                        stage / "cutsheets.pdf",
-                        design,
-                        cable_plan,
-                        work,
-                        pagesize=pagesize,
-                        paths=carried_paths(work),  # the walks the plan decided
-                        tray_fill=tray_fill_of(cable_plan),
-                    )
-                )
+                files.append(write_plan_cutsheets(stage, design, cable_plan, work, pagesize))
                 files.append(
                     write_labels(
                         stage / "labels.pdf", design, cable_plan, pagesize=pagesize, warn=progress
@@ -281,3 +270,20 @@ def plan_summary(result: PlanResult) -> str:
         lines.extend(result.work.summary_lines())
     lines.append("wrote " + ", ".join(str(f) for f in result.files))
     return "\n".join(lines)
+
+
+def write_plan_cutsheets(stage: Path, design, cable_plan, work, pagesize: str) -> Path:
+    """``cutsheets.pdf`` in ``stage``: the walks and tray fill the plan decided, as printed by
+    ``plan --pdf`` and ``print`` alike."""
+    from fieldops.adapters.pdf import write_cutsheets
+    from fieldops.core.steppaths import carried_paths, tray_fill_of
+
+    return write_cutsheets(
+        stage / "cutsheets.pdf",
+        design,
+        cable_plan,
+        work,
+        pagesize=pagesize,
+        paths=carried_paths(work),
+        tray_fill=tray_fill_of(cable_plan),
+    )

@@ -50,11 +50,10 @@ def print_design(
     """Validate and plan ``design_dir`` (as ``fieldops plan`` does) and write the three PDFs
     into ``out``. An unknown stock fails before any work; an unknown rack in ``racks`` raises
     :class:`PrintError` before planning."""
-    from fieldops.adapters.pdf import write_cutsheets, write_labels, write_rack_sheets
+    from fieldops.adapters.pdf import write_labels, write_rack_sheets
     from fieldops.adapters.pdf.labelstock import get_stock
-    from fieldops.core.steppaths import carried_paths, tray_fill_of
     from fieldops.outdir import staged_outdir
-    from fieldops.services.planning import build_plan, load_valid_design
+    from fieldops.services.planning import build_plan, load_valid_design, write_plan_cutsheets
 
     get_stock(stock, pagesize=pagesize)  # an unknown stock fails before any work
     say(f"loading {design_dir}")
@@ -70,17 +69,7 @@ def print_design(
     files = []
     with staged_outdir(Path(out), force=force, command="print") as stage:
         say("printing cutsheets.pdf")
-        files.append(
-            write_cutsheets(
-                stage / "cutsheets.pdf",
-                design,
-                cable_plan,
-                work,
-                pagesize=pagesize,
-                paths=carried_paths(work),  # the walks the plan decided
-                tray_fill=tray_fill_of(cable_plan),
-            )
-        )
+        files.append(write_plan_cutsheets(stage, design, cable_plan, work, pagesize))
         say("printing racks.pdf")
         files.append(
             write_rack_sheets(
