@@ -3,6 +3,7 @@
 import http.cookiejar
 import json
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -28,7 +29,7 @@ def test_demo_plans_serves_and_stops(tmp_path):
             "0",
             "--no-pdf",
             "--exit-after",
-            "20",
+            "120",  # a safety net: the test stops it with Ctrl-C once it has looked
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -66,6 +67,7 @@ def test_demo_plans_serves_and_stops(tmp_path):
         with urllib.request.urlopen(url + "login", timeout=10) as resp:
             page = resp.read().decode()
         assert resp.status == 200 and "password" in page.lower()
+        proc.send_signal(signal.SIGINT)  # Ctrl-C, as the demo says
         rest, _ = proc.communicate(timeout=90)
     finally:
         if proc.poll() is None:
