@@ -11,31 +11,27 @@ a new page. reportlab runs in invariant mode: the same report gives the same byt
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from reportlab import rl_config
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import (
     KeepTogether,
     PageBreak,
     Paragraph,
-    SimpleDocTemplate,
     Spacer,
     Table,
     TableStyle,
 )
 
 from fieldops.adapters.pdf.cutsheet import StepRow
+from fieldops.adapters.pdf.document import write_flow_pdf
 from fieldops.adapters.pdf.elevation import RackElevation
 from fieldops.adapters.pdf.text import para, pdf_text
 from fieldops.core.drift import SEVERITY
 from fieldops.core.fixups import fixup_index
 
 MM = 72 / 25.4
-MARGIN = 14 * MM
 MAX_CELL = 300  # characters of one item's message in the table's narrow column
 TITLE = ParagraphStyle("title", fontName="Helvetica-Bold", fontSize=15, leading=18, spaceAfter=2)
 SUB = ParagraphStyle("sub", fontName="Helvetica", fontSize=8, leading=10, spaceAfter=4)
@@ -164,30 +160,11 @@ def drift_story(design, report, steps, width: float) -> list:
 
 def write_drift_pdf(path, design, report, steps) -> Path:
     """Write the drift report PDF (one page per rack with drift); all or nothing."""
-    path = Path(path)
-    part = path.with_name(path.name + ".part")
-    old = rl_config.invariant
-    rl_config.invariant = 1
-    try:
-        doc = SimpleDocTemplate(
-            str(part),
-            pagesize=A4,
-            leftMargin=MARGIN,
-            rightMargin=MARGIN,
-            topMargin=MARGIN,
-            bottomMargin=MARGIN,
-            title=pdf_text(f"{design.name} rev {design.revision} drift"),
-            author="fieldops",
-            creator="fieldops",
-            invariant=1,
-            pageCompression=1,
-        )
-        story = drift_story(design, report, list(steps), doc.width)
-        doc.build(story or [Paragraph("No drift: the hall is as designed.", BODY)])
-        os.replace(part, path)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    finally:
-        rl_config.invariant = old
-    return path
+    return write_flow_pdf(
+        path,
+        pdf_text(f"{design.name} rev {design.revision} drift"),
+        lambda width: (
+            drift_story(design, report, list(steps), width)
+            or [Paragraph("No drift: the hall is as designed.", BODY)]
+        ),
+    )

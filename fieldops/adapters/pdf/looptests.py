@@ -9,20 +9,18 @@ reportlab runs in invariant mode: the same plan gives the same bytes.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.styles import ParagraphStyle
-from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import PageBreak, Paragraph, Spacer, Table, TableStyle
 
 from fieldops.adapters.pdf.cutsheet import PAGESIZES
+from fieldops.adapters.pdf.document import write_flow_pdf
 from fieldops.adapters.pdf.text import para, pdf_text
 from fieldops.core.workorder import natural_key
 
 MM = 72 / 25.4
-MARGIN = 14 * MM
 TITLE = ParagraphStyle("title", fontName="Helvetica-Bold", fontSize=14, leading=17, spaceAfter=2)
 H2 = ParagraphStyle("h2", fontName="Helvetica-Bold", fontSize=10, leading=13, spaceBefore=6)
 BODY = ParagraphStyle("body", fontName="Helvetica", fontSize=7.5, leading=9)
@@ -133,29 +131,9 @@ def write_loop_sheets(path, name: str, work, *, pagesize: str = "A4") -> Path | 
     steps = list(work.steps)
     if not any(s.kind == "pressure_test" for s in steps):
         return None
-    path = Path(path)
-    part = path.with_name(path.name + ".part")
-    old = rl_config.invariant
-    rl_config.invariant = 1
-    try:
-        doc = SimpleDocTemplate(
-            str(part),
-            pagesize=PAGESIZES.get(pagesize, PAGESIZES["A4"]),
-            leftMargin=MARGIN,
-            rightMargin=MARGIN,
-            topMargin=MARGIN,
-            bottomMargin=MARGIN,
-            title=pdf_text(f"{name} loop tests"),
-            author="fieldops",
-            creator="fieldops",
-            invariant=1,
-            pageCompression=1,
-        )
-        doc.build(loop_story(name, steps, doc.width))
-        os.replace(part, path)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    finally:
-        rl_config.invariant = old
-    return path
+    return write_flow_pdf(
+        path,
+        pdf_text(f"{name} loop tests"),
+        lambda width: loop_story(name, steps, width),
+        pagesize=PAGESIZES.get(pagesize, PAGESIZES["A4"]),
+    )
