@@ -204,6 +204,15 @@ class RobotFloor:
             for event_id, ev in zip(ids, batch.events, strict=True):
                 self._queue_event(conn, event_id, ev)
 
+    def _locked_rows(self, conn, rev: dict, step_ids: Sequence[str]):
+        """Each known step of ``step_ids``, read and locked in this transaction (unknown ones
+        skipped: a robot may name steps of a plan loaded since)."""
+        for step_id in step_ids:
+            try:
+                yield self._lock_step(conn, rev["id"], step_id)
+            except self._not_found():
+                continue
+
     def robot_problem(
         self, robot: str, step_ids: Sequence[str], reason: str, *, block: bool
     ) -> int | None:
@@ -216,11 +225,7 @@ class RobotFloor:
         pid = None
         with self._write() as conn:
             now = self.clock()
-            for step_id in step_ids:
-                try:
-                    row = self._lock_step(conn, rev["id"], step_id)
-                except self._not_found():
-                    continue
+            for row in self._locked_rows(conn, rev, step_ids):
                 if row["status"] == rules.DONE:
                     continue
                 if pid is None:
@@ -257,18 +262,14 @@ class RobotFloor:
         out = []
         with self._write() as conn:
             now = self.clock()
-            for step_id in step_ids:
-                try:
-                    row = self._lock_step(conn, rev["id"], step_id)
-                except self._not_found():
-                    continue
+            for row in self._locked_rows(conn, rev, step_ids):
                 if row["status"] != rules.BLOCKED or self._open_problems(conn, row["id"]):
                     continue
                 self._change_step(conn, row, now, status="pending", status_detail="")
                 self._step_event(
                     conn, "step_status", rev, row, "robot", status="pending", previous=row["status"]
                 )
-                out.append(step_id)
+                out.append(row["step_id"])
         return out
 
     @staticmethod
