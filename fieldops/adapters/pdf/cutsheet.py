@@ -14,11 +14,9 @@ hostile lengths are capped before layout so nothing can exceed a page.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from pathlib import Path
 
-from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, letter
 from reportlab.lib.styles import ParagraphStyle
@@ -37,6 +35,7 @@ from reportlab.platypus import (
 )
 
 from fieldops.adapters.pdf import qr
+from fieldops.adapters.pdf.document import written_whole
 from fieldops.adapters.pdf.elevation import RackElevation
 from fieldops.adapters.pdf.floormap import FloorMap
 from fieldops.adapters.pdf.sheetlayout import build_table
@@ -153,10 +152,7 @@ class Section(Flowable):
 
 def _build(path: Path, story: list, *, pagesize: str, title: str, left: str) -> Path:
     size = page_size(pagesize)
-    part = path.with_name(path.name + ".part")
-    old = rl_config.invariant
-    rl_config.invariant = 1
-    try:
+    with written_whole(path) as part:
         doc = BaseDocTemplate(
             str(part),
             pagesize=size,
@@ -184,12 +180,6 @@ def _build(path: Path, story: list, *, pagesize: str, title: str, left: str) -> 
         )
         doc.addPageTemplates([PageTemplate(id="page", frames=[frame])])
         doc.build(story or [Paragraph("nothing to print", BODY)], canvasmaker=_canvas_maker(left))
-        os.replace(part, path)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    finally:
-        rl_config.invariant = old
     return path
 
 
