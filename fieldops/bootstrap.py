@@ -147,6 +147,20 @@ def waitress_server(app, sock, *, threads: int = 16):
     return create_server(app, sockets=[sock], threads=threads, ident="fieldops")
 
 
+def stop_waitress(server, thread, timeout_s: float = 5.0) -> None:
+    """Stop a waitress server running in ``thread``: requests in hand finish first.
+
+    ``server.close()`` from another thread closes the trigger pipe under a handler thread
+    still answering a request (EBADF traceback on Ctrl-C); here the handlers drain, then the
+    loop's own thread closes every socket, so nothing touches a closed descriptor.
+    """
+    from waitress import wasyncore
+
+    server.task_dispatcher.shutdown(timeout=timeout_s)
+    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+    thread.join(timeout_s)
+
+
 def worker_broker_url(url: str | None, number: int) -> str | None:
     """``{n}`` in a broker URL's user as a worker's number (one MQTT user per process)."""
     from fieldops.adapters.mqtt import worker_url

@@ -81,7 +81,13 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from fieldops import services
-    from fieldops.bootstrap import embedded_broker, sample_design, simulated_fleet, waitress_server
+    from fieldops.bootstrap import (
+        embedded_broker,
+        sample_design,
+        simulated_fleet,
+        stop_waitress,
+        waitress_server,
+    )
     from fieldops.cli._ports import ensure_free, listen
     from fieldops.cli.serve import open_parts
     from fieldops.config import Settings
@@ -109,7 +115,7 @@ def run(args) -> int:
     broker = embedded_broker("127.0.0.1", mqtt_port).start()
     robots: list = []
     bridge = None
-    server = None
+    server = thread = None
     # the demo's own settings: nothing from the environment decides where its data goes
     settings = Settings(database_url=f"sqlite:///{out / 'demo.db'}", broker_url=broker.url)
     parts = open_parts(settings, hub=True)
@@ -130,7 +136,9 @@ def run(args) -> int:
         pass
     finally:
         print("fieldops demo: stopping", file=sys.stderr, flush=True)
-        if server is not None:
+        if thread is not None:
+            stop_waitress(server, thread)
+        elif server is not None:
             server.close()
         else:
             web_sock.close()

@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -67,8 +68,11 @@ def test_demo_plans_serves_and_stops(tmp_path):
         with urllib.request.urlopen(url + "login", timeout=10) as resp:
             page = resp.read().decode()
         assert resp.status == 200 and "password" in page.lower()
-        proc.send_signal(signal.SIGINT)  # Ctrl-C, as the demo says
-        rest, _ = proc.communicate(timeout=90)
+        # Ctrl-C, as the demo says, while tablets are still asking: requests in hand finish
+        # and nothing is written to a closed socket (it printed EBADF tracebacks once)
+        with _tablets_asking(url + "login"):
+            proc.send_signal(signal.SIGINT)
+            rest, _ = proc.communicate(timeout=90)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -76,6 +80,32 @@ def test_demo_plans_serves_and_stops(tmp_path):
     for name in ("cutsheet.csv", "bom.csv", "routes.json", "workorders.json", "schedule.csv"):
         assert (out / "plan" / name).stat().st_size > 0
     assert "Traceback" not in "".join(lines) + rest
+
+
+class _tablets_asking:
+    """Eight clients asking for a page in a loop for as long as the block runs."""
+
+    def __init__(self, url: str, clients: int = 8):
+        self.url, self.done = url, threading.Event()
+        self.threads = [threading.Thread(target=self._ask) for _ in range(clients)]
+
+    def _ask(self):
+        while not self.done.is_set():
+            try:
+                urllib.request.urlopen(self.url, timeout=5).read()
+            except OSError:
+                pass  # the server is going away: that is the point
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        time.sleep(0.5)
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        for t in self.threads:
+            t.join()
 
 
 def _login(url: str, name: str, password: str) -> dict:
