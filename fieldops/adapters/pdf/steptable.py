@@ -27,6 +27,7 @@ HEADER = ("", "#", "Stop", "Step", "Label", "Location", "Device:port", "Length",
 COLUMNS_MM = (7.0, 8.0, 9.0, 29.0, 30.0, 22.0, 31.0, 17.0)
 WHAT = ParagraphStyle("what", fontName="Helvetica", fontSize=7.5, leading=8.6)
 PORT = ParagraphStyle("port", fontName="Helvetica-Bold", fontSize=LABEL_PT, leading=9.6)
+SKU = ParagraphStyle("sku", fontName="Helvetica", fontSize=FONT_PT, leading=9.2)
 
 
 class CheckBox(Flowable):
@@ -79,6 +80,43 @@ def _cell(text: str, font: str, size: float, width: float, style: ParagraphStyle
     return Paragraph(para(text), style)
 
 
+def _token_cell(
+    text: str, font: str, size: float, width: float, style: ParagraphStyle, min_size: float
+):
+    """A DEVICE:PORT or SKU that does not fit: smaller type down to ``min_size``, then lines broken
+    only after a ``:``, ``-``, ``/`` or ``_`` — never inside a name ("swp3" / "6" reads as
+    swp3)."""
+    text = pdf_text(text)
+    if text_width(text, font, size) <= width:
+        return text
+    smaller = size
+    while smaller - 0.5 >= min_size:
+        smaller -= 0.5
+        if text_width(text, font, smaller) <= width:
+            return Paragraph(
+                para(text), ParagraphStyle("fit", style, fontSize=smaller, leading=smaller * 1.15)
+            )
+    lines, cur = [], ""
+    for piece in _pieces(text):
+        if cur and text_width(cur + piece, font, size) > width:
+            lines.append(cur)
+            cur = ""
+        cur += piece
+    lines.append(cur)
+    return Paragraph("<br/>".join(para(line) for line in lines), style)
+
+
+def _pieces(text: str) -> list[str]:
+    """``text`` cut after each separator: "ns-leaf:swp36" -> ["ns-", "leaf:", "swp36"]."""
+    out, cur = [], ""
+    for ch in text:
+        cur += ch
+        if ch in ":-/_":
+            out.append(cur)
+            cur = ""
+    return [*out, cur] if cur else out
+
+
 def _row_cells(row: TableRow, cols: list[float]) -> list:
     inner = [c - 4 for c in cols]
     length = row.length + (f"\nneed {row.routed}" if row.routed else "")
@@ -89,9 +127,11 @@ def _row_cells(row: TableRow, cols: list[float]) -> list:
         _cell(row.what, "Helvetica", WHAT.fontSize, inner[3], WHAT) if row.first else "",
         fit(row.label, "Helvetica-Bold", LABEL_PT, inner[4]),
         f"{fit(row.place, 'Helvetica', FONT_PT, inner[5])}\n{row.where}",
-        _cell(row.port, "Helvetica-Bold", LABEL_PT, inner[6], PORT),
+        _token_cell(row.port, "Helvetica-Bold", LABEL_PT, inner[6], PORT, min_size=8.0),
         length if row.first else "",
-        fit(row.sku, "Helvetica", FONT_PT, inner[8]) if row.first else "",
+        _token_cell(row.sku, "Helvetica", FONT_PT, inner[8], SKU, min_size=6.5)
+        if row.first
+        else "",
     ]
 
 
