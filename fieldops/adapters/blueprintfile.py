@@ -34,7 +34,7 @@ from fieldops.core.blueprint import (
     Selector,
     check_name_pattern,
 )
-from fieldops.core.model import FACES, FRONT, MEDIA_CLASSES, DeviceType
+from fieldops.core.model import FACES, FRONT, MEDIA_CLASSES, OVERHEAD, DeviceType
 from fieldops.core.problems import DesignError, Problem, errors
 
 BLUEPRINT_FILE = "blueprint.yaml"
@@ -213,6 +213,7 @@ def parse_blueprint(data, file: str, problems: list[Problem], default_name: str 
                 position=_expr(d, "position", None),
                 step=_expr(d, "step", 0),
                 face=face or FRONT,
+                mounting=d.str("mounting", "", required=False, choices=(OVERHEAD,)) or "",
                 total=_expr(d, "total", None),
                 when=_expr(d, "when", 1),
                 source=d.source(),

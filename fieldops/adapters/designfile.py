@@ -27,6 +27,7 @@ from fieldops.core.model import (
     FACES,
     FRONT,
     MEDIA_CLASSES,
+    OVERHEAD,
     PROFILE_KINDS,
     Cable,
     CableTray,
@@ -432,6 +433,9 @@ def parse_devices(f: Fields, key: str = "devices") -> list[Device]:
             pos = d.int("position", None, required=False, low=-10_000, high=10_000)
         face = d.str("face", FRONT, required=False, choices=FACES)
         ports_face = d.str("ports_face", "", required=False, choices=("",) + FACES)
+        mounting = d.str("mounting", "", required=False, choices=(OVERHEAD,))
+        if mounting and pos is not None:
+            d.error("mounting", f"'{mounting}' is for a zero-U device: remove its position")
         dev = Device(
             name=name or "",
             device_type=dtype or "",
@@ -442,6 +446,7 @@ def parse_devices(f: Fields, key: str = "devices") -> list[Device]:
             asset_tag=d.str("asset_tag", "", required=False, max_len=64) or "",
             serial=d.str("serial", "", required=False, max_len=64) or "",
             ports_face=ports_face or "",
+            mounting=mounting or "",
             source=d.source(),
         )
         d.unknown()

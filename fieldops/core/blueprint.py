@@ -66,6 +66,7 @@ class DeviceTemplate:
     position: Expr | None = None  # lowest U of the first one; None = zero-U
     step: Expr = 0  # U between consecutive devices in a rack (negative stacks downwards)
     face: str = "front"
+    mounting: str = ""  # Device.mounting ("overhead": a zero-U device hung above the rack)
     total: Expr | None = None  # cap per scope instance (hall, pod or unit of the group)
     when: Expr = 1
     source: Source = NO_SOURCE
@@ -718,6 +719,8 @@ class _Expander:
                     if pos is not None:
                         d["position"] = pos + (n - 1) * step
                     d["face"] = t.face
+                    if t.mounting:
+                        d["mounting"] = t.mounting
                     d["role"] = t.role
                     out.append(d)
                     devs.append(

@@ -36,6 +36,7 @@ class MediaClass(StrEnum):
 
 FRONT, REAR = Face.FRONT, Face.REAR
 FACES = tuple(Face)
+OVERHEAD = "overhead"  # Device.mounting: hung above the rack (a busway tap-off box)
 
 U_MM = 44.45  # EIA-310 rack unit
 
@@ -342,6 +343,7 @@ class Device:
     asset_tag: str = ""
     serial: str = ""
     ports_face: str = ""  # which rack face the data ports are on; "" = derived
+    mounting: str = ""  # "" (in the rack) | "overhead": zero-U, hung above it (busway tap-off)
     source: Source = NO_SOURCE
 
 

@@ -61,8 +61,9 @@ from fieldops.core.cableplan import (
     ReachProblem,
 )
 from fieldops.core.capacity import TrayFill, vertex_positions
+from fieldops.core.feeds import OVERHEAD_SOURCE_MM
 from fieldops.core.labels import _clean, assign_cable_ids
-from fieldops.core.model import FRONT, REAR, U_MM, Design, Media
+from fieldops.core.model import FRONT, OVERHEAD, REAR, U_MM, Design, Media
 
 RACK_BASE_MM = 100  # bottom of U1 above the floor (plinth, castors)
 DROP_REACH_MM = 600  # a tray this close to a rack's footprint can drop into it
@@ -208,8 +209,14 @@ def _face_for(device, device_type, side: str) -> str:
 
 
 def port_height_mm(device, device_type, rack_top_mm: float) -> float:
-    """Height of a device's ports above the floor: mid-device, or mid-rack for zero-U."""
+    """Height of a device's ports above the floor: mid-device, or mid-rack for zero-U.
+
+    A device with ``mounting: overhead`` (a busway tap-off box) hangs above the rack: its
+    whips run from there, so a length taken from mid-rack would order them short.
+    """
     if device_type.u_height == 0 or device.position is None:
+        if device.mounting == OVERHEAD:
+            return rack_top_mm + OVERHEAD_SOURCE_MM
         return rack_top_mm / 2
     z = RACK_BASE_MM + (device.position - 1 + device_type.u_height / 2) * U_MM
     return min(max(z, 0.0), rack_top_mm)

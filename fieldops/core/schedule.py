@@ -92,7 +92,10 @@ def why_not(profile: RobotProfile, step: Step, crew: int = 1) -> str:
             (step.action or {}).get("max_elevation_mm", 0) if isinstance(step.action, dict) else 0
         )
         if high and high > reach_mm(profile):
-            return f"the route uses a tray at {high} mm, above {profile.name}'s reach ({reach_mm(profile):.0f} mm)"
+            where = "it is fitted" if step.kind == "mount_device" else "the route uses a tray"
+            return (
+                f"{where} at {high} mm, above {profile.name}'s reach ({reach_mm(profile):.0f} mm)"
+            )
     if crew > 1 and (profile.kind != TECHNICIAN or profile.count < crew):
         return f"needs {crew} technicians together; the team has {profile.count if profile.kind == TECHNICIAN else 0}"
     return ""

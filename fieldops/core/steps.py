@@ -12,6 +12,7 @@ Dependencies (``depends_on``)::
                 each mount also needs its own rails
     mount:D (+ mount:PDU) ──> power:<cord>        mount:A + mount:B ──> cable:<id>
     mount:D, its cords, its cables, the cords of its link peers ──> burnin:D
+    the cords into R's power shelves ──> burnin:D  (D on R's busbar: no cord of its own)
     rack:R, burn-in (or mount, cords, cables) of every device in R ──> verify:R
 
 The machine ``action`` of a step carries what a robot (and the capability check) needs: the
@@ -23,13 +24,17 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 
 from fieldops.core.cableplan import CablePlan, CableRun
+from fieldops.core.feeds import (
+    OVERHEAD_SOURCE_MM,
+    cords_into_shelves,
+    feed_name,
+)
 from fieldops.core.fluid import FLUID_CLASS, build_fluid_steps, cooling_check, liquid_cooled
-from fieldops.core.model import FRONT, REAR, Design, Device, DeviceType, RobotProfile
+from fieldops.core.model import FRONT, OVERHEAD, REAR, Design, Device, DeviceType, RobotProfile
 from fieldops.core.problems import DesignError, Problem
 from fieldops.core.schedule import RIG
 from fieldops.core.workorder import (
@@ -104,24 +109,6 @@ def standard_times(team: Iterable[RobotProfile]) -> dict[str, float]:
                     float(secs) if kind not in DEFAULT_TIMES_S else min(times[kind], float(secs))
                 )
     return times
-
-
-def feed_name(pdu: str, feed_leg: str = "") -> str:
-    """The A/B feed a PDU is on: its name's suffix (``pdu-a01-b`` -> ``B``), else the outlet's
-    NetBox ``feed_leg``, else ``""``.
-
-    NetBox's ``feed_leg`` is the phase leg of a three-phase PDU (A/B/C), so a name that states
-    the feed wins over it.
-
-    >>> feed_name("pdu-a01-b", "A")
-    'B'
-    >>> feed_name("PDU7", "C")
-    'C'
-    """
-    m = re.search(r"(?:^|[-_. ])(A|B)$", pdu.upper())
-    if m:
-        return m.group(1)
-    return (feed_leg or "").upper()
 
 
 def _deg(theta_rad: float) -> float:
@@ -227,6 +214,10 @@ def build_steps(
 
     loc = poses.loc
 
+    def overhead_mm(rack) -> int:
+        rt = fp.rack_types.get(rack.rack_type)
+        return (rt.outer_height_mm if rt else 2200) + OVERHEAD_SOURCE_MM
+
     steps: list[Step] = []
 
     # ------------------------------------------------------------ rack
@@ -318,7 +309,8 @@ def build_steps(
             w = dt.weight_kg
             weight = float(w or 0.0)
             heavy = weight > tech_payload > 0
-            robot_can = any(
+            overhead = dev.mounting == OVERHEAD  # above the rack's top: out of every lift's reach
+            robot_can = not overhead and any(
                 p.payload_kg >= weight
                 and (
                     dev.position is None
@@ -331,7 +323,13 @@ def build_steps(
             crew = TEAM_LIFT if heavy and not robot_can and not rig else 1
             deps = [prev] if dev.position is None else [prev, f"rails:{dev.name}"]
             what = f"{dev.name} ({dt.manufacturer} {dt.model}, {_fmt_kg(w)})".replace("( ", "(")
-            if dev.position is None:
+            if overhead:
+                text = (
+                    f"Rack {rack.name} ({lids[rack.name]}), {dev.face}: hang {what} on the busway above "
+                    f"the rack's {dev.face}, at the tap-off point marked for this rack, and tighten its "
+                    "clamps. Leave its breakers off: the electricians energise the busway."
+                )
+            elif dev.position is None:
                 text = f"Rack {rack.name} ({lids[rack.name]}), {dev.face}: fit zero-U {what} on the {dev.face} side rails, outlets facing the rack, and secure its brackets."
             else:
                 text = (
@@ -352,6 +350,8 @@ def build_steps(
                 text += " Its weight is not in the device type: check the box label before lifting."
             if dev.asset_tag:
                 text += f" Scan asset tag {dev.asset_tag} to confirm."
+            elif overhead:
+                text += " Tick the step when its clamps are tight."
             else:
                 text += " Tick the step when it is latched."
             steps.append(
@@ -377,6 +377,7 @@ def build_steps(
                         "face": dev.face,
                         "weight_kg": weight,
                         "asset_tag": dev.asset_tag,
+                        **({"max_elevation_mm": overhead_mm(rack)} if overhead else {}),
                     },
                     required_actions=(RIG,) if rig else ("mount_device",),
                     weight_kg=weight,
@@ -592,6 +593,7 @@ def build_steps(
 
     # ------------------------------------------------------------ burn-in
     burned: set[str] = set()
+    busbar_cords = cords_into_shelves(design.devices, types, cords_of)
     links_of = data_runs_by_device(data_runs)
     for dev in design.devices:
         dt = types.get(dev.device_type)
@@ -612,6 +614,8 @@ def build_steps(
             checks.insert(0, cooling_check(dev.name, dev.rack, leak))
         for peer in peers_of.get(dev.name, ()):
             deps.update(cords_of.get(peer, []))
+        if has_power and not cords_of.get(dev.name):  # fed by the rack's busbar, if it has one
+            deps.update(busbar_cords.get(dev.rack, ()))
         texts = [c.pop("text") for c in checks]  # the action keeps the rest of each check
         lines = [f"{i}. {t}" for i, t in enumerate(texts, 1)]
         steps.append(

@@ -22,6 +22,7 @@ import numpy as np
 import shapely
 from shapely.geometry import Polygon
 
+from fieldops.core.feeds import check_feeds, passes_power_on
 from fieldops.core.fluid import check_cooling
 from fieldops.core.model import (
     FLUID_PORT,
@@ -281,11 +282,6 @@ def check_elevations(design: Design, ctx: Context) -> Iterable[Problem]:
             )
 
 
-def _is_pdu(dt: DeviceType) -> bool:
-    """PDUs pass power through: their inlet draw is the rack's load, not extra load."""
-    return any(p.kind == "power-outlet" for p in dt.ports)
-
-
 def check_rack_budgets(design: Design, ctx: Context) -> Iterable[Problem]:
     """Sum device draw (allocated, else maximum) and weight per rack against its rack type.
 
@@ -307,7 +303,7 @@ def check_rack_budgets(design: Design, ctx: Context) -> Iterable[Problem]:
             dt = design.device_types.get(dev.device_type)
             if dt is None:
                 continue
-            if not _is_pdu(dt) and dt.is_powered:  # passive gear draws nothing
+            if not passes_power_on(dt) and dt.is_powered:  # passive gear draws nothing
                 draw = dt.max_draw_w
                 if draw is None:
                     if dt.u_height > 0:
@@ -643,6 +639,7 @@ RULES = (
     check_floor,
     check_tray_geometry,  # fieldops.core.trays: obstacles, racks, the hall wall, near misses
     check_cooling,  # fieldops.core.fluid: every liquid-cooled device's fluid ports have hoses
+    check_feeds,  # fieldops.core.feeds: one A/B feed's loss takes no device or busbar rack down
 )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,96 @@ def test_the_fluid_example_in_the_docs_plans(tmp_path):
     ids = {s["id"]: s for s in doc["steps"]}
     assert "leak:A01" in ids["burnin:ct-01"]["depends_on"]
     assert sum(s["kind"] == "connect_hose" for s in doc["steps"]) == 6
+
+
+def test_power_shelves_take_whips_from_two_feeds_measured_from_the_busway(planned):
+    """Each NVL72 shelf gets a 3-phase whip from a busway tap-off box hung 500 mm above the
+    48U rack (outer height round(48 x 44.45 + 200) = 2,334 mm): shelf b1's input at U1 sits at
+    100 + 0.5 x 44.45 = 122.2 mm, so its whip runs 2,834 - 122.2 = 2,711.8 mm down the rear."""
+    _, out, doc, steps = planned
+    rows = [
+        r for r in csv.DictReader((out / "cutsheet.csv").open()) if r["media"] == "power-whip-3p63a"
+    ]
+    assert len(rows) == 16 * 8
+    by_shelf = {r["a_device"]: r for r in rows}
+    rack = min(r["a_rack"] for r in rows).lower()
+    assert float(by_shelf[f"ps-{rack}-b1"]["route_mm"]) == pytest.approx(2711.8, abs=0.1)
+    # shelf t1 at U32: 100 + 31.5 x 44.45 = 1,500.2 mm
+    assert float(by_shelf[f"ps-{rack}-t1"]["route_mm"]) == pytest.approx(2834 - 1500.2, abs=0.1)
+    for r in rows:
+        assert int(r["ordered_mm"]) >= int(r["length_mm"]) > float(r["route_mm"])
+    # shelves alternate between the A and B boxes: 4 on each feed in every rack
+    feeds = {}
+    for s in doc["steps"]:
+        if s["kind"] == "connect_power" and s["action"]["pdu"].startswith("tap-"):
+            feeds.setdefault(s["location"]["rack"], []).append(s["action"]["feed"])
+    assert len(feeds) == 16 and all(sorted(f) == list("AAAABBBB") for f in feeds.values())
+    assert "PWR-WHIP-3P63A-" in (out / "bom.csv").read_text()
+
+
+def test_a_busbar_tray_powers_on_only_after_every_whip_of_its_rack(planned):
+    _, _, doc, steps = planned
+    whips = {}
+    for s in doc["steps"]:
+        if s["kind"] == "connect_power" and s["action"]["pdu"].startswith("tap-"):
+            whips.setdefault(s["location"]["rack"], set()).add(s["id"])
+    burnins = [s for s in doc["steps"] if s["id"].startswith(("burnin:ct-", "burnin:nvs-"))]
+    assert burnins
+    for s in burnins:
+        rack_whips = whips[s["location"]["rack"]]
+        assert rack_whips <= set(s["depends_on"]), s["id"]
+        assert s["start_s"] >= max(steps[w]["end_s"] for w in rack_whips)
+
+
+def test_tap_off_boxes_are_hung_on_the_busway_by_a_person_not_a_lift_robot(planned):
+    _, _, doc, steps = planned
+    robots = {m["name"] for m in doc["team"] if m["kind"] == "robot"}
+    mount = steps[min(i for i in steps if i.startswith("mount:tap-") and i.endswith("-a"))]
+    name = mount["action"]["device"]
+    assert f"hang {name}" in mount["instruction"] and "on the busway above" in mount["instruction"]
+    assert mount["action"]["max_elevation_mm"] == 2834
+    taps = [s for s in doc["steps"] if s["id"].startswith("mount:tap-")]
+    assert len(taps) == 32 and not {s["assignee"] for s in taps} & robots
+
+
+def test_validate_names_a_rack_left_on_one_feed_and_strict_refuses_it(planned, tmp_path):
+    """Box b of one rack re-fed from feed A (renamed ``…-a2-a``): all 8 shelves on feed A."""
+    import shutil
+
+    copy = tmp_path / "d"
+    shutil.copytree(planned[0], copy)
+    rack = min(
+        line.split("tap-")[1].split("-b")[0]
+        for line in (copy / "connections.yaml").read_text().splitlines()
+        if "-b:out1" in line and "tap-" in line
+    )
+    for name in ("elevations.yaml", "connections.yaml"):
+        f = copy / name
+        f.write_text(f.read_text().replace(f"tap-{rack}-b", f"tap-{rack}-a2-a"))
+    plain = subprocess.run(
+        [sys.executable, "-m", "fieldops", "validate", str(copy)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    strict = subprocess.run(
+        [sys.executable, "-m", "fieldops", "validate", "--strict", str(copy)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    msg = (
+        f"warning: rack '{rack.upper()}': all 8 power shelves are on feed A; losing feed A powers "
+        "the rack down (spread them over feeds A and B)"
+    )
+    assert plain.returncode == 0 and msg in plain.stdout, plain.stdout[-2000:]
+    assert strict.returncode == 2 and msg in strict.stdout
+    assert (
+        "feed"
+        not in subprocess.run(
+            [sys.executable, "-m", "fieldops", "validate", str(planned[0])],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+    )

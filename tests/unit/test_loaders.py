@@ -129,6 +129,14 @@ def test_absurd_rack_type_numbers(tmp_path, field, expected):
             ("devices[3]", "missing required field 'device_type'"),
         ),
         ("[srv3, test-server-1u]", ("devices[3]", "expected a mapping, got a list")),
+        (
+            "{name: srv3, device_type: test-server-1u, rack: R01, position: 20, mounting: overhead}",
+            ("devices[3].mounting", "'overhead' is for a zero-U device: remove its position"),
+        ),
+        (
+            "{name: srv3, device_type: test-server-1u, rack: R01, position: 20, mounting: roof}",
+            ("devices[3].mounting", "'roof' is not one of: overhead"),
+        ),
     ],
 )
 def test_device_field_errors(tmp_path, device, expected):
