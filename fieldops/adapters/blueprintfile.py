@@ -288,7 +288,7 @@ def _layout(f: Fields, problems: list[Problem]) -> Layout:
             ("u_height", 1, 100, 42),
         ):
             d[key] = rt.int(key, default, required=False, low=low, high=high)
-        for key, high in (("max_kw", 10_000), ("max_kg", 100_000)):
+        for key, high in (("max_kw", 10_000), ("max_kg", 100_000), ("weight_kg", 100_000)):
             v = rt.number(key, None, required=False, low=0, high=high)
             if v is not None:
                 d[key] = v
@@ -327,6 +327,9 @@ def _layout(f: Fields, problems: list[Problem]) -> Layout:
         fluid_route_width_mm=lf.int(
             "fluid_route_width_mm", 300, required=False, low=50, high=3_000
         ),
+        floor_load_kg_m2=lf.number("floor_load_kg_m2", 0.0, required=False, low=0, high=1e6),
+        dock_width_mm=lf.int("dock_width_mm", 0, required=False, low=0, high=20_000),
+        dock_height_mm=lf.int("dock_height_mm", 0, required=False, low=0, high=20_000),
     )
     lf.unknown()
     return layout

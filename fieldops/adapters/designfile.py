@@ -109,9 +109,13 @@ def parse_floorplan(data, file: str, problems: list[Problem], path: str = "") ->
         name = w.str("name", max_len=64)
         kind = w.str("kind", "staging", required=False, choices=("door", "staging", "dock"))
         pos = w.point("position")
+        opening = {
+            k: w.int(k, 0, required=False, low=0, high=20_000) or 0
+            for k in ("width_mm", "height_mm")
+        }
         w.unknown()
         if name and pos:
-            waypoints.append(Waypoint(name, kind, pos, w.source()))
+            waypoints.append(Waypoint(name, kind, pos, w.source(), **opening))
     trays = []
     for t in f.each("trays", max_items=100_000):
         name = t.str("name", max_len=64)
@@ -139,6 +143,7 @@ def parse_floorplan(data, file: str, problems: list[Problem], path: str = "") ->
             max_kg=rt.number("max_kg", 0.0, required=False, low=0, high=100_000),
             height_mm=rt.int("height_mm", 0, required=False, low=0, high=10_000),
             source=rt.source(),
+            weight_kg=rt.number("weight_kg", 0.0, required=False, low=0, high=100_000),
         )
         rt.unknown()
         if slug:
@@ -161,6 +166,7 @@ def parse_floorplan(data, file: str, problems: list[Problem], path: str = "") ->
     for row in f.each("rows", max_items=10_000):
         racks.extend(_expand_row(row, rack_types, room=MAX_RACKS - len(racks)))
     tray_rules = parse_tray_rules(f)
+    floor_load = f.number("floor_load_kg_m2", 0.0, required=False, low=0, high=1_000_000)
     f.unknown()
     return FloorPlan(
         name=hall,
@@ -173,6 +179,7 @@ def parse_floorplan(data, file: str, problems: list[Problem], path: str = "") ->
         racks=tuple(racks),
         source=f.source(),
         tray_rules=tray_rules,
+        floor_load_kg_m2=floor_load or 0.0,
     )
 
 

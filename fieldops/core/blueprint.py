@@ -135,6 +135,10 @@ class Layout:
     # fluid routes (coolant piping) along the trays' paths at their own elevation; 0: none
     fluid_route_elevation_mm: int = 0
     fluid_route_width_mm: int = 300
+    # delivery (docs/liquid.md#delivery-from-the-dock): 0 = not checked
+    floor_load_kg_m2: float = 0.0
+    dock_width_mm: int = 0
+    dock_height_mm: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -637,12 +641,16 @@ class _Expander:
                     "name": "DOCK",
                     "kind": "dock",
                     "position": [hall_w - wall // 2, hall_h - wall // 2],
+                    **({"width_mm": lay.dock_width_mm} if lay.dock_width_mm else {}),
+                    **({"height_mm": lay.dock_height_mm} if lay.dock_height_mm else {}),
                 },
             ],
             "trays": trays,
             "rack_types": [dict(rack_types[k]) for k in rack_types],
             "racks": racks,
         }
+        if lay.floor_load_kg_m2:
+            fp["floor_load_kg_m2"] = lay.floor_load_kg_m2
         return fp, placed
 
     def _devices(self, placed):

@@ -22,6 +22,7 @@ import math
 from collections.abc import Sequence
 
 from fieldops.core.cableplan import CablePlan
+from fieldops.core.delivery import delivery_problems
 from fieldops.core.model import Design, RobotProfile
 from fieldops.core.problems import DesignError, Problem, sort_key
 from fieldops.core.schedule import _cap, build_team, capability
@@ -66,6 +67,7 @@ def check_team(
         return exc.problems
     problems = _cap(capability(steps, team)[1])
     problems += walking_problems(design, steps, walk)
+    problems += delivery_problems(design, steps)
     return sorted(problems, key=sort_key)
 
 

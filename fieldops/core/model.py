@@ -123,6 +123,8 @@ class Waypoint:
     kind: str  # door | staging | dock
     position: Point2
     source: Source = NO_SOURCE
+    width_mm: int = 0  # a door's (or the dock door's) clear opening; 0 = not checked
+    height_mm: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +200,7 @@ class RackType:
     max_kg: float = 0.0
     height_mm: int = 0  # 0: derived from u_height
     source: Source = NO_SOURCE
+    weight_kg: float = 0.0  # the empty rack, as delivered (NetBox RackType.weight)
 
     @property
     def outer_height_mm(self) -> int:
@@ -250,6 +253,7 @@ class FloorPlan:
     racks: tuple[Rack, ...] = ()
     source: Source = NO_SOURCE
     tray_rules: TrayRules = TrayRules()
+    floor_load_kg_m2: float = 0.0  # what a floor tile carries, spread; 0 = not checked
 
     def rack(self, name: str) -> Rack | None:
         return self._rack_index.get(name)

@@ -28,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from fieldops.core.cableplan import CablePlan, CableRun
+from fieldops.core.delivery import Deliveries
 from fieldops.core.feeds import (
     OVERHEAD_SOURCE_MM,
     cords_into_shelves,
@@ -221,9 +222,11 @@ def build_steps(
     steps: list[Step] = []
 
     # ------------------------------------------------------------ rack
+    deliveries = Deliveries(design)
     for rack in fp.racks:
         rt = fp.rack_types.get(rack.rack_type)
         sid = f"rack:{rack.name}"
+        delivery = deliveries.rack(rack, rt.weight_kg if rt else 0.0)
         where = loc(rack.name, FRONT, None, sid)
         nx, ny = rack.front_normal()
         size = f"{rt.width_mm} x {rt.depth_mm} mm, {rt.u_height}U" if rt else rack.rack_type
@@ -239,6 +242,7 @@ def build_steps(
                     f"facing {_facing(math.atan2(ny, nx))} ({rack.rotation_deg:g} deg). Lower the levelling feet until the "
                     f"castors are off the floor and the bubble level reads true front-to-back and side-to-side. "
                     f"Bay it to its neighbours, bond it to the earth bar with the green/yellow lead, then tick the step."
+                    + (delivery.text(fp.grid) if delivery else "")
                 ),
                 location=where,
                 confirm=CONFIRM_MANUAL,
@@ -250,6 +254,7 @@ def build_steps(
                     "x_mm": int(rack.position[0]),
                     "y_mm": int(rack.position[1]),
                     "rotation_deg": float(rack.rotation_deg),
+                    **({"delivery": delivery.action()} if delivery else {}),
                 },
                 required_actions=("place_rack",),
                 group=f"rack:{rack.name}",
@@ -336,6 +341,7 @@ def build_steps(
                     f"Rack {rack.name} ({lids[rack.name]}), {dev.face}: slide {what} onto its rails at "
                     f"{_u_text(dev.position, dt.u_height)} from the {dev.face}, latch it and fit the retaining screws."
                 )
+            carried = deliveries.rack(rack, weight, item=dev.name) if rig else None
             if rig:
                 text += (
                     f" RIGGING: {weight:g} kg is over a two-person lift ({TEAM_LIFT} x {tech_payload:g} kg)"
@@ -378,6 +384,7 @@ def build_steps(
                         "weight_kg": weight,
                         "asset_tag": dev.asset_tag,
                         **({"max_elevation_mm": overhead_mm(rack)} if overhead else {}),
+                        **({"delivery": carried.action()} if carried else {}),
                     },
                     required_actions=(RIG,) if rig else ("mount_device",),
                     weight_kg=weight,

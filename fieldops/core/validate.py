@@ -22,6 +22,7 @@ import numpy as np
 import shapely
 from shapely.geometry import Polygon
 
+from fieldops.core.delivery import check_floor_load
 from fieldops.core.feeds import check_feeds, passes_power_on
 from fieldops.core.fluid import check_cooling
 from fieldops.core.model import (
@@ -640,6 +641,7 @@ RULES = (
     check_tray_geometry,  # fieldops.core.trays: obstacles, racks, the hall wall, near misses
     check_cooling,  # fieldops.core.fluid: every liquid-cooled device's fluid ports have hoses
     check_feeds,  # fieldops.core.feeds: one A/B feed's loss takes no device or busbar rack down
+    check_floor_load,  # fieldops.core.delivery: each rack installed within the floor's rating
 )
 
 

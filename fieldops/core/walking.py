@@ -69,54 +69,8 @@ class WalkGraph:
             raise ValueError("clearance_mm must be 0 or more")
         self.design = design
         self.clearance_mm = int(clearance_mm)
-        self.warnings: list[str] = []
+        self.walkable, hall, self.warnings = walkable_floor(design, self.clearance_mm)
         fp = design.floorplan
-        half = self.clearance_mm / 2
-        hall = Polygon(fp.outline) if len(fp.outline) >= 3 else Polygon()
-        if hall.is_empty or not hall.is_valid or hall.area <= 0:
-            reason = shapely.is_valid_reason(hall) if not hall.is_empty else "fewer than 3 points"
-            raise WalkError(
-                [
-                    Problem.at(
-                        fp.source,
-                        f"hall outline is not a simple polygon ({reason}); cannot walk on it",
-                        path="outline",
-                    )
-                ]
-            )
-        blockers = []
-        for rack in fp.racks:
-            rt = fp.rack_types.get(rack.rack_type)
-            if rt is not None:
-                blockers.append(Polygon(rack.footprint(rt)))
-        for obs in fp.obstacles:
-            poly = Polygon(obs.polygon) if len(obs.polygon) >= 3 else Polygon()
-            if not poly.is_valid:
-                self.warnings.append(
-                    f"obstacle '{obs.name}' is not a simple polygon; using its repaired shape"
-                )
-                poly = shapely.make_valid(poly)
-            if poly.is_empty or poly.area <= 0:
-                self.warnings.append(f"obstacle '{obs.name}' has no area; ignored for walking")
-                continue
-            blockers.append(poly)
-        inflated = (
-            unary_union([b.buffer(half, join_style="mitre") for b in blockers])
-            if blockers
-            else Polygon()
-        )
-        inner = hall.buffer(-half, join_style="mitre") if half else hall
-        self.walkable = inner.difference(inflated) if not inflated.is_empty else inner
-        if self.walkable.is_empty:
-            raise WalkError(
-                [
-                    Problem.at(
-                        fp.source,
-                        f"no walkable floor left with a {self.clearance_mm} mm clearance",
-                        path="outline",
-                    )
-                ]
-            )
         minx, miny, maxx, maxy = hall.bounds
         pad = self.clearance_mm + 1000
         frame = box(minx - pad, miny - pad, maxx + pad, maxy + pad)
@@ -438,6 +392,8 @@ class WalkGraph:
     def covers(self, polyline, tolerance_mm: float = TOLERANCE_MM) -> bool:
         """Whether a walking polyline stays on the walkable floor (within a tolerance)."""
         line = LineString(polyline) if len(polyline) > 1 else Point(polyline[0])
+        if tolerance_mm == TOLERANCE_MM:
+            return bool(self._covers.covers(line))  # built once, prepared
         return bool(self.walkable.buffer(tolerance_mm, join_style="mitre").covers(line))
 
     def _unreachable(self, a: XY, b: XY) -> WalkError:
@@ -451,6 +407,61 @@ class WalkGraph:
                 )
             ]
         )
+
+
+def walkable_floor(design: Design, clearance_mm: int):
+    """``(walkable, hall, warnings)``: where the centre of a walker ``clearance_mm`` wide can
+    be — the hall minus rack footprints and obstacles, shrunk by half the clearance. Raises
+    :class:`WalkError` when the outline is unusable or nothing is left."""
+    warnings: list[str] = []
+    fp = design.floorplan
+    half = clearance_mm / 2
+    hall = Polygon(fp.outline) if len(fp.outline) >= 3 else Polygon()
+    if hall.is_empty or not hall.is_valid or hall.area <= 0:
+        reason = shapely.is_valid_reason(hall) if not hall.is_empty else "fewer than 3 points"
+        raise WalkError(
+            [
+                Problem.at(
+                    fp.source,
+                    f"hall outline is not a simple polygon ({reason}); cannot walk on it",
+                    path="outline",
+                )
+            ]
+        )
+    blockers = []
+    for rack in fp.racks:
+        rt = fp.rack_types.get(rack.rack_type)
+        if rt is not None:
+            blockers.append(Polygon(rack.footprint(rt)))
+    for obs in fp.obstacles:
+        poly = Polygon(obs.polygon) if len(obs.polygon) >= 3 else Polygon()
+        if not poly.is_valid:
+            warnings.append(
+                f"obstacle '{obs.name}' is not a simple polygon; using its repaired shape"
+            )
+            poly = shapely.make_valid(poly)
+        if poly.is_empty or poly.area <= 0:
+            warnings.append(f"obstacle '{obs.name}' has no area; ignored for walking")
+            continue
+        blockers.append(poly)
+    inflated = (
+        unary_union([b.buffer(half, join_style="mitre") for b in blockers])
+        if blockers
+        else Polygon()
+    )
+    inner = hall.buffer(-half, join_style="mitre") if half else hall
+    walkable = inner.difference(inflated) if not inflated.is_empty else inner
+    if walkable.is_empty:
+        raise WalkError(
+            [
+                Problem.at(
+                    fp.source,
+                    f"no walkable floor left with a {clearance_mm} mm clearance",
+                    path="outline",
+                )
+            ]
+        )
+    return walkable, hall, warnings
 
 
 def robot_clearance_mm(width_mm: int, margin_mm: int = ROBOT_MARGIN_MM) -> int:

@@ -259,3 +259,46 @@ def test_validate_names_a_rack_left_on_one_feed_and_strict_refuses_it(planned, t
             check=False,
         ).stdout
     )
+
+
+def test_racks_and_the_rigged_cdu_carry_their_way_from_the_dock(planned):
+    _, _, doc, steps = planned
+    racks = [s for s in doc["steps"] if s["kind"] == "place_rack"]
+    assert racks and all(s["action"]["delivery"]["problems"] == [] for s in racks)
+    for s in racks:
+        d = s["action"]["delivery"]
+        assert d["from"] == "DOCK" and len(d["path"]) >= 2 and d["length_mm"] > 0
+        assert f"Bring it from DOCK ({d['length_mm'] / 1000:,.0f} m): 1B-" in s["instruction"]
+    cdu = next(s for s in doc["steps"] if s["id"].startswith("mount:cdu-"))
+    rack = steps[f"rack:{cdu['location']['rack']}"]
+    assert cdu["action"]["delivery"]["weight_kg"] == 900
+    assert cdu["action"]["delivery"]["path"] == rack["action"]["delivery"]["path"]
+
+
+def test_a_dock_door_too_low_for_the_racks_stops_validate_and_plan_alike(planned, tmp_path):
+    import shutil
+
+    copy = tmp_path / "d"
+    shutil.copytree(planned[0], copy)
+    fp = copy / "floorplan.yaml"
+    fp.write_text(fp.read_text().replace("height_mm: 2700}", "height_mm: 2400}"))
+    validate_out = subprocess.run(
+        [sys.executable, "-m", "fieldops", "validate", str(copy)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    plan_out = subprocess.run(
+        [sys.executable, "-m", "fieldops", "plan", str(copy), "-o", str(tmp_path / "p")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    msg = (
+        "rack 'A05' (2,334 mm tall, 2,434 mm on its mover) does not pass under dock 'DOCK' "
+        "(2,400 mm)"
+    )
+    assert validate_out.returncode == 2 and msg in validate_out.stdout, validate_out.stdout[-3000:]
+    assert plan_out.returncode == 2 and msg in plan_out.stdout + plan_out.stderr
+    assert not (tmp_path / "p" / "workorders.json").exists()
+    # the 42U CDU racks (2,067 mm, 2,167 mm on their mover) still pass
+    cdu_racks = {
+        s["location"]["rack"] for s in planned[2]["steps"] if s["id"].startswith("mount:cdu-")
+    }
+    assert cdu_racks and not any(f"rack '{r}' (" in validate_out.stdout for r in cdu_racks)
