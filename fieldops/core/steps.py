@@ -365,7 +365,9 @@ def build_steps(
                     id=sid,
                     phase="stack",
                     kind="mount_device",
-                    title=f"Mount {dev.name} at {_u_text(dev.position, dt.u_height)} in {rack.name}",
+                    title=f"Mount {dev.name} on the busway above {rack.name}"
+                    if overhead
+                    else f"Mount {dev.name} at {_u_text(dev.position, dt.u_height)} in {rack.name}",
                     instruction=text,
                     location=loc(rack.name, dev.face, dev.position, sid),
                     confirm=CONFIRM_SCAN_ASSET if dev.asset_tag else CONFIRM_MANUAL,

@@ -213,6 +213,7 @@ def test_tap_off_boxes_are_hung_on_the_busway_by_a_person_not_a_lift_robot(plann
     mount = steps[min(i for i in steps if i.startswith("mount:tap-") and i.endswith("-a"))]
     name = mount["action"]["device"]
     assert f"hang {name}" in mount["instruction"] and "on the busway above" in mount["instruction"]
+    assert mount["title"] == f"Mount {name} on the busway above {mount['location']['rack']}"
     assert mount["action"]["max_elevation_mm"] == 2834
     taps = [s for s in doc["steps"] if s["id"].startswith("mount:tap-")]
     assert len(taps) == 32 and not {s["assignee"] for s in taps} & robots

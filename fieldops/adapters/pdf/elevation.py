@@ -7,7 +7,7 @@ from reportlab.lib import colors
 from reportlab.platypus import Flowable
 
 from fieldops.adapters.pdf.text import fit
-from fieldops.core.model import FRONT, REAR, U_MM
+from fieldops.core.model import FRONT, OVERHEAD, REAR, U_MM
 
 MM = 72 / 25.4
 HIGHLIGHT = colors.Color(1.0, 0.85, 0.2)
@@ -150,7 +150,12 @@ class RackElevation(Flowable):
         if self.zero_u:
             c.setFont("Helvetica", 7)
             c.setFillColor(colors.black)
-            lines = [f"0U: {d.name} ({d.face}, {d.device_type})" for d in self.zero_u]
+            lines = [
+                f"above: {d.name} (busway, {d.face}, {d.device_type})"
+                if d.mounting == OVERHEAD
+                else f"0U: {d.name} ({d.face}, {d.device_type})"
+                for d in self.zero_u
+            ]
             if len(lines) > 6:
                 lines = lines[:5] + [f"... and {len(lines) - 5} more zero-U devices"]
             for k, line in enumerate(lines):
