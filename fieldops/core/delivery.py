@@ -33,7 +33,7 @@ from shapely.ops import nearest_points
 
 from fieldops.core.model import FRONT, Design, Rack
 from fieldops.core.problems import ERROR, Problem
-from fieldops.core.walking import WalkError, WalkGraph, walkable_floor
+from fieldops.core.walking import FootprintWalks, WalkError, WalkGraph, walkable_floor
 
 DELIVERY_MARGIN_MM = 100  # each side of a load on a mover: handles, steering error
 DOOR_SLACK_MM = 50  # each side of a load passing a door
@@ -86,7 +86,7 @@ class Deliveries:
         fp = design.floorplan
         docks = sorted((w for w in fp.waypoints if w.kind == "dock"), key=lambda w: w.name)
         self.dock = docks[0] if docks else None
-        self._lanes: dict[int, WalkGraph | WalkError] = {}
+        self._lanes = FootprintWalks(design, margin_mm=DELIVERY_MARGIN_MM)
         self._turns: dict[int, object] = {}
         self._routes: dict[str, tuple[tuple[XY, ...], float, tuple[str, ...]]] = {}
 
@@ -120,7 +120,7 @@ class Deliveries:
         lane = narrow + 2 * DELIVERY_MARGIN_MM
         dock = (float(self.dock.position[0]), float(self.dock.position[1]))
         try:
-            graph = self._lane(lane)
+            graph = self._lanes.graph(narrow)  # narrow + 2 x the margin
         except WalkError:
             return (), 0.0, (f"{{what}} cannot be brought in: no floor is {lane} mm wide",)
         problems = []
@@ -154,18 +154,6 @@ class Deliveries:
             )
         problems += self._doors(path, narrow, rt.outer_height_mm)
         return tuple(path), float(length), tuple(problems)
-
-    def _lane(self, clearance: int) -> WalkGraph:
-        hit = self._lanes.get(clearance)
-        if hit is None:
-            try:
-                hit = WalkGraph(self.design, clearance_mm=clearance)
-            except WalkError as exc:
-                hit = exc
-            self._lanes[clearance] = hit
-        if isinstance(hit, WalkError):
-            raise hit
-        return hit
 
     def _turn_in(self, rack: Rack, rt, graph: WalkGraph, lane: int) -> XY | None:
         """The point nearest the rack's front, on the line out from it, where the rack can

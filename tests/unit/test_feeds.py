@@ -21,41 +21,31 @@ from fieldops.core.model import (
 )
 from fieldops.core.validate import validate
 
-TAP = DeviceType(
-    "Generic",
-    "tap-off",
-    "tap",
-    u_height=0,
-    ports=tuple(PortTemplate(f"out{i}", "power-outlet") for i in range(1, 9)),
-)
-SHELF = DeviceType(
-    "Generic",
+
+def _outlets(prefix: str) -> tuple[PortTemplate, ...]:
+    return tuple(PortTemplate(f"{prefix}{i}", "power-outlet") for i in range(1, 9))
+
+
+TAP = DeviceType("Generic", "tap", "tap", u_height=0, ports=_outlets("out"))
+
+
+def _type(slug: str, *ports: PortTemplate, u_height: float = 1.0) -> DeviceType:
+    return DeviceType("Generic", slug, slug, u_height=u_height, ports=ports)
+
+
+SHELF = _type(
     "shelf",
-    "shelf",
-    ports=(
-        PortTemplate("ac-in", "power-port", maximum_draw_w=33000),
-        PortTemplate("busbar", "power-outlet"),
-    ),
+    PortTemplate("ac-in", "power-port", maximum_draw_w=33000),
+    PortTemplate("busbar", "power-outlet"),
 )
-TRAY = DeviceType(
-    "Generic", "tray", "tray", ports=(PortTemplate("busbar", "power-port", allocated_draw_w=7000),)
-)
-SERVER = DeviceType(
-    "Generic",
+TRAY = _type("tray", PortTemplate("busbar", "power-port", allocated_draw_w=7000))
+SERVER = _type(
     "server",
-    "server",
-    ports=(
-        PortTemplate("PSU1", "power-port", allocated_draw_w=500),
-        PortTemplate("PSU2", "power-port", allocated_draw_w=500),
-    ),
+    PortTemplate("PSU1", "power-port", allocated_draw_w=500),
+    PortTemplate("PSU2", "power-port", allocated_draw_w=500),
 )
 PDU = DeviceType(
-    "Generic",
-    "pdu",
-    "pdu",
-    u_height=0,
-    ports=(PortTemplate("in", "power-port"),)
-    + tuple(PortTemplate(f"o{i}", "power-outlet") for i in range(1, 9)),
+    "Generic", "pdu", "pdu", u_height=0, ports=(PortTemplate("in", "power-port"), *_outlets("o"))
 )
 
 
