@@ -84,6 +84,10 @@ def parse_fluid(data, file: str, problems: list[Problem]) -> FluidSide:
         max_drop_kpa=t.number("max_drop_kpa", 10.0, required=False, low=0, high=1_000),
         max_leaks=t.int("max_leaks", 0, required=False, low=0, high=100),
         source=t.source(),
+        min_flow_lpm=t.number("min_flow_lpm", 0.0, required=False, low=0, high=100_000),
+        max_supply_c=t.number("max_supply_c", 45.0, required=False, low=-50, high=150),
+        max_return_c=t.number("max_return_c", 65.0, required=False, low=-50, high=150),
+        max_rise_k=t.number("max_rise_k", 20.0, required=False, low=0, high=200),
     )
     t.unknown()
     f.unknown()

@@ -51,6 +51,12 @@ def passes_power_on(dt: DeviceType) -> bool:
 OVERHEAD_SOURCE_MM = 500  # a busway tap-off box hangs about this far above the rack's top
 
 
+def overhead_mm(floorplan, rack) -> int:
+    """How high a busway tap-off box above ``rack`` hangs (its outlets, the work)."""
+    rt = floorplan.rack_types.get(rack.rack_type)
+    return (rt.outer_height_mm if rt else 2200) + OVERHEAD_SOURCE_MM
+
+
 def cords_into_shelves(devices, types, cords_of) -> dict[str, list[str]]:
     """Per rack, the cords into its power shelves (devices that take a cord and pass power
     on): a device with no cord of its own is powered through them (an NVL72 tray on the DC

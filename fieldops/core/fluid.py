@@ -28,7 +28,8 @@ from fieldops.core.workorder import CONFIRM_MANUAL, CONFIRM_SCAN_LABEL, Part, St
 FLUID_CLASS = "fluid"
 HOSE, FILL, PRESSURE, LEAK = "connect_hose", "fill_bleed", "pressure_test", "leak_check"
 FLUID_KINDS = (HOSE, FILL, PRESSURE, LEAK)
-READING_KINDS = (PRESSURE, LEAK)
+POWER_ON = "burnin_check"  # a liquid-cooled device's burn-in: flow and temperatures at power-on
+READING_KINDS = (PRESSURE, LEAK, POWER_ON)
 MAX_READING = 1e9
 
 
@@ -49,6 +50,27 @@ def pressure_readings(rules: FluidRules) -> dict:
                 "unit": "kPa",
                 "of": ["start_kpa", "end_kpa"],
                 "max": rules.max_drop_kpa,
+            }
+        ],
+    }
+
+
+def power_on_readings(rules: FluidRules) -> dict:
+    """What the CDU shows at a liquid-cooled device's first power-on: flow, supply and return
+    temperatures, and the rise across the rack, each with the design's rule."""
+    return {
+        "readings": [
+            Reading("flow_lpm", "Coolant flow at the CDU", "L/min", rules.min_flow_lpm).to_dict(),
+            Reading("supply_c", "Supply temperature", "°C", None, rules.max_supply_c).to_dict(),
+            Reading("return_c", "Return temperature", "°C", None, rules.max_return_c).to_dict(),
+        ],
+        "limits": [
+            {
+                "name": "rise_k",
+                "label": "temperature rise (return - supply)",
+                "unit": "K",
+                "of": ["return_c", "supply_c"],
+                "max": rules.max_rise_k,
             }
         ],
     }
@@ -309,7 +331,8 @@ def cooling_check(device: str, rack: str, leak_step: str) -> dict:
         "leak_test": leak_step,
         "text": (
             f"Before power-on: {leak_step} is passed. At power-on, read rack {rack}'s coolant flow and supply and "
-            f"return temperatures on the CDU, and {device}'s cold-plate temperatures on its BMC; record them. "
+            f"return temperatures on the CDU and enter them below (a reading outside its rule blocks the step), "
+            f"and check {device}'s cold-plate temperatures on its BMC. "
             "Power it off at once if the return temperature climbs without flow."
         ),
     }

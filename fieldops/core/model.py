@@ -459,6 +459,11 @@ class FluidRules:
     max_drop_kpa: float = 10.0  # the largest pressure drop over the hold that passes
     max_leaks: int = 0  # wet joints a leak check may find and still pass
     source: Source = NO_SOURCE
+    # first power-on of a liquid-cooled device, read on the CDU (0 flow: only recorded)
+    min_flow_lpm: float = 0.0  # the rack loop's coolant flow
+    max_supply_c: float = 45.0  # ASHRAE W45: the warmest supply water class
+    max_return_c: float = 65.0
+    max_rise_k: float = 20.0  # return minus supply
 
 
 @dataclass(frozen=True)  # no slots: cached_property keeps the name indexes

@@ -29,12 +29,14 @@ from collections.abc import Iterable
 
 from fieldops.core.cableplan import CablePlan, CableRun
 from fieldops.core.delivery import Deliveries
-from fieldops.core.feeds import (
-    OVERHEAD_SOURCE_MM,
-    cords_into_shelves,
-    feed_name,
+from fieldops.core.feeds import cords_into_shelves, feed_name, overhead_mm
+from fieldops.core.fluid import (
+    FLUID_CLASS,
+    build_fluid_steps,
+    cooling_check,
+    liquid_cooled,
+    power_on_readings,
 )
-from fieldops.core.fluid import FLUID_CLASS, build_fluid_steps, cooling_check, liquid_cooled
 from fieldops.core.model import FRONT, OVERHEAD, REAR, Design, Device, DeviceType, RobotProfile
 from fieldops.core.problems import DesignError, Problem
 from fieldops.core.schedule import RIG
@@ -215,10 +217,6 @@ def build_steps(
 
     loc = poses.loc
 
-    def overhead_mm(rack) -> int:
-        rt = fp.rack_types.get(rack.rack_type)
-        return (rt.outer_height_mm if rt else 2200) + OVERHEAD_SOURCE_MM
-
     steps: list[Step] = []
 
     # ------------------------------------------------------------ rack
@@ -385,7 +383,7 @@ def build_steps(
                         "face": dev.face,
                         "weight_kg": weight,
                         "asset_tag": dev.asset_tag,
-                        **({"max_elevation_mm": overhead_mm(rack)} if overhead else {}),
+                        **({"max_elevation_mm": overhead_mm(fp, rack)} if overhead else {}),
                         **({"delivery": carried.action()} if carried else {}),
                     },
                     required_actions=(RIG,) if rig else ("mount_device",),
@@ -647,6 +645,7 @@ def build_steps(
                     "device": dev.name,
                     "role": dev.role,
                     "checks": checks,
+                    **(power_on_readings(design.fluid) if leak else {}),
                 },
                 required_actions=("burnin_check",),
                 group=f"burnin:{dev.rack}",

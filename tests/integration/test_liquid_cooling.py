@@ -65,6 +65,9 @@ def test_no_liquid_cooled_device_powers_on_before_its_racks_leak_test(planned):
         leak = steps[f"leak:{s['location']['rack']}"]
         assert leak["id"] in s["depends_on"] and s["start_s"] >= leak["end_s"]
         assert s["action"]["checks"][0]["check"] == "coolant_flow"
+        # and the first power-on is read on the CDU, with fluid.yaml's rules
+        flow, supply, ret = s["action"]["readings"]
+        assert (flow["name"], flow["min"], supply["max"], ret["max"]) == ("flow_lpm", 150, 45, 65)
     for rack in {s["location"]["rack"] for s in burnins}:
         fill = steps[f"fill:{rack}"]
         assert steps[f"pressure:{rack}"]["depends_on"] == [fill["id"]]

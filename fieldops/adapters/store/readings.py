@@ -1,6 +1,7 @@
-"""Loop test readings at confirmation: a pressure or leak test step is confirmed only with
-readings that pass its rule; a failing reading opens a problem on the step instead (it blocks
-the step, so every burn-in behind the rack's leak test stays blocked). No own table: passing
+"""Readings at confirmation: a pressure or leak test step, and a liquid-cooled device's
+power-on (its burn-in: flow and temperatures on the CDU), is confirmed only with readings that
+pass its rule; a failing reading opens a problem on the step instead (it blocks the step, so
+every burn-in behind the rack's leak test stays blocked). No own table: passing
 readings are the confirmation's evidence (``evidence.readings``), failing ones the problem's
 note and the ``test_failed`` event's data."""
 
@@ -12,7 +13,7 @@ from sqlalchemy.engine import Connection
 from fieldops.adapters.store.statements import MAX_NOTE, T_STEP
 from fieldops.core import floorrules as rules
 from fieldops.core.errors import Invalid, Refused
-from fieldops.core.fluid import READING_KINDS, judge_readings
+from fieldops.core.fluid import POWER_ON, READING_KINDS, judge_readings
 
 FAILED_TEST = "failed_test"  # the problem kind a failing reading opens
 
@@ -67,9 +68,15 @@ class Readings:
         )
         self._change_step(conn, row, now, status=rules.BLOCKED, status_detail=note)
         self._step_event(conn, "test_failed", rev, row, actor, readings=kept, failed=failed)
+        held = (
+            "power the device off. A problem is open on the step: the device stays out of "
+            "service until the lead clears it and the readings pass"
+            if row["kind"] == POWER_ON
+            else "a problem is open on it and power-on of the rack's liquid-cooled devices "
+            "stays blocked until the lead clears it and the test passes"
+        )
         return evidence, Refused(
-            f"{note}. The step is not confirmed: a problem is open on it and power-on of the "
-            "rack's liquid-cooled devices stays blocked until the lead clears it and the test passes.",
+            f"{note}. The step is not confirmed: {held}.",
             failed=failed,
             readings=kept,
         )
