@@ -7,6 +7,7 @@ robots and the web app with the plan loaded, and prints the URL and one-off demo
 from __future__ import annotations
 
 import secrets
+import signal
 import sys
 import threading
 import time
@@ -96,6 +97,7 @@ def run(args) -> int:
 
     if args.time_scale <= 0:
         raise DesignError([Problem("--time-scale", 0, "", "must be above 0")])
+    _stop_on_ctrl_c_or_kill()
     # ports first: a taken port is said before a minute of planning, not after
     web_sock = listen(args.host, args.port, "--port")
     mqtt_port = ensure_free("127.0.0.1", args.mqtt_port, "--mqtt-port")
@@ -149,6 +151,18 @@ def run(args) -> int:
         broker.stop()
         parts.close()
     return 0
+
+
+def _stop_on_ctrl_c_or_kill() -> None:
+    """Ctrl-C and a plain ``kill`` stop the demo cleanly. Set here, not inherited: a demo
+    started as a script's background job inherits SIGINT ignored (POSIX shells do that), and
+    Python keeps it so; it then never heard the Ctrl-C it asks for."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _what_next(url, logins, broker_url, robots, time_scale, plan_dir: Path, out: Path) -> None:

@@ -36,6 +36,8 @@ def test_demo_plans_serves_and_stops(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # as a script's background job starts it: SIGINT ignored, which the demo must undo
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     lines = []
     url = None
