@@ -9,8 +9,8 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
+from fieldops.core.vda5050.faststate import ActionState, fast_state
 from fieldops.core.vda5050.protocol import (
     ACTION_STATUSES,
     BLOCKING_TYPES,
@@ -157,16 +157,6 @@ def _header(c: _Check) -> MessageHeader:
     )
 
 
-class ActionState(NamedTuple):
-    """One entry of a state's ``actionStates`` (a named tuple: the bridge makes tens of
-    thousands a second)."""
-
-    action_id: str
-    action_type: str
-    status: str
-    result: str = ""
-
-
 @dataclass(frozen=True, slots=True)
 class RobotError:
     """One entry of a state's ``errors``, with the references fieldops acts on: the actions
@@ -213,13 +203,17 @@ def parse_state(
     payload: bytes | str | Mapping, *, max_bytes: int = MAX_MESSAGE_BYTES
 ) -> RobotState:
     """Check a ``state`` message and keep what fieldops needs; raises VdaError with the path
-    of the first bad field."""
+    of the first bad field. Bytes go through msgspec first (:mod:`.faststate`); what it does
+    not take is checked here."""
+    if not isinstance(payload, Mapping) and len(payload) <= max_bytes:
+        fast = fast_state(payload)
+        if fast is not None:
+            return _from_fast(fast)
     data = payload if isinstance(payload, Mapping) else decode(payload, max_bytes=max_bytes)
     c = _Check(data, "state")
     header = _header(c)
     actions = []
     statuses = _STATUSES
-    new = ActionState.__new__
     for i, raw in enumerate(c.list("actionStates")):
         # fast path for well-formed entries; the checked path names the bad field otherwise
         if type(raw) is dict:
@@ -234,15 +228,15 @@ def parse_state(
                 and len(at) <= MAX_STRING
                 and len(res) <= MAX_STRING
             ):
-                actions.append(new(ActionState, aid, at, st, res))
+                actions.append(ActionState(action_id=aid, action_type=at, status=st, result=res))
                 continue
         a = c.item("actionStates", i, raw)
         actions.append(
             ActionState(
-                a.str("actionId"),
-                a.str("actionType", required=False),
-                a.str("actionStatus", choices=ACTION_STATUSES),
-                a.str("resultDescription", required=False),
+                action_id=a.str("actionId"),
+                action_type=a.str("actionType", required=False),
+                status=a.str("actionStatus", choices=ACTION_STATUSES),
+                result=a.str("resultDescription", required=False),
             )
         )
     errs = []
@@ -299,6 +293,25 @@ def parse_state(
         tuple(seqs),
         pos,
         base_left,
+    )
+
+
+def _from_fast(s) -> RobotState:
+    nodes = s.nodeStates
+    p = s.agvPosition
+    return RobotState(
+        MessageHeader(s.headerId, s.timestamp, s.version, s.manufacturer, s.serialNumber),
+        s.orderId,
+        s.orderUpdateId,
+        s.lastNodeId,
+        s.lastNodeSequenceId,
+        s.driving,
+        s.paused,
+        tuple(s.actionStates),
+        (),
+        tuple(n.sequenceId for n in nodes),
+        None if p is None else (p.x, p.y, p.theta, p.mapId),
+        any(n.released for n in nodes),
     )
 
 
