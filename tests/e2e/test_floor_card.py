@@ -43,6 +43,16 @@ def open_store(server):
     return Store(server.db_url)
 
 
+def open_when_shown(page, url: str, selector: str, tries: int = 50) -> None:
+    """Open ``url`` until it shows ``selector``: the server sees a newly loaded plan within a
+    second (it caches the active revision)."""
+    for _ in range(tries):
+        page.goto(url)
+        if page.locator(selector).count():
+            return
+        page.wait_for_timeout(200)
+
+
 def tablet(browser, server, user: str, size: str):
     w, h = SIZES[size]
     ctx = browser.new_context(viewport={"width": w, "height": h}, has_touch=True)
@@ -198,12 +208,7 @@ def test_a_step_whose_id_holds_a_slash_is_opened_and_confirmed(chromium_browser,
     st.close()
     ctx, page = tablet(chromium_browser, live_server, "ann", size)
     try:
-        # the server sees the new plan within a second (it caches the active revision)
-        for _ in range(50):
-            page.goto(live_server.url + "/tech/step/rack:R01/A")
-            if page.locator("#step-title").count():
-                break
-            page.wait_for_timeout(200)
+        open_when_shown(page, live_server.url + "/tech/step/rack:R01/A", "#step-title")
         assert page.inner_text("#step-title") == "Place rack R01"
         page.click("#confirm-btn")
         page.wait_for_selector("#confirmed:not([hidden])")

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from tests.e2e.test_floor_card import open_store, tablet
+from tests.e2e.test_floor_card import open_store, open_when_shown, tablet
 from tests.fixtures_db import SAMPLE_FLOOR, loop_plan
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -28,12 +28,7 @@ def test_a_failing_pressure_reading_blocks_power_on_and_a_passing_one_confirms(
     st.load_plan(loop_plan(), design="nvl", revision="2", hall="TINY", floor=SAMPLE_FLOOR)
     ctx, page = tablet(chromium_browser, live_server, "ann", "landscape-1024x768")
     try:
-        # the server sees the new plan within a second (it caches the active revision)
-        for _ in range(50):
-            page.goto(live_server.url + "/tech/")
-            if page.locator("#readings").count():
-                break
-            page.wait_for_timeout(200)
+        open_when_shown(page, live_server.url + "/tech/", "#readings")
         assert "at least 700" in page.inner_text("#readings")
         enter(page, "705", "680", "30")
         page.wait_for_selector("#error:not([hidden])")
@@ -75,11 +70,7 @@ def test_power_on_readings_are_entered_on_the_burn_in_card(chromium_browser, liv
     st.confirm("leak:R01", client_id="l", actor="ann", crew="technician-1", evidence=ev)
     ctx, page = tablet(chromium_browser, live_server, "ann", "portrait-800x1280")
     try:
-        for _ in range(50):
-            page.goto(live_server.url + "/tech/")
-            if page.locator("#reading-flow_lpm").count():
-                break
-            page.wait_for_timeout(200)
+        open_when_shown(page, live_server.url + "/tech/", "#reading-flow_lpm")
         text = page.inner_text("#readings")
         assert "Coolant flow at the CDU" in text and "at least 150" in text and "45" in text
         page.fill("#reading-flow_lpm", "90")
