@@ -33,7 +33,14 @@ from shapely.ops import nearest_points
 
 from fieldops.core.model import FRONT, Design, Rack
 from fieldops.core.problems import ERROR, Problem
-from fieldops.core.walking import FootprintWalks, WalkError, WalkGraph, walkable_floor
+from fieldops.core.rackloads import rack_loads
+from fieldops.core.walking import (
+    FootprintWalks,
+    WalkError,
+    WalkGraph,
+    robot_clearance_mm,
+    walkable_floor,
+)
 
 DELIVERY_MARGIN_MM = 100  # each side of a load on a mover: handles, steering error
 DOOR_SLACK_MM = 50  # each side of a load passing a door
@@ -117,10 +124,10 @@ class Deliveries:
 
     def _route(self, rack: Rack, rt):
         narrow = min(rt.width_mm, rt.depth_mm)
-        lane = narrow + 2 * DELIVERY_MARGIN_MM
+        lane = robot_clearance_mm(narrow, DELIVERY_MARGIN_MM)  # the lane graph's clearance
         dock = (float(self.dock.position[0]), float(self.dock.position[1]))
         try:
-            graph = self._lanes.graph(narrow)  # narrow + 2 x the margin
+            graph = self._lanes.graph(narrow)
         except WalkError:
             return (), 0.0, (f"{{what}} cannot be brought in: no floor is {lane} mm wide",)
         problems = []
@@ -226,17 +233,14 @@ def check_floor_load(design: Design, ctx=None) -> list[Problem]:
     fp = design.floorplan
     if not fp.floor_load_kg_m2:
         return []
-    kg: dict[str, float] = {}
-    for dev in design.devices:
-        dt = design.device_types.get(dev.device_type)
-        if dt is not None and dt.weight_kg:
-            kg[dev.rack] = kg.get(dev.rack, 0.0) + dt.weight_kg
+    loads = rack_loads(design)
     out = []
     for rack in fp.racks:
         rt = fp.rack_types.get(rack.rack_type)
         if rt is None:
             continue
-        total = rt.weight_kg + kg.get(rack.name, 0.0)
+        load = loads.get(rack.name)
+        total = rt.weight_kg + (load.kg if load else 0.0)
         area = rt.width_mm * rt.depth_mm / 1e6
         if total / area > fp.floor_load_kg_m2:
             out.append(

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 
 from fieldops.core.model import Design, DeviceType
 from fieldops.core.problems import WARNING, Problem
+from fieldops.core.rackloads import passes_power_on, rack_loads
 
 
 def feed_name(pdu: str, feed_leg: str = "") -> str:
@@ -41,11 +42,6 @@ def feed_name(pdu: str, feed_leg: str = "") -> str:
     if m:
         return m.group(1)
     return (feed_leg or "").upper()
-
-
-def passes_power_on(dt: DeviceType) -> bool:
-    """PDUs, tap-off boxes and power shelves: their draw is the load behind them, not theirs."""
-    return any(p.kind == "power-outlet" for p in dt.ports)
 
 
 OVERHEAD_SOURCE_MM = 500  # a busway tap-off box hangs about this far above the rack's top
@@ -126,7 +122,7 @@ def check_feeds(design: Design, ctx=None) -> Iterable[Problem]:
                 )
             )
     racks = {r.name: r for r in design.floorplan.racks}
-    load = _rack_loads(design)
+    load = {name: r.watts for name, r in rack_loads(design).items()}
     for rack_name, shelves in sorted(shelves_of.items()):
         rack = racks.get(rack_name)
         if rack is None or rack_name in unnamed:
@@ -160,13 +156,3 @@ def _check_shelves(rack, shelves, load_w: float) -> Iterable[Problem]:
                 severity=WARNING,
                 rule="power",
             )
-
-
-def _rack_loads(design: Design) -> dict[str, float]:
-    """Each rack's load: the declared draw of its powered devices that do not pass power on."""
-    load: dict[str, float] = defaultdict(float)
-    for dev in design.devices:
-        dt = design.device_types.get(dev.device_type)
-        if dt is not None and dt.is_powered and not passes_power_on(dt):
-            load[dev.rack] += dt.max_draw_w or 0.0
-    return load

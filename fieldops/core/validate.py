@@ -14,7 +14,6 @@ Rule names (``Problem.rule``): ``duplicate``, ``reference``, ``elevation``, ``po
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -23,7 +22,7 @@ import shapely
 from shapely.geometry import Polygon
 
 from fieldops.core.delivery import check_floor_load
-from fieldops.core.feeds import check_feeds, passes_power_on
+from fieldops.core.feeds import check_feeds
 from fieldops.core.fluid import check_cooling
 from fieldops.core.model import (
     FLUID_PORT,
@@ -38,6 +37,7 @@ from fieldops.core.model import (
 )
 from fieldops.core.overlaps import Overlaps, Shapes, first_blockers, overlapping_pairs
 from fieldops.core.problems import ERROR, WARNING, Problem, sort_key
+from fieldops.core.rackloads import rack_loads
 from fieldops.core.trays import check_tray_geometry
 
 AREA_EPS_MM2 = 1.0
@@ -290,31 +290,13 @@ def check_rack_budgets(design: Design, ctx: Context) -> Iterable[Problem]:
     outlets) add their weight but not their draw, which is the rack's load passing through.
     """
     fp = design.floorplan
-    by_rack: dict[str, list[Device]] = defaultdict(list)
-    for dev in design.devices:
-        by_rack[dev.rack].append(dev)
+    loads = rack_loads(design)
     for rack in fp.racks:
         rt = fp.rack_types.get(rack.rack_type)
-        devs = by_rack.get(rack.name, [])
-        if rt is None or not devs:
+        load = loads.get(rack.name)
+        if rt is None or load is None:
             continue
-        watts, kg = 0.0, 0.0
-        no_draw, no_weight = [], []
-        for dev in devs:
-            dt = design.device_types.get(dev.device_type)
-            if dt is None:
-                continue
-            if not passes_power_on(dt) and dt.is_powered:  # passive gear draws nothing
-                draw = dt.max_draw_w
-                if draw is None:
-                    if dt.u_height > 0:
-                        no_draw.append(dev.name)
-                else:
-                    watts += draw
-            if dt.weight_kg is None:
-                no_weight.append(dev.name)
-            else:
-                kg += dt.weight_kg
+        watts, kg, no_draw, no_weight = load.watts, load.kg, load.no_draw, load.no_weight
         if rt.max_kw and watts > rt.max_kw * 1000:
             yield _p(
                 rack.source,
