@@ -76,12 +76,12 @@ class Delivery:
     def text(self, grid) -> str:
         """One sentence for the step's instruction: the way as floor tiles."""
         if not self.path:
-            return f" No delivery path from {self.dock}: see the plan's problems."
+            return f"No delivery path from {self.dock}: see the plan's problems. "
         tiles = [grid.location_id(*p) for p in self.path]
         return (
-            f" Bring it from {self.dock} ({self.length_mm / 1000:,.0f} m): "
+            f"From {self.dock} ({self.length_mm / 1000:,.0f} m): "
             + " > ".join(t for i, t in enumerate(tiles) if i == 0 or t != tiles[i - 1])
-            + "."
+            + ". "
         )
 
 

@@ -236,11 +236,11 @@ def build_steps(
                 title=f"Place rack {rack.name}",
                 instruction=(
                     f"Bring rack {rack.name} ({rack.rack_type}, {size}) to floor tile {where.location_id}. "
-                    f"Set its footprint centre at x {rack.position[0]} mm, y {rack.position[1]} mm with the front "
+                    + (delivery.text(fp.grid) if delivery else "")
+                    + f"Set its footprint centre at x {rack.position[0]} mm, y {rack.position[1]} mm with the front "
                     f"facing {_facing(math.atan2(ny, nx))} ({rack.rotation_deg:g} deg). Lower the levelling feet until the "
                     f"castors are off the floor and the bubble level reads true front-to-back and side-to-side. "
                     f"Bay it to its neighbours, bond it to the earth bar with the green/yellow lead, then tick the step."
-                    + (delivery.text(fp.grid) if delivery else "")
                 ),
                 location=where,
                 confirm=CONFIRM_MANUAL,

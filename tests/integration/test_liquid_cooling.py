@@ -272,7 +272,11 @@ def test_racks_and_the_rigged_cdu_carry_their_way_from_the_dock(planned):
     for s in racks:
         d = s["action"]["delivery"]
         assert d["from"] == "DOCK" and len(d["path"]) >= 2 and d["length_mm"] > 0
-        assert f"Bring it from DOCK ({d['length_mm'] / 1000:,.0f} m): 1B-" in s["instruction"]
+        # the way in comes right after where the rack goes, before setting it up
+        head, way = s["instruction"].split(". ", 2)[:2]
+        assert head.startswith("Bring rack") and way.startswith(
+            f"From DOCK ({d['length_mm'] / 1000:,.0f} m): 1B-"
+        ), s["instruction"]
     cdu = next(s for s in doc["steps"] if s["id"].startswith("mount:cdu-"))
     rack = steps[f"rack:{cdu['location']['rack']}"]
     assert cdu["action"]["delivery"]["weight_kg"] == 900
